@@ -1,0 +1,156 @@
+"""The array backend: NumPy on the CPU or CuPy on an NVIDIA GPU.
+
+Every other module is written once, against the array module returned here (called ``xp``, as in
+Chainer). An op never imports NumPy or CuPy to compute: it asks ``array_module(x)`` for the module
+that owns its input, so the same line runs on either device.
+
+Choosing a backend::
+
+    import minigan
+    minigan.set_backend("cupy")          # or MINIGAN_BACKEND=cupy in the environment
+    be = minigan.get_backend()
+    be.xp, be.name, be.dtype            # the array module, "cupy", float32
+    rng = be.rng(seed=0)                # a seeded generator on that device
+
+The default dtype is float32 (training); gradient checks pass float64 arrays explicitly.
+"""
+
+import os
+
+import numpy
+
+DEFAULT_DTYPE = numpy.float32
+BACKEND_NAMES = ("numpy", "cupy")
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot be used (unknown name, CuPy missing, no GPU)."""
+
+
+class Backend:
+    """One array library and everything minigan needs to know about it.
+
+    Attributes:
+        name:  ``"numpy"`` or ``"cupy"``.
+        xp:    the array module (``numpy`` or ``cupy``).
+        dtype: the default floating dtype for parameters and data (float32).
+    """
+
+    def __init__(self, name, xp):
+        self.name = name
+        self.xp = xp
+        self.dtype = xp.dtype(DEFAULT_DTYPE)
+
+    def rng(self, seed=None):
+        """A random generator on this device; the same seed gives the same stream on the same backend."""
+        return self.xp.random.default_rng(seed)
+
+    def asarray(self, data, dtype=None):
+        """``data`` (NumPy array, CuPy array, list, scalar) as an array on this device."""
+        return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, array):
+        """A NumPy copy of ``array`` (a no-op for NumPy arrays)."""
+        return to_numpy(array)
+
+    def synchronize(self):
+        """Wait for queued device work to finish (for honest timing on the GPU)."""
+        if self.name == "cupy":
+            self.xp.cuda.get_current_stream().synchronize()
+
+    def __repr__(self):
+        return f"Backend({self.name!r}, dtype={self.dtype})"
+
+
+def _load_cupy():
+    try:
+        import cupy
+    except ImportError as error:
+        raise BackendError(
+            "backend 'cupy' needs CuPy, which is not installed: install the CuPy wheel for your CUDA "
+            "version (for example `pip install cupy-cuda12x`, or `pip install -e '.[gpu]'`), "
+            "or use backend='numpy'"
+        ) from error
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # CUDA driver missing or broken: CuPy raises its own runtime errors
+        raise BackendError(f"backend 'cupy' found CuPy but no usable CUDA GPU ({error}); use backend='numpy'") from error
+    if count < 1:
+        raise BackendError("backend 'cupy' found CuPy but no CUDA GPU; use backend='numpy'")
+    return cupy
+
+
+def _make_backend(name):
+    if not isinstance(name, str) or name.lower() not in BACKEND_NAMES:
+        raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BACKEND_NAMES)}")
+    name = name.lower()
+    if name == "numpy":
+        return Backend("numpy", numpy)
+    return Backend("cupy", _load_cupy())
+
+
+_current = None
+
+
+def set_backend(name):
+    """Make ``name`` ("numpy" or "cupy") the backend for new tensors and parameters; returns it."""
+    global _current
+    _current = _make_backend(name)
+    return _current
+
+
+def get_backend():
+    """The current backend: the last ``set_backend``, else ``MINIGAN_BACKEND``, else NumPy."""
+    global _current
+    if _current is None:
+        _current = _make_backend(os.environ.get("MINIGAN_BACKEND", "numpy"))
+    return _current
+
+
+_generators = {}
+
+
+def seed(value):
+    """Seed the default generator of every backend (used by initialisers, dropout and noise samplers).
+
+    The same seed on the same backend gives the same parameters, noise and losses.
+    """
+    _generators.clear()
+    _generators["seed"] = value
+
+
+def default_rng():
+    """The current backend's default generator, made from the last ``seed`` (unseeded if none)."""
+    backend = get_backend()
+    if backend.name not in _generators:
+        _generators[backend.name] = backend.rng(_generators.get("seed"))
+    return _generators[backend.name]
+
+
+def cupy_available():
+    """True when CuPy imports and sees at least one GPU (used by tests to skip)."""
+    try:
+        _load_cupy()
+    except BackendError:
+        return False
+    return True
+
+
+def array_module(*arrays):
+    """The array module that owns ``arrays``: cupy if any is a CuPy array, else numpy.
+
+    Checked by the class's module name so that NumPy-only machines never import CuPy.
+    """
+    for array in arrays:
+        if type(array).__module__.startswith("cupy"):
+            import cupy
+
+            return cupy
+    return numpy
+
+
+def to_numpy(array):
+    """A NumPy array holding ``array``'s values (copied off the GPU for CuPy arrays)."""
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
+    return numpy.asarray(array)

@@ -1,0 +1,87 @@
+"""Check a backward pass against central finite differences.
+
+For a function f of tensors x₁ … xₖ with output y, pick a random cotangent v of y's shape and let
+L = ⟨v, f(x)⟩. The engine gives ∂L/∂xᵢ by one ``backward``; central differences give each element:
+
+    ∂L/∂x[j] ≈ (L(x + h·e_j) − L(x − h·e_j)) / 2h        (error O(h²))
+
+The two agree when ‖analytic − numeric‖ / max(‖analytic‖, ‖numeric‖) is below ``tolerance``. A random
+v (not all ones) checks every output element's contribution, not just their sum. Use float64 inputs:
+in float32 the rounding error of the difference quotient (~1e-7/h) swamps the check.
+"""
+
+import numpy
+
+from .autograd import Tensor
+from .backend import to_numpy
+
+
+class GradcheckError(AssertionError):
+    """The analytic gradient of an input disagrees with the finite-difference estimate."""
+
+
+def relative_error(analytic, numeric):
+    """‖a − n‖ / max(‖a‖, ‖n‖) in the 2-norm (0 when both are 0)."""
+    analytic, numeric = numpy.asarray(analytic, numpy.float64), numpy.asarray(numeric, numpy.float64)
+    scale = max(numpy.linalg.norm(analytic), numpy.linalg.norm(numeric))
+    return 0.0 if scale == 0 else float(numpy.linalg.norm(analytic - numeric) / scale)
+
+
+def numerical_gradient(function, inputs, cotangent, index, step):
+    """∂⟨v, f(x)⟩/∂xᵢ by central differences, perturbing one element at a time (in place, then restored)."""
+    x = inputs[index].data
+    grad = numpy.zeros(x.shape, dtype=numpy.float64)
+    flat_view = x.reshape(-1)  # a view: x is contiguous (checked by gradcheck)
+    for j in range(flat_view.size):
+        original = flat_view[j].copy()
+        flat_view[j] = original + step
+        plus = float((to_numpy(function(*inputs).data) * cotangent).sum())
+        flat_view[j] = original - step
+        minus = float((to_numpy(function(*inputs).data) * cotangent).sum())
+        flat_view[j] = original
+        grad.reshape(-1)[j] = (plus - minus) / (2 * step)
+    return grad
+
+
+def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
+    """Compare ``function``'s backward with central differences for every input that requires a gradient.
+
+    Args:
+        function: takes the tensors in ``inputs`` and returns one tensor.
+        inputs: float64 tensors; those with ``requires_grad=True`` are checked.
+        step: the finite-difference step h.
+        tolerance: the largest relative error accepted.
+        seed: seeds the random cotangent v.
+
+    Returns:
+        The list of relative errors, one per checked input. Raises ``GradcheckError`` naming the input,
+        its shape and the error when one exceeds ``tolerance``.
+    """
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"gradcheck: input {i} is a {type(x).__name__}, expected a Tensor")
+        if x.requires_grad and x.dtype != numpy.float64:
+            raise TypeError(f"gradcheck: input {i} has dtype {x.dtype}; finite differences need float64 inputs")
+        if x.requires_grad and not x.data.flags.c_contiguous:
+            inputs[i] = x = Tensor(x.xp.ascontiguousarray(x.data), requires_grad=True)
+        x.grad = None
+    output = function(*inputs)
+    cotangent = numpy.random.default_rng(seed).standard_normal(output.shape)
+    output.backward(output.xp.asarray(cotangent, dtype=output.dtype))
+
+    errors = []
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            continue
+        analytic = numpy.zeros(x.shape) if x.grad is None else to_numpy(x.grad)
+        numeric = numerical_gradient(function, inputs, cotangent, i, step)
+        error = relative_error(analytic, numeric)
+        if not error <= tolerance:  # written so that NaN fails too
+            worst = numpy.unravel_index(numpy.argmax(numpy.abs(analytic - numeric)), x.shape) if x.size else ()
+            raise GradcheckError(
+                f"gradcheck: input {i} (shape {x.shape}): relative error {error:.3g} > {tolerance:.3g}; "
+                f"worst element {worst}: analytic {analytic[worst] if x.size else None!r}, numeric {numeric[worst] if x.size else None!r}"
+            )
+        errors.append(error)
+    return errors

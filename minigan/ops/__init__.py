@@ -1,0 +1,54 @@
+"""Differentiable operations, one family per module; each op's forward and backward sit together.
+
+* ``arithmetic``  + − × ÷, negation, power, exp, log, casts
+* ``reduce``      sum, mean, max over axes
+* ``shape``       reshape, transpose, slicing, concatenation
+* ``linalg``      matmul and the fused dense layer ``linear``
+* ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus
+
+This module also gives ``Tensor`` its operators (``x + y``, ``x @ w``, ``x.sum()``, ``x[1:]`` …), so
+that the engine in ``autograd.py`` stays free of any particular op.
+"""
+
+from ..autograd import Tensor
+from .activations import leaky_relu, relu, sigmoid, softplus, tanh
+from .arithmetic import add, astype, div, exp, log, mul, neg, pow, sub
+from .linalg import linear, matmul
+from .reduce import max, mean, sum
+from .shape import concatenate, getitem, reshape, transpose
+
+
+def _reflected(op):
+    return lambda self, other: op(other, self)
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = _reflected(add)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = _reflected(mul)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__neg__ = neg
+Tensor.__pow__ = pow
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = _reflected(matmul)
+Tensor.__getitem__ = getitem
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.reshape = reshape
+Tensor.transpose = transpose
+Tensor.T = property(transpose)
+Tensor.exp = exp
+Tensor.log = log
+Tensor.relu = relu
+Tensor.tanh = tanh
+Tensor.sigmoid = sigmoid
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype",
+    "sum", "mean", "max", "reshape", "transpose", "getitem", "concatenate",
+    "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
+]

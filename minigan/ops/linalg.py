@@ -1,0 +1,71 @@
+"""Matrix products: ``matmul`` and the fused affine map ``linear``.
+
+These are the GEMMs that dominate a training step; every backward is again one GEMM per input.
+"""
+
+from ..autograd import Function
+from .arithmetic import _pair
+
+
+class MatMul(Function):
+    """Z = X Y for X (..., n, k) and Y (..., k, m) with batch axes broadcast as in NumPy.
+
+    dL/dX = dL/dZ Yᵀ  (..., n, k);   dL/dY = Xᵀ dL/dZ  (..., k, m).
+    Batch axes that were broadcast are summed by the engine.
+    """
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x @ y
+
+    def backward(self, grad):
+        grad_x = grad @ self.y.swapaxes(-1, -2) if self.needs_input_grad[0] else None
+        grad_y = self.x.swapaxes(-1, -2) @ grad if self.needs_input_grad[1] else None
+        return grad_x, grad_y
+
+
+class Linear(Function):
+    """Y = X Wᵀ + b, the dense layer, for X (N, in), W (out, in), b (out,) → Y (N, out).
+
+    dL/dX = dL/dY W  (N, in);   dL/dW = dL/dYᵀ X  (out, in);   dL/db = Σₙ dL/dYₙ  (out,).
+    Fused into one op so that the forward is one GEMM plus one add, and nothing else is stored.
+    The weight layout (out, in) is PyTorch's, so ``state_dict`` keys and shapes read the same.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, grad):
+        grad_x = grad @ self.weight if self.needs_input_grad[0] else None
+        grad_weight = grad.T @ self.x if self.needs_input_grad[1] else None
+        grad_bias = grad.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+
+def matmul(x, y):
+    x, y = _pair(x, y, "matmul")
+    if x.ndim < 2 or y.ndim < 2:
+        raise ValueError(f"matmul: both operands need at least 2 dimensions, got shapes {x.shape} and {y.shape}")
+    if x.shape[-1] != y.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {x.shape} and {y.shape} do not match: the last axis of x ({x.shape[-1]}) "
+            f"must equal the second-to-last axis of y ({y.shape[-2]})"
+        )
+    return MatMul.apply(x, y)
+
+
+def linear(x, weight, bias=None):
+    """x (N, in) → x Wᵀ + b (N, out) with weight (out, in) and optional bias (out,)."""
+    if x.ndim != 2:
+        raise ValueError(f"linear: input must have shape (batch, in_features), got shape {x.shape}")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[1]} features (shape {x.shape}) but weight expects {weight.shape[1]} (weight shape {weight.shape})")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"linear: input has dtype {x.dtype} but weight has dtype {weight.dtype}; convert the input with .astype({weight.dtype})")
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,84 @@
+"""Reductions over axes: sum, mean, max.
+
+``axis`` is None (all axes), an int or a tuple of ints, as in NumPy; ``keepdims`` keeps the reduced
+axes with length 1. Every backward first restores the reduced axes (``_expand``) so the output gradient
+broadcasts against the input.
+"""
+
+from ..autograd import Function
+from ..backend import array_module
+
+
+def _normalise_axes(axis, ndim, op):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _expand(grad, axes, keepdims):
+    """Re-insert the reduced axes (length 1) so ``grad`` broadcasts against the input."""
+    if keepdims:
+        return grad
+    for a in axes:
+        grad = grad.reshape(grad.shape[:a] + (1,) + grad.shape[a:])
+    return grad
+
+
+class Sum(Function):
+    """z = Σ_axes x;   dz/dx = 1 for every summed element (the gradient is copied back along the axes)."""
+
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, grad):
+        return array_module(grad).broadcast_to(_expand(grad, self.axes, self.keepdims), self.shape)
+
+
+class Mean(Function):
+    """z = (1/n) Σ_axes x, n = number of elements reduced;   dz/dx = 1/n."""
+
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        self.count = 1
+        for a in axes:
+            self.count *= x.shape[a]
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, grad):
+        grad = _expand(grad, self.axes, self.keepdims) * grad.dtype.type(1.0 / self.count)
+        return array_module(grad).broadcast_to(grad, self.shape)
+
+
+class Max(Function):
+    """z = max_axes x;   dz/dx = 1 at the maximum, 0 elsewhere.
+
+    Where several elements tie for the maximum the gradient is shared equally among them (a valid
+    subgradient, and the choice that keeps the result independent of element order).
+    """
+
+    def forward(self, x, axes, keepdims):
+        self.x, self.axes, self.keepdims = x, axes, keepdims
+        self.z = x.max(axis=axes, keepdims=True)
+        return self.z if keepdims else self.z.reshape([s for a, s in enumerate(self.z.shape) if a not in axes])
+
+    def backward(self, grad):
+        mask = (self.x == self.z).astype(grad.dtype)
+        mask /= mask.sum(axis=self.axes, keepdims=True)
+        return mask * _expand(grad, self.axes, self.keepdims)
+
+
+def sum(x, axis=None, keepdims=False):
+    return Sum.apply(x, axes=_normalise_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean.apply(x, axes=_normalise_axes(axis, x.ndim, "mean"), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    return Max.apply(x, axes=_normalise_axes(axis, x.ndim, "max"), keepdims=keepdims)

@@ -1,0 +1,47 @@
+"""Shared test set-up: hypothesis profiles and the backend fixture.
+
+Every op test takes the ``xp`` fixture and so runs once per backend: NumPy always, CuPy when CuPy and a
+GPU are present (otherwise that case is reported as skipped, never failed).
+"""
+
+import os
+
+import numpy
+import pytest
+from hypothesis import HealthCheck, settings
+
+from minigan import backend
+
+settings.register_profile("ci", max_examples=20, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+CUPY = backend.cupy_available()
+requires_cupy = pytest.mark.skipif(not CUPY, reason="CuPy with a CUDA GPU is not available")
+
+
+@pytest.fixture(params=["numpy", pytest.param("cupy", marks=requires_cupy)])
+def xp(request):
+    """The array module of each available backend, made current for the test's duration."""
+    previous = backend.get_backend().name
+    chosen = backend.set_backend(request.param)
+    backend.seed(0)
+    yield chosen.xp
+    backend.set_backend(previous)
+
+
+@pytest.fixture(autouse=True)
+def _default_backend():
+    """Each test starts on NumPy with a fixed seed, whatever the previous test did."""
+    backend.set_backend("numpy")
+    backend.seed(0)
+    yield
+
+
+def to_numpy(array):
+    return backend.to_numpy(array)
+
+
+def assert_close(actual, expected, rtol=1e-6, atol=1e-9):
+    numpy.testing.assert_allclose(to_numpy(actual), to_numpy(expected), rtol=rtol, atol=atol)

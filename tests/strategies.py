@@ -1,0 +1,41 @@
+"""Hypothesis strategies shared by the tests.
+
+Hypothesis draws the *structure* of a case (shapes, broadcasting patterns, axes, geometry) and a seed;
+the values come from a seeded standard normal. Drawn values would often tie or sit exactly on a kink
+(max, ReLU), where a finite difference is not a derivative; normal values almost surely do neither.
+"""
+
+import numpy
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+def shapes(min_dims=1, max_dims=3, min_side=1, max_side=4):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_pairs(max_dims=3, max_side=4):
+    """Two shapes that broadcast against each other, e.g. (3, 1) and (2, 1, 4)."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims, max_side=max_side).map(lambda s: s.input_shapes)
+
+
+def random_array(xp, shape, seed, dtype=numpy.float64, low=None, high=None):
+    """Standard-normal values (or uniform in [low, high]) from ``seed``, on ``xp``'s device."""
+    rng = numpy.random.default_rng(seed)
+    values = rng.standard_normal(shape) if low is None else rng.uniform(low, high, size=shape)
+    return xp.asarray(numpy.asarray(values, dtype=dtype))
+
+
+@st.composite
+def shape_and_axis(draw, max_dims=3, max_side=4):
+    """A shape and an ``axis`` argument for a reduction: None, an int (maybe negative) or a tuple."""
+    shape = draw(shapes(1, max_dims, 1, max_side))
+    ndim = len(shape)
+    axis = draw(st.one_of(
+        st.none(),
+        st.integers(-ndim, ndim - 1),
+        st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
+    ))
+    return shape, axis
