@@ -57,20 +57,30 @@ class BCE(Function):
     """
 
     def forward(self, p, target):
-        xp = array_module(p)
         self.p, self.target = p, target
-        log_p = xp.maximum(xp.log(p), -100)
-        log_not_p = xp.maximum(xp.log1p(-p), -100)
-        return -(target * log_p + (1 - target) * log_not_p)
+        self.log_p, self.log_not_p = _clamped_log(p), _clamped_log1p_neg(p)
+        return -(target * self.log_p + (1 - target) * self.log_not_p)
 
     def backward(self, grad):
         xp = array_module(grad)
         denominator = xp.maximum(self.p * (1 - self.p), self.p.dtype.type(1e-12))
         grad_p = grad * (self.p - self.target) / denominator
-        grad_target = None
-        if self.needs_input_grad[1]:
-            grad_target = grad * (xp.maximum(xp.log1p(-self.p), -100) - xp.maximum(xp.log(self.p), -100))
+        grad_target = grad * (self.log_not_p - self.log_p) if self.needs_input_grad[1] else None
         return grad_p, grad_target
+
+
+def _clamped_log(p):
+    """max(log p, −100), with log 0 never evaluated (no warning, on NumPy or CuPy)."""
+    xp = array_module(p)
+    positive = p > 0
+    return xp.where(positive, xp.maximum(xp.log(xp.where(positive, p, 1)), -100), -100).astype(p.dtype)
+
+
+def _clamped_log1p_neg(p):
+    """max(log(1 − p), −100), accurate for small p (log1p) and without evaluating log 0."""
+    xp = array_module(p)
+    below_one = p < 1
+    return xp.where(below_one, xp.maximum(xp.log1p(-xp.where(below_one, p, 0)), -100), -100).astype(p.dtype)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):

@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, settings
 
 from minigan import backend
 
-settings.register_profile("ci", max_examples=20, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The ``xp`` fixture only selects an array module, so sharing it across hypothesis examples is safe.
+_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile("ci", max_examples=20, deadline=None, print_blob=True, suppress_health_check=_QUIET)
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 CUPY = backend.cupy_available()

@@ -1,0 +1,70 @@
+"""The backend: choosing NumPy or CuPy, clear errors, seeded generators."""
+
+import numpy
+import pytest
+
+import minigan
+from minigan import backend
+from conftest import CUPY
+
+
+def test_numpy_is_the_default_with_float32():
+    chosen = backend.set_backend("numpy")
+    assert chosen.xp is numpy and chosen.dtype == numpy.float32
+    assert minigan.Tensor([1.0, 2.0]).dtype == numpy.float32
+
+
+def test_environment_variable_picks_the_backend(monkeypatch):
+    monkeypatch.setattr(backend, "_current", None)
+    monkeypatch.setenv("MINIGAN_BACKEND", "NumPy")
+    assert backend.get_backend().name == "numpy"
+
+
+def test_unknown_backend_names_the_value_and_the_choices():
+    with pytest.raises(backend.BackendError, match=r"unknown backend 'torch'.*numpy, cupy"):
+        backend.set_backend("torch")
+
+
+def test_unknown_backend_from_environment(monkeypatch):
+    monkeypatch.setattr(backend, "_current", None)
+    monkeypatch.setenv("MINIGAN_BACKEND", "jax")
+    with pytest.raises(backend.BackendError, match="unknown backend 'jax'"):
+        backend.get_backend()
+
+
+@pytest.mark.skipif(CUPY, reason="CuPy is available here, so it cannot be missing")
+def test_missing_cupy_says_what_to_install():
+    with pytest.raises(backend.BackendError, match=r"(pip install|no usable CUDA GPU|no CUDA GPU)"):
+        backend.set_backend("cupy")
+
+
+def test_cupy_missing_module_message(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_cupy(name, *args, **kwargs):
+        if name == "cupy":
+            raise ImportError("No module named 'cupy'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cupy)
+    with pytest.raises(backend.BackendError, match=r"needs CuPy, which is not installed.*pip install"):
+        backend.set_backend("cupy")
+
+
+def test_same_seed_same_stream(xp):
+    backend.seed(123)
+    first = backend.to_numpy(backend.default_rng().standard_normal(5))
+    backend.seed(123)
+    second = backend.to_numpy(backend.default_rng().standard_normal(5))
+    backend.seed(124)
+    third = backend.to_numpy(backend.default_rng().standard_normal(5))
+    numpy.testing.assert_array_equal(first, second)
+    assert not numpy.array_equal(first, third)
+
+
+def test_array_module_and_to_numpy(xp):
+    array = xp.arange(3.0)
+    assert backend.array_module(array) is xp
+    assert isinstance(backend.to_numpy(array), numpy.ndarray)

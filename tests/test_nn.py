@@ -1,0 +1,117 @@
+"""Modules: parameter discovery, modes, gradients, state_dict round trips, Linear."""
+
+import numpy
+import pytest
+
+import minigan
+from minigan import Tensor, nn
+from minigan.nn import init
+
+
+class TwoLayer(nn.Module):
+    def __init__(self):
+        self.hidden = nn.Linear(3, 4)
+        self.blocks = [nn.Linear(4, 4), nn.Tanh()]
+        self.out = nn.Linear(4, 1, bias=False)
+
+    def forward(self, x):
+        x = self.hidden(x).relu()
+        for block in self.blocks:
+            x = block(x)
+        return self.out(x)
+
+
+def test_parameters_are_found_in_attribute_order_with_dotted_names():
+    model = TwoLayer()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["hidden.weight", "hidden.bias", "blocks.0.weight", "blocks.0.bias", "out.weight"]
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_sequential_names_and_forward(xp):
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert model(Tensor(xp.ones((5, 2), dtype=numpy.float32))).shape == (5, 1)
+
+
+def test_train_and_eval_reach_every_module():
+    model = TwoLayer()
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_zero_grad_and_freezing():
+    model = TwoLayer()
+    model(Tensor(numpy.ones((2, 3), dtype=numpy.float32))).sum().backward()
+    assert all(p.grad is not None and numpy.any(p.grad != 0) for p in model.parameters())
+    model.zero_grad()
+    assert all(numpy.all(p.grad == 0) for p in model.parameters())
+    model.requires_grad_(False)
+    x = Tensor(numpy.ones((2, 3), dtype=numpy.float32), requires_grad=True)
+    model(x).sum().backward()
+    assert all(numpy.all(p.grad == 0) for p in model.parameters())  # frozen: untouched
+    assert x.grad is not None  # but the gradient still flows through to the input
+
+
+def test_state_dict_round_trip():
+    minigan.seed(1)
+    source = TwoLayer()
+    minigan.seed(2)
+    target = TwoLayer()
+    state = source.state_dict()
+    assert all(isinstance(v, numpy.ndarray) for v in state.values())
+    target.load_state_dict(state)
+    for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
+        numpy.testing.assert_array_equal(a.data, b.data, err_msg=name)
+    state["hidden.weight"][...] = 7  # a copy: changing it leaves the module alone
+    assert not numpy.any(source.hidden.weight.data == 7)
+
+
+def test_load_state_dict_errors_name_keys_and_shapes():
+    model = TwoLayer()
+    state = model.state_dict()
+    with pytest.raises(KeyError, match=r"missing keys \['out.weight'\]"):
+        model.load_state_dict({k: v for k, v in state.items() if k != "out.weight"})
+    state["hidden.bias"] = numpy.zeros(5)
+    with pytest.raises(ValueError, match=r"'hidden.bias' has shape \(5,\) in the state but \(4,\) in the module"):
+        model.load_state_dict(state)
+
+
+def test_linear_shapes_dtype_and_init():
+    layer = nn.Linear(100, 1200)
+    assert layer.weight.shape == (1200, 100) and layer.bias.shape == (1200,)
+    assert layer.weight.dtype == numpy.float32
+    bound = (6 / 1300) ** 0.5
+    assert numpy.abs(layer.weight.data).max() <= bound and numpy.abs(layer.weight.data).max() > 0.9 * bound
+    assert numpy.all(layer.bias.data == 0)
+
+
+def test_linear_rejects_wrong_input():
+    layer = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match=r"input has 4 features \(shape \(5, 4\)\) but weight expects 3"):
+        layer(Tensor(numpy.ones((5, 4), dtype=numpy.float32)))
+    with pytest.raises(TypeError, match=r"dtype float64 .* float32"):
+        layer(Tensor(numpy.ones((5, 3))))
+    with pytest.raises(ValueError, match="in_features must be a positive int, got 0"):
+        nn.Linear(0, 2)
+
+
+def test_initialisers_have_the_documented_statistics():
+    minigan.seed(0)
+    p = nn.Parameter(numpy.empty((400, 500), dtype=numpy.float32))
+    init.normal_(p, std=0.02)
+    assert p.dtype == numpy.float32
+    assert abs(float(p.data.std()) - 0.02) < 0.001 and abs(float(p.data.mean())) < 0.001
+    init.he_uniform_(p)
+    assert numpy.isclose(float(numpy.abs(p.data).max()), (6 / 500) ** 0.5, rtol=0.01)
+    assert init.fans((64, 4, 4, 3)) == (48, 1024)
+
+
+def test_same_seed_same_parameters():
+    minigan.seed(5)
+    a = nn.Linear(4, 4).weight.numpy()
+    minigan.seed(5)
+    b = nn.Linear(4, 4).weight.numpy()
+    numpy.testing.assert_array_equal(a, b)
