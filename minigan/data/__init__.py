@@ -1,0 +1,17 @@
+"""Data sets: MNIST, shipped with minigan (``mnist.npz``, CC BY-SA 3.0; see README.md here).
+
+* ``load_mnist``   one split, scaled for a tanh or sigmoid generator: (n, 28, 28, 1) float32, int64 labels
+* ``read_mnist``   the four stored uint8 arrays, from the shipped file, your .npz or the raw IDX files
+* ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch
+* ``DataError``    what every reading problem raises, naming what was expected and what was found
+"""
+
+from .mnist import (
+    IDX_FILES, MNIST_SHA256, SHIPPED_PATH, SPLITS, DataError, DataLoader, array_sha256, is_known_mnist,
+    load_mnist, minibatches, read_idx, read_mnist, scale_images,
+)
+
+__all__ = [
+    "load_mnist", "read_mnist", "read_idx", "scale_images", "minibatches", "DataLoader", "DataError",
+    "array_sha256", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
+]
