@@ -39,3 +39,14 @@ def shape_and_axis(draw, max_dims=3, max_side=4):
         st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
     ))
     return shape, axis
+
+
+@st.composite
+def batch_norm_shapes(draw, min_rows=2, max_side=3, max_channels=3):
+    """A channels-last batch-norm input: (N, C) or (N, H, W, C), with m = N·H·W ≥ min_rows rows per channel."""
+    channels = draw(st.integers(1, max_channels))
+    if draw(st.booleans()):
+        return (draw(st.integers(min_rows, max(min_rows, 2 * max_side))), channels)
+    n, h, w = (draw(st.integers(1, max_side)) for _ in range(3))
+    n = max(n, -(-min_rows // (h * w)))  # the fewest examples that give min_rows rows
+    return (n, h, w, channels)

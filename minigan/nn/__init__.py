@@ -4,11 +4,18 @@
 * ``init``        N(0, 0.02), Glorot and He initialisers
 * ``linear``      Linear
 * ``activation``  ReLU, LeakyReLU, Tanh, Sigmoid, Reshape, Flatten
+* ``norm``        BatchNorm1d, BatchNorm2d (channels-last)
+* ``dropout``     Dropout
+* ``maxout``      Maxout
 """
 
 from . import init
 from .activation import Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
+from .dropout import Dropout
 from .linear import Linear
+from .maxout import Maxout
 from .module import Module, Parameter, Sequential
+from .norm import BatchNorm1d, BatchNorm2d
 
-__all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init"]
+__all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init",
+           "BatchNorm1d", "BatchNorm2d", "Dropout", "Maxout"]

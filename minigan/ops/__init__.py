@@ -5,6 +5,8 @@
 * ``shape``       reshape, transpose, slicing, concatenation
 * ``linalg``      matmul and the fused dense layer ``linear``
 * ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus
+* ``batchnorm``   batch normalisation (channels-last) with a fused backward
+* ``dropout``     inverted dropout
 
 This module also gives ``Tensor`` its operators (``x + y``, ``x @ w``, ``x.sum()``, ``x[1:]`` …), so
 that the engine in ``autograd.py`` stays free of any particular op.
@@ -13,6 +15,8 @@ that the engine in ``autograd.py`` stays free of any particular op.
 from ..autograd import Tensor
 from .activations import leaky_relu, relu, sigmoid, softplus, tanh
 from .arithmetic import add, astype, div, exp, log, mul, neg, pow, sub
+from .batchnorm import batch_norm
+from .dropout import dropout
 from .linalg import linear, matmul
 from .reduce import max, mean, sum
 from .shape import concatenate, getitem, reshape, transpose
@@ -51,4 +55,5 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype",
     "sum", "mean", "max", "reshape", "transpose", "getitem", "concatenate",
     "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
+    "batch_norm", "dropout",
 ]
