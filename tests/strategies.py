@@ -50,3 +50,49 @@ def batch_norm_shapes(draw, min_rows=2, max_side=3, max_channels=3):
     n, h, w = (draw(st.integers(1, max_side)) for _ in range(3))
     n = max(n, -(-min_rows // (h * w)))  # the fewest examples that give min_rows rows
     return (n, h, w, channels)
+
+
+# ----- convolution geometry -------------------------------------------------------------------------
+
+from typing import NamedTuple  # noqa: E402  (kept with the conv strategies that use it)
+
+
+class ConvGeometry(NamedTuple):
+    """One 2-D (transposed) convolution case; every spatial field is an (h, w) pair."""
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    size: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    output_padding: tuple  # (0, 0) unless drawn for a transposed conv
+
+
+def hw_pairs(low, high):
+    """An (h, w) pair of ints in [low, high]; h and w drawn independently so non-square cases occur."""
+    return st.tuples(st.integers(low, high), st.integers(low, high))
+
+
+@st.composite
+def conv_geometries(draw, transposed=False, max_batch=2, max_side=6, max_channels=3, max_kernel=3, max_stride=3, max_padding=2, max_dilation=2):
+    """Small conv geometry. It may be impossible (kernel wider than the padded input, or a transposed
+    output of size ≤ 0): tests skip those cases with ``assume``. For ``transposed=True`` an
+    ``output_padding`` smaller than the stride or the dilation is drawn too (PyTorch's rule)."""
+    stride, dilation = draw(hw_pairs(1, max_stride)), draw(hw_pairs(1, max_dilation))
+    output_padding = (0, 0)
+    if transposed:
+        output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    return ConvGeometry(
+        batch=draw(st.integers(1, max_batch)),
+        in_channels=draw(st.integers(1, max_channels)),
+        out_channels=draw(st.integers(1, max_channels)),
+        size=draw(hw_pairs(1, max_side)),
+        kernel=draw(hw_pairs(1, max_kernel)),
+        stride=stride,
+        padding=draw(hw_pairs(0, max_padding)),
+        dilation=dilation,
+        output_padding=output_padding,
+    )

@@ -4,6 +4,7 @@
 * ``init``        N(0, 0.02), Glorot and He initialisers
 * ``linear``      Linear
 * ``activation``  ReLU, LeakyReLU, Tanh, Sigmoid, Reshape, Flatten
+* ``conv``        Conv2d, ConvTranspose2d (channels-last)
 * ``norm``        BatchNorm1d, BatchNorm2d (channels-last)
 * ``dropout``     Dropout
 * ``maxout``      Maxout
@@ -11,6 +12,7 @@
 
 from . import init
 from .activation import Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
+from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .linear import Linear
 from .maxout import Maxout
@@ -18,4 +20,5 @@ from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init",
+           "Conv2d", "ConvTranspose2d",
            "BatchNorm1d", "BatchNorm2d", "Dropout", "Maxout"]

@@ -5,6 +5,7 @@
 * ``shape``       reshape, transpose, slicing, concatenation
 * ``linalg``      matmul and the fused dense layer ``linear``
 * ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus
+* ``conv``        conv2d and its adjoint conv_transpose2d (channels-last, im2col + GEMM)
 * ``batchnorm``   batch normalisation (channels-last) with a fused backward
 * ``dropout``     inverted dropout
 
@@ -16,6 +17,7 @@ from ..autograd import Tensor
 from .activations import leaky_relu, relu, sigmoid, softplus, tanh
 from .arithmetic import add, astype, div, exp, log, mul, neg, pow, sub
 from .batchnorm import batch_norm
+from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
 from .linalg import linear, matmul
 from .reduce import max, mean, sum
@@ -55,5 +57,6 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype",
     "sum", "mean", "max", "reshape", "transpose", "getitem", "concatenate",
     "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
+    "conv2d", "conv_transpose2d",
     "batch_norm", "dropout",
 ]

@@ -1,0 +1,291 @@
+"""2-D convolution and transposed convolution, channels-last, as im2col + one GEMM.
+
+Layouts (channels-last throughout):
+
+* images ``x``: (N, H, W, C);
+* ``conv2d`` weight: (out_channels, kh, kw, in_channels);
+* ``conv_transpose2d`` weight: the *same* layout as the convolution it is the adjoint of, i.e.
+  (in_channels, kh, kw, out_channels) counted for the transposed conv. ``conv_transpose2d(y, w)`` is
+  exactly the input gradient of ``conv2d(·, w)``, and ``conv2d(·, w)`` is the input gradient of
+  ``conv_transpose2d(·, w)``: each op's backward is the other's forward.
+
+Why channels-last: im2col then copies, for each of the kh·kw kernel offsets, a strided slice whose
+innermost axis (C) is contiguous, straight into a buffer laid out (N, oh, ow, kh, kw, C) that *is* the
+GEMM operand after a free reshape; the GEMM output (N·oh·ow, out) is already the next image in
+(N, oh, ow, out). With channels-first every step needs transposed copies; channels-last im2col measured
+about 2× faster (``PERFORMANCE.md``). No loop runs over the batch or over pixels, only over the kh·kw
+kernel offsets, so the Python overhead is 16 slice copies for a 4×4 kernel whatever the batch size.
+
+Output sizes, per spatial axis, for input size H, kernel k, stride s, padding p, dilation d:
+
+    conv:        out = floor((H + 2p − d(k−1) − 1) / s) + 1
+    transposed:  out = (H − 1)s − 2p + d(k−1) + output_padding + 1
+
+``output_padding`` (< stride or < dilation, as in PyTorch) picks among the input sizes that a
+strided conv maps to the same output size; it adds rows/columns at the bottom/right that receive no
+contribution (they only carry the bias).
+
+The same lines run on NumPy and CuPy: only slicing, matmul, reshape and ``zeros``/``empty`` from the
+input's array module.
+"""
+
+from ..autograd import Function, Tensor
+from ..backend import array_module
+
+
+def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
+    """floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1 (may be ≤ 0: invalid geometry)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0, dilation=1):
+    """(size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def pad2d(x, padding):
+    """x (N, H, W, C) with ``padding`` = (ph, pw) zero rows/columns on each side; x itself when (0, 0)."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    n, h, w, c = x.shape
+    padded = array_module(x).zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)  # (N, H+2ph, W+2pw, C)
+    padded[:, ph : ph + h, pw : pw + w, :] = x
+    return padded
+
+
+def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
+    """The patches of ``x_padded`` as rows: cols[(n, i, j), (a, b, c)] = x_padded[n, i·sh + a·dh, j·sw + b·dw, c].
+
+    Args:
+        x_padded: (N, Hp, Wp, C), already padded.
+        kernel_size, output_size, stride, dilation: (h, w) pairs; output_size = (oh, ow).
+        out: optional (N, oh, ow, kh, kw, C) buffer to fill instead of allocating one.
+
+    Returns:
+        (N·oh·ow, kh·kw·C): one row per output pixel, one column per (kernel offset, channel).
+
+    One loop over the kh·kw kernel offsets; each copies one strided slice (all images, all output
+    pixels at once) into the preallocated buffer.
+    """
+    n, _, _, c = x_padded.shape
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw) = kernel_size, output_size, stride, dilation
+    if out is None:
+        out = array_module(x_padded).empty((n, oh, ow, kh, kw, c), dtype=x_padded.dtype)
+    for a in range(kh):
+        top = a * dh
+        for b in range(kw):
+            left = b * dw
+            # (N, Hp, Wp, C) -> (N, oh, ow, C): the pixel that kernel offset (a, b) meets at each output pixel
+            out[:, :, :, a, b, :] = x_padded[:, top : top + sh * (oh - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw, :]
+    return out.reshape(n * oh * ow, kh * kw * c)  # (N, oh, ow, kh, kw, C) -> (N·oh·ow, kh·kw·C)
+
+
+def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, padding):
+    """The adjoint of ``im2col`` after ``pad2d``: add each patch row back where it came from, then crop.
+
+    Args:
+        cols: (N·oh·ow, kh·kw·C).
+        image_shape: (N, H, W, C), the unpadded image; the padded one is (N, H + 2ph, W + 2pw, C).
+        kernel_size, output_size, stride, dilation, padding: (h, w) pairs; output_size = (oh, ow).
+
+    Returns:
+        (N, H, W, C), contiguous: image[n, i·sh + a·dh − ph, j·sw + b·dw − pw, c] += cols[(n, i, j), (a, b, c)].
+
+    One loop over the kh·kw kernel offsets, each adding one strided slice (overlapping patches add up,
+    so this is a sum, never an assignment; no ``add.at`` needed because within one offset the targets
+    are distinct).
+    """
+    xp = array_module(cols)
+    n, h, w, c = image_shape
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw), (ph, pw) = kernel_size, output_size, stride, dilation, padding
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)  # (N, Hp, Wp, C)
+    patches = cols.reshape(n, oh, ow, kh, kw, c)  # (N·oh·ow, kh·kw·C) -> (N, oh, ow, kh, kw, C)
+    for a in range(kh):
+        top = a * dh
+        for b in range(kw):
+            left = b * dw
+            # (N, oh, ow, C) added into (N, Hp, Wp, C) at the pixels kernel offset (a, b) met
+            padded[:, top : top + sh * (oh - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw, :] += patches[:, :, :, a, b, :]
+    if ph == 0 and pw == 0:
+        return padded
+    return xp.ascontiguousarray(padded[:, ph : ph + h, pw : pw + w, :])  # (N, Hp, Wp, C) -> (N, H, W, C)
+
+
+class Conv2d(Function):
+    """y[n, i, j, o] = b[o] + Σ_{a, b, c} x_pad[n, i·sh + a·dh, j·sw + b·dw, c] · W[o, a, b, c].
+
+    x (N, H, W, C), W (O, kh, kw, C), b (O,) → y (N, oh, ow, O). As matrices, with
+    X = im2col(x) (N·oh·ow, kh·kw·C) and W_flat (O, kh·kw·C):
+
+        Y = X W_flatᵀ + b;   dL/dW_flat = dL/dYᵀ X;   dL/db = Σ_rows dL/dY;   dL/dx = col2im(dL/dY W_flat).
+
+    Forward and backward are one GEMM per result. dL/dx = col2im(dL/dY W_flat) is exactly
+    ``ConvTranspose2d``'s forward with the same weight: the two ops are each other's adjoint.
+    dL/dx is skipped when x needs no gradient (the first layer, fed with images).
+    """
+
+    def forward(self, x, weight, bias=None, *, stride, padding, dilation):
+        n, h, w, c = x.shape
+        out_channels, kh, kw, _ = weight.shape
+        oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+        ow = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
+        cols = im2col(pad2d(x, padding), (kh, kw), (oh, ow), stride, dilation)  # (N, H, W, C) -> (N·oh·ow, kh·kw·C)
+        w_flat = weight.reshape(out_channels, kh * kw * c)  # (O, kh, kw, C) -> (O, kh·kw·C)
+        y = cols @ w_flat.T  # (N·oh·ow, kh·kw·C) @ (kh·kw·C, O) -> (N·oh·ow, O)
+        if bias is not None:
+            y += bias
+        self.x_shape, self.weight_shape = x.shape, weight.shape
+        self.geometry = ((kh, kw), (oh, ow), stride, dilation, padding)
+        self.w_flat = w_flat
+        self.cols = cols if self.needs_input_grad[1] else None  # only dL/dW needs the patches
+        return y.reshape(n, oh, ow, out_channels)  # (N·oh·ow, O) -> (N, oh, ow, O)
+
+    def backward(self, grad):
+        kernel_size, output_size, stride, dilation, padding = self.geometry
+        dy = grad.reshape(-1, self.weight_shape[0])  # (N, oh, ow, O) -> (N·oh·ow, O)
+        grad_x = grad_weight = grad_bias = None
+        if self.needs_input_grad[0]:
+            dcols = dy @ self.w_flat  # (N·oh·ow, O) @ (O, kh·kw·C) -> (N·oh·ow, kh·kw·C)
+            grad_x = col2im(dcols, self.x_shape, kernel_size, output_size, stride, dilation, padding)  # -> (N, H, W, C)
+        if self.needs_input_grad[1]:
+            grad_weight = (dy.T @ self.cols).reshape(self.weight_shape)  # (O, N·oh·ow) @ (N·oh·ow, kh·kw·C) -> (O, kh, kw, C)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            grad_bias = dy.sum(axis=0)  # (N·oh·ow, O) -> (O,)
+        return grad_x, grad_weight, grad_bias
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of ``Conv2d`` in x: y = x ⋆ᵀ W, scattering each input pixel through the kernel.
+
+    y_pad[n, i·sh + a·dh, j·sw + b·dw, c] += x[n, i, j, o] · W[o, a, b, c], then y = crop(y_pad) + b[c].
+
+    x (N, H, W, Ci), W (Ci, kh, kw, Co) — conv2d's layout for a conv from Co to Ci channels —,
+    b (Co,) → y (N, oh, ow, Co). As matrices, with X (N·H·W, Ci) and W_flat (Ci, kh·kw·Co):
+
+        Y = col2im(X W_flat) + b;   dL/dX = im2col(dL/dY) W_flatᵀ;   dL/dW_flat = Xᵀ im2col(dL/dY);
+        dL/db = Σ_{n, i, j} dL/dY.
+
+    This forward is ``Conv2d``'s input gradient and this backward is ``Conv2d``'s forward (im2col + one
+    GEMM) with the same weight: the two ops are each other's adjoint.
+    """
+
+    def forward(self, x, weight, bias=None, *, stride, padding, output_padding, dilation):
+        n, h, w, in_channels = x.shape
+        _, kh, kw, out_channels = weight.shape
+        oh = conv_transpose_output_size(h, kh, stride[0], padding[0], output_padding[0], dilation[0])
+        ow = conv_transpose_output_size(w, kw, stride[1], padding[1], output_padding[1], dilation[1])
+        x_flat = x.reshape(n * h * w, in_channels)  # (N, H, W, Ci) -> (N·H·W, Ci)
+        w_flat = weight.reshape(in_channels, kh * kw * out_channels)  # (Ci, kh, kw, Co) -> (Ci, kh·kw·Co)
+        cols = x_flat @ w_flat  # (N·H·W, Ci) @ (Ci, kh·kw·Co) -> (N·H·W, kh·kw·Co)
+        # (N·H·W, kh·kw·Co) -> (N, oh, ow, Co): the padded image is (oh + 2ph, ow + 2pw), which the H×W
+        # patches cover exactly, plus output_padding rows/columns at the bottom/right
+        y = col2im(cols, (n, oh, ow, out_channels), (kh, kw), (h, w), stride, dilation, padding)
+        if bias is not None:
+            y += bias
+        self.x_flat, self.w_flat = x_flat, w_flat
+        self.x_shape, self.weight_shape = x.shape, weight.shape
+        self.geometry = ((kh, kw), (h, w), stride, dilation, padding)
+        return y
+
+    def backward(self, grad):
+        kernel_size, input_size, stride, dilation, padding = self.geometry
+        grad_x = grad_weight = grad_bias = None
+        if self.needs_input_grad[0] or self.needs_input_grad[1]:
+            # Conv2d's forward on dL/dY: (N, oh, ow, Co) -> (N·H·W, kh·kw·Co)
+            dcols = im2col(pad2d(grad, padding), kernel_size, input_size, stride, dilation)
+            if self.needs_input_grad[0]:
+                grad_x = (dcols @ self.w_flat.T).reshape(self.x_shape)  # (N·H·W, kh·kw·Co) @ (kh·kw·Co, Ci) -> (N, H, W, Ci)
+            if self.needs_input_grad[1]:
+                grad_weight = (self.x_flat.T @ dcols).reshape(self.weight_shape)  # (Ci, N·H·W) @ (N·H·W, kh·kw·Co) -> (Ci, kh, kw, Co)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            grad_bias = grad.sum(axis=(0, 1, 2))  # (N, oh, ow, Co) -> (Co,)
+        return grad_x, grad_weight, grad_bias
+
+
+# ----- the public functions: validate here, so the Functions above can trust their arguments -----
+
+
+def _hw_pair(value, name, op):
+    """An int or an (h, w) pair of ints as an (h, w) tuple."""
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
+        raise TypeError(f"{op}: {name} must be an int or an (h, w) pair of ints, got {value!r}")
+    return tuple(pair)
+
+
+def _check_common(op, x, weight, bias, x_channels_axis_of_weight, bias_channels_axis, stride, padding, dilation):
+    """Checks shared by conv2d and conv_transpose2d; returns the tensors and the (h, w) pairs."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    weight = weight if isinstance(weight, Tensor) else Tensor(weight)
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must have shape (N, H, W, C) (channels-last), got shape {x.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must have shape (out_channels, kh, kw, in_channels) of the convolution, got shape {weight.shape}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{op}: input has dtype {x.dtype} but weight has dtype {weight.dtype}; convert the input with .astype({weight.dtype})")
+    if x.shape[3] != weight.shape[x_channels_axis_of_weight]:
+        raise ValueError(
+            f"{op}: input has {x.shape[3]} channels (shape {x.shape}) but weight expects "
+            f"{weight.shape[x_channels_axis_of_weight]} (weight shape {weight.shape}, axis {x_channels_axis_of_weight})"
+        )
+    if bias is not None:
+        bias = bias if isinstance(bias, Tensor) else Tensor(bias)
+        if bias.dtype != weight.dtype:
+            raise TypeError(f"{op}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
+        expected = (weight.shape[bias_channels_axis],)
+        if bias.shape != expected:
+            raise ValueError(f"{op}: bias must have shape {expected} (one per output channel), got shape {bias.shape}")
+    stride, padding, dilation = (_hw_pair(v, n, op) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
+    if min(stride) < 1:
+        raise ValueError(f"{op}: stride must be positive, got {stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"{op}: dilation must be positive, got {dilation}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+    return x, weight, bias, stride, padding, dilation
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """Cross-correlation of images x (N, H, W, C) with weight (O, kh, kw, C), plus bias (O,) → (N, oh, ow, O).
+
+    ``stride``, ``padding`` (zeros, both sides) and ``dilation`` are ints or (h, w) pairs;
+    oh = floor((H + 2p − d(kh − 1) − 1) / s) + 1, likewise ow.
+    """
+    x, weight, bias, stride, padding, dilation = _check_common("conv2d", x, weight, bias, 3, 0, stride, padding, dilation)
+    for axis, name in ((0, "height"), (1, "width")):
+        size, kernel = x.shape[1 + axis], weight.shape[1 + axis]
+        extent = dilation[axis] * (kernel - 1) + 1
+        if extent > size + 2 * padding[axis]:
+            raise ValueError(
+                f"conv2d: the kernel {name} with dilation, {dilation[axis]}·({kernel} − 1) + 1 = {extent}, exceeds the padded "
+                f"input {name} {size} + 2·{padding[axis]} = {size + 2 * padding[axis]} (input shape {x.shape}, weight shape {weight.shape})"
+            )
+    params = dict(stride=stride, padding=padding, dilation=dilation)
+    return Conv2d.apply(x, weight, **params) if bias is None else Conv2d.apply(x, weight, bias, **params)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+    """Transposed convolution of x (N, H, W, Ci) with weight (Ci, kh, kw, Co), plus bias (Co,) → (N, oh, ow, Co).
+
+    The weight has conv2d's layout for the conv from Co to Ci channels whose input gradient this is.
+    oh = (H − 1)s − 2p + d(kh − 1) + output_padding + 1, likewise ow; ``output_padding`` must be smaller
+    than the stride or the dilation along each axis (as in PyTorch).
+    """
+    x, weight, bias, stride, padding, dilation = _check_common("conv_transpose2d", x, weight, bias, 0, 3, stride, padding, dilation)
+    output_padding = _hw_pair(output_padding, "output_padding", "conv_transpose2d")
+    for axis, name in ((0, "height"), (1, "width")):
+        if output_padding[axis] < 0 or output_padding[axis] >= max(stride[axis], dilation[axis]):
+            raise ValueError(
+                f"conv_transpose2d: output_padding {output_padding} must be non-negative and smaller than either "
+                f"stride {stride} or dilation {dilation} along the {name}"
+            )
+        size, kernel = x.shape[1 + axis], weight.shape[1 + axis]
+        out = conv_transpose_output_size(size, kernel, stride[axis], padding[axis], output_padding[axis], dilation[axis])
+        if out < 1:
+            raise ValueError(
+                f"conv_transpose2d: output {name} ({size} − 1)·{stride[axis]} − 2·{padding[axis]} + {dilation[axis]}·({kernel} − 1) "
+                f"+ {output_padding[axis]} + 1 = {out} is not positive (input shape {x.shape}, weight shape {weight.shape}); reduce padding"
+            )
+    params = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+    return ConvTranspose2d.apply(x, weight, **params) if bias is None else ConvTranspose2d.apply(x, weight, bias, **params)
