@@ -15,7 +15,9 @@ Choosing a backend::
 The default dtype is float32 (training); gradient checks pass float64 arrays explicitly.
 """
 
+import ctypes
 import os
+import sys
 
 import numpy
 
@@ -80,11 +82,33 @@ def _load_cupy():
     return cupy
 
 
+def keep_freed_memory():
+    """Ask glibc to keep freed large blocks in the process instead of returning them to the OS.
+
+    Why: by default glibc serves each array above ~128 KiB with a fresh ``mmap`` and gives it back with
+    ``munmap`` when freed, so every op's output costs page faults on first touch. A training step frees
+    and re-allocates the same sizes hundreds of times; keeping the memory made a whole DCGAN iteration
+    about 25–30% faster on the project's 2-core machine (NumPy, one BLAS thread). The cost: the process
+    keeps its peak memory until it exits. Applied when the NumPy backend is created; set
+    ``MINIGAN_KEEP_FREED_MEMORY=0`` to leave the allocator alone. Returns True if it was applied.
+    """
+    if os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, …): nothing to tune
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's <malloc.h>
+    return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+
+
 def _make_backend(name):
     if not isinstance(name, str) or name.lower() not in BACKEND_NAMES:
         raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BACKEND_NAMES)}")
     name = name.lower()
     if name == "numpy":
+        keep_freed_memory()
         return Backend("numpy", numpy)
     return Backend("cupy", _load_cupy())
 

@@ -68,3 +68,13 @@ def test_array_module_and_to_numpy(xp):
     array = xp.arange(3.0)
     assert backend.array_module(array) is xp
     assert isinstance(backend.to_numpy(array), numpy.ndarray)
+
+
+def test_allocator_tuning_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("MINIGAN_KEEP_FREED_MEMORY", "0")
+    assert backend.keep_freed_memory() is False
+    monkeypatch.delenv("MINIGAN_KEEP_FREED_MEMORY")
+    import platform
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert backend.keep_freed_memory() is True
