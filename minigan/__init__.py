@@ -5,10 +5,18 @@ Read it in this order (each module is one idea):
     backend     which array library (NumPy / CuPy), default dtype, seeded generators
     autograd    Tensor, Function, no_grad: the reverse-mode engine
     ops/        the differentiable operations, forward and backward side by side
+                (arithmetic, reduce, shape, linalg, activations, conv, batchnorm, dropout)
     losses      binary cross-entropy (on logits and probabilities), MSE
-    nn/         Module, Parameter and the layers
+    nn/         Module, Parameter and the layers (linear, conv, norm, dropout, maxout)
     optim       SGD and Adam over one flat parameter buffer
     gradcheck   finite-difference checking of any backward pass
+    gan         Goodfellow et al. 2014, Algorithm 1
+    models      the MLP GAN and DCGAN for MNIST
+    data/       MNIST, shipped with the package, and seeded minibatches
+    io, plots   atomic files and checkpoints; sample grids and training curves
+
+``gan``, ``models``, ``data``, ``io`` and ``plots`` are imported on demand
+(``from minigan import models``), so ``import minigan`` stays light.
 """
 
 from . import losses, nn, ops, optim

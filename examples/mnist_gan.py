@@ -1,0 +1,211 @@
+"""Train a GAN on MNIST, offline, with progress and pictures.
+
+    python examples/mnist_gan.py                       # DCGAN, 5 epochs, on NumPy
+    python examples/mnist_gan.py --model mlp           # the MLP GAN of Goodfellow et al. 2014
+    python examples/mnist_gan.py --steps 50            # a quick look
+    python examples/mnist_gan.py --resume runs/mnist_gan/checkpoint.npz --epochs 10
+
+Writes into --out (default runs/mnist_gan):
+    samples_epoch_NNN.png   a grid of G(z) for the same fixed noise after every epoch
+    checkpoint.npz          networks, optimisers, counters and history, after every epoch (atomic)
+    training.png            D and G losses, and mean D(x) against mean D(G(z)), per iteration
+    history.npz             those statistics as arrays
+    samples.npy             --samples final samples, float32 in [0, 1], shape (n, 28, 28)
+
+The loop below is Algorithm 1 of Goodfellow et al. 2014 (see minigan/gan.py): each iteration takes k
+real minibatches for k discriminator steps, then makes one generator step.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy
+
+import minigan
+from minigan import backend, models, plots
+from minigan.data import DataError, DataLoader, load_mnist
+from minigan.gan import GENERATOR_LOSSES
+from minigan.io import FileFormatError, atomic_write, load_checkpoint, save_checkpoint, save_npz
+
+STATISTICS = ("d_loss", "g_loss", "d_real", "d_fake")
+GRID_NOISE = 100  # a 10×10 grid
+
+
+# ----- command line ---------------------------------------------------------------------------------
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Train a GAN on MNIST with minigan (Goodfellow et al. 2014, Algorithm 1).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", choices=("dcgan", "mlp"), default="dcgan",
+                        help="dcgan: Radford et al. 2015 (conv nets, images in [-1, 1]); mlp: Goodfellow et al. 2014 (maxout D, images in [0, 1])")
+    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images")
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help="stop after this many generator steps in all (a cap for quick runs); the last, partial epoch still writes its grid and checkpoint")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size m (default: 64 for dcgan, 100 for mlp)")
+    parser.add_argument("--k", type=positive_int, default=1, help="discriminator steps per generator step (Algorithm 1's k)")
+    parser.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non-saturating",
+                        help="minimax: minimise log(1 - D(G(z))); non-saturating: maximise log D(G(z))")
+    parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes initial weights, noise, dropout and data order")
+    parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
+    parser.add_argument("--out", default=os.path.join("runs", "mnist_gan"), help="output directory")
+    parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                        help="continue from a checkpoint.npz; model, batch size, k, loss, lr and seed come from it")
+    parser.add_argument("--data", metavar="PATH", default=None, help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
+    parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy")
+    parser.add_argument("--log-every", type=positive_int, default=50, help="print a progress line every this many generator steps")
+    args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = 64 if args.model == "dcgan" else 100
+    return args
+
+
+# ----- training -------------------------------------------------------------------------------------
+CONFIG_KEYS = ("model", "batch_size", "k", "generator_loss", "lr", "seed")
+
+
+class RunError(Exception):
+    """A problem with what the user asked for (reported as one line, not a traceback)."""
+
+
+def progress_line(epoch, epochs, step, steps_in_epoch, stats, rate, remaining):
+    eta = f"{int(remaining // 60)}m{int(remaining % 60):02d}s" if remaining == remaining else "?"
+    return (f"epoch {epoch}/{epochs}  step {step}/{steps_in_epoch}  d_loss {stats['d_loss']:.3f}  "
+            f"g_loss {stats['g_loss']:.3f}  D(x) {stats['d_real']:.3f}  D(G(z)) {stats['d_fake']:.3f}  "
+            f"{rate:.2f} it/s  ETA {eta}")
+
+
+def save_grid(gan, fixed_noise, path, model):
+    images = gan.generate(fixed_noise).numpy()
+    value_range = (-1.0, 1.0) if model == "dcgan" else (0.0, 1.0)
+    plots.save_image_grid(path, images, rows=10, value_range=value_range, zoom=3)
+
+
+def final_samples(gan, count, model, batch=500):
+    """``count`` samples as float32 in [0, 1], shape (count, 28, 28), drawn in batches."""
+    chunks = []
+    for start in range(0, count, batch):
+        images = gan.generate(gan.sample_noise(min(batch, count - start))).numpy()[..., 0]
+        chunks.append((images + 1) / 2 if model == "dcgan" else images)
+    return numpy.clip(numpy.concatenate(chunks), 0, 1).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
+
+
+def train(args):
+    if args.backend:
+        backend.set_backend(args.backend)
+    config = {key: getattr(args, key) for key in CONFIG_KEYS}
+    state = None
+    if args.resume:
+        state, metadata = load_checkpoint(args.resume)
+        if set(CONFIG_KEYS) - set(metadata.get("config", {})) or "gan" not in state or "epoch" not in state:
+            raise FileFormatError(f"--resume: {args.resume!r} is a minigan checkpoint but not one written by mnist_gan.py "
+                                  f"(expected the run's config {CONFIG_KEYS}, its GAN state and its epoch)")
+        config = {key: metadata["config"][key] for key in CONFIG_KEYS}
+        print(f"resuming from {args.resume} at epoch {metadata['epoch']} with {config}")
+        if args.epochs <= metadata["epoch"]:
+            raise RunError(f"--epochs {args.epochs}: the checkpoint has already finished epoch {metadata['epoch']}; ask for more epochs")
+
+    images, _ = load_mnist(args.data, split="train", scale=models.IMAGE_RANGE[config["model"]])
+    minigan.seed(config["seed"])
+    gan = models.build_gan(config["model"], lr=config["lr"], generator_loss=config["generator_loss"],
+                           discriminator_steps=config["k"], seed=config["seed"])
+    loader = DataLoader(images, config["batch_size"], seed=config["seed"])
+    history = {name: [] for name in STATISTICS}
+    start_epoch = 0
+    if state is not None:
+        gan.load_state_dict(state["gan"])
+        history = {name: list(state["history"][name]) for name in STATISTICS}
+        start_epoch = loader.epoch = int(state["epoch"])
+
+    # The same noise every epoch, from its own stream, so the grids show G changing and nothing else.
+    fixed_noise = backend.get_backend().asarray(numpy.random.default_rng([config["seed"], 2**31]).standard_normal((GRID_NOISE, models.NOISE_DIM)).astype(numpy.float32))
+    if config["model"] == "mlp":
+        fixed_noise = fixed_noise.clip(-1, 1)
+    os.makedirs(args.out, exist_ok=True)
+    steps_per_epoch = len(loader) // config["k"]  # each generator step consumes k real minibatches
+    total_steps = (args.epochs - start_epoch) * steps_per_epoch
+    if args.steps is not None:
+        total_steps = min(total_steps, max(args.steps - gan.iteration, 0))
+    print(f"training {config['model']} on {len(images)} images, batch {config['batch_size']}, k={config['k']}, "
+          f"{config['generator_loss']} loss, backend {backend.get_backend().name}: {total_steps} generator steps "
+          f"({steps_per_epoch} per epoch), writing to {args.out}")
+
+    started, done = time.perf_counter(), 0
+    for epoch in range(start_epoch + 1, args.epochs + 1):
+        if done >= total_steps:
+            break
+        real_batches = iter(loader)
+        for step in range(1, steps_per_epoch + 1):
+            stats = gan.train_iteration(real_batches)
+            for name in STATISTICS:
+                history[name].append(stats[name])
+            done += 1
+            if step % args.log_every == 0 or step == steps_per_epoch or done == total_steps:
+                rate = done / (time.perf_counter() - started)
+                print(progress_line(epoch, args.epochs, step, steps_per_epoch, stats, rate, (total_steps - done) / rate), flush=True)
+            if not all(numpy.isfinite(stats[name]) for name in STATISTICS):
+                raise FloatingPointError(f"non-finite statistics at epoch {epoch} step {step}: {stats}")
+            if done >= total_steps:
+                break
+        grid = os.path.join(args.out, f"samples_epoch_{epoch:03d}.png")
+        save_grid(gan, fixed_noise, grid, config["model"])
+        save_checkpoint(os.path.join(args.out, "checkpoint.npz"),
+                        {"gan": gan.state_dict(), "history": {k: numpy.asarray(v, numpy.float64) for k, v in history.items()}, "epoch": numpy.array(epoch)},
+                        metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
+        print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
+
+    if history["d_loss"]:
+        plots.plot_training(os.path.join(args.out, "training.png"), history, title=f"{config['model']} on MNIST")
+        save_npz(os.path.join(args.out, "history.npz"), **{k: numpy.asarray(v) for k, v in history.items()})
+    samples = final_samples(gan, args.samples, config["model"])
+    with atomic_write(os.path.join(args.out, "samples.npy")) as f:
+        numpy.save(f, samples)
+    print(f"wrote {len(samples)} samples to {os.path.join(args.out, 'samples.npy')} and training.png")
+    return history
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        train(args)
+    except (DataError, FileFormatError, FileNotFoundError, backend.BackendError, RunError) as error:
+        print(f"mnist_gan.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

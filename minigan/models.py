@@ -1,0 +1,111 @@
+"""The two GANs for MNIST: the MLP GAN of Goodfellow et al. 2014 and DCGAN (Radford et al. 2015).
+
+Images are channels-last, (N, 28, 28, 1). Discriminators return logits (N, 1); the sigmoid lives in
+the loss (``losses.binary_cross_entropy_with_logits``) where it can be computed stably.
+
+MLP GAN (Goodfellow et al. 2014, §5 and the released code for MNIST)
+    G: z (100) → 1200 ReLU → 1200 ReLU → 784 sigmoid            images in [0, 1]
+    D: x (784) → dropout → maxout 240×5 → dropout → maxout 240×5 → dropout → 1
+
+DCGAN for 28×28 (Radford et al. 2015, §3 "Architecture guidelines", §4 "Details of adversarial training")
+    G: z (100) → dense 7·7·128 → BN → ReLU → convT 128→64 k4 s2 → BN → ReLU → convT 64→1 k4 s2 → tanh
+    D: x (28×28×1) → conv 1→64 k4 s2 → LeakyReLU 0.2 → conv 64→128 k4 s2 → BN → LeakyReLU 0.2 → dense → 1
+    Strided convolutions instead of pooling, batch norm in both nets except G's output and D's input
+    layer, ReLU in G with tanh output, LeakyReLU(0.2) in D, every weight from N(0, 0.02); no bias before
+    a batch norm (its β does that job). Train with Adam, lr 2e-4, β₁ = 0.5.
+"""
+
+from . import nn, optim
+from .gan import GAN
+from .nn import init
+
+NOISE_DIM = 100
+
+
+# ----- MLP GAN --------------------------------------------------------------------------------------
+def mlp_generator(noise_dim=NOISE_DIM, hidden=1200):
+    return nn.Sequential(
+        nn.Linear(noise_dim, hidden), nn.ReLU(),
+        nn.Linear(hidden, hidden), nn.ReLU(),
+        nn.Linear(hidden, 784), nn.Sigmoid(),
+        nn.Reshape(28, 28, 1),
+    )
+
+
+def mlp_discriminator(units=240, pieces=5, input_dropout=0.2, hidden_dropout=0.5):
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Dropout(input_dropout),
+        nn.Maxout(784, units, pieces), nn.Dropout(hidden_dropout),
+        nn.Maxout(units, units, pieces), nn.Dropout(hidden_dropout),
+        nn.Linear(units, 1),
+    )
+
+
+# ----- DCGAN ----------------------------------------------------------------------------------------
+def dcgan_generator(noise_dim=NOISE_DIM, width=64):
+    return nn.Sequential(
+        nn.Linear(noise_dim, 7 * 7 * 2 * width, bias=False),
+        nn.Reshape(7, 7, 2 * width),                                                  # (N, 7, 7, 128)
+        nn.BatchNorm2d(2 * width), nn.ReLU(),
+        nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),     # (N, 14, 14, 64)
+        nn.BatchNorm2d(width), nn.ReLU(),
+        nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),                          # (N, 28, 28, 1)
+        nn.Tanh(),
+    )
+
+
+def dcgan_discriminator(width=64):
+    return nn.Sequential(
+        nn.Conv2d(1, width, 4, stride=2, padding=1),                                   # (N, 14, 14, 64)
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),               # (N, 7, 7, 128)
+        nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+        nn.Flatten(),                                                                  # (N, 6272)
+        nn.Linear(7 * 7 * 2 * width, 1),
+    )
+
+
+def dcgan_init_(model):
+    """Radford et al. 2015, §4: every weight ~ N(0, 0.02); batch norm scales ~ N(1, 0.02); biases 0."""
+    for module in model.modules():
+        weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+        if weight is not None:
+            is_norm = isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d))
+            init.normal_(weight, std=0.02, mean=1.0 if is_norm else 0.0)
+        if bias is not None:
+            init.zeros_(bias)
+    return model
+
+
+# ----- ready-made GANs ------------------------------------------------------------------------------
+def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discriminator_steps=1, seed=None):
+    """A GAN ready to train on MNIST, with the recipe documented for each model.
+
+    DCGAN: Adam(lr 2e-4, β₁ 0.5) for both nets, N(0, 0.02) init, noise N(0, I); images in [−1, 1].
+
+    MLP GAN: the recipe that keeps all ten digits (see README, "The MLP GAN recipe"): Adam(lr 2e-4,
+    β₁ 0.5) for both nets, one-sided label smoothing (real target 0.9), dropout in D as in the paper,
+    noise U(−1, 1) as in the paper; images in [0, 1]. Without label smoothing and dropout, D wins within
+    an epoch and G collapses onto a few digits.
+    """
+    if model == "dcgan":
+        generator, discriminator = dcgan_init_(dcgan_generator()), dcgan_init_(dcgan_discriminator())
+        lr = 2e-4 if lr is None else lr
+        noise, real_label = "normal", 1.0
+    elif model == "mlp":
+        generator, discriminator = mlp_generator(), mlp_discriminator()
+        lr = 2e-4 if lr is None else lr
+        noise, real_label = "uniform", 0.9
+    else:
+        raise ValueError(f"build_gan: model must be 'dcgan' or 'mlp', got {model!r}")
+    return GAN(
+        generator, discriminator,
+        optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
+        optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
+        noise_dim=NOISE_DIM, generator_loss=generator_loss, discriminator_steps=discriminator_steps,
+        noise=noise, real_label=real_label, seed=seed,
+    )
+
+
+IMAGE_RANGE = {"dcgan": "tanh", "mlp": "sigmoid"}  # which scaling each model's data needs

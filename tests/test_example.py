@@ -1,0 +1,107 @@
+"""examples/mnist_gan.py: flags, outputs, reproducibility and resume, on a small slice of MNIST."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+from minigan.data import read_mnist
+from minigan.io import load_checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "examples", "mnist_gan.py")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+spec = importlib.util.spec_from_file_location("mnist_gan", SCRIPT)
+mnist_gan = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mnist_gan)
+
+
+@pytest.fixture(scope="module")
+def small_mnist(tmp_path_factory):
+    """The first 400 training images (8 minibatches of 50) and 100 test images, as a user's mnist.npz."""
+    arrays = read_mnist()
+    path = tmp_path_factory.mktemp("data") / "small.npz"
+    numpy.savez(path, x_train=arrays["x_train"][:400], y_train=arrays["y_train"][:400],
+                x_test=arrays["x_test"][:100], y_test=arrays["y_test"][:100])
+    return str(path)
+
+
+def run(*flags):
+    return mnist_gan.main([*map(str, flags)])
+
+
+def history(out):
+    with numpy.load(os.path.join(out, "history.npz")) as f:
+        return {k: f[k] for k in f.files}
+
+
+def test_dcgan_quick_run_writes_every_output(tmp_path, small_mnist):
+    out = tmp_path / "run"
+    assert run("--data", small_mnist, "--steps", 3, "--batch-size", 16, "--samples", 30, "--out", out) == 0
+    for name in ("samples_epoch_001.png", "training.png"):
+        assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
+    samples = numpy.load(out / "samples.npy")
+    assert samples.shape == (30, 28, 28) and samples.dtype == numpy.float32
+    assert samples.min() >= 0 and samples.max() <= 1
+    state, metadata = load_checkpoint(out / "checkpoint.npz")
+    assert metadata["config"]["model"] == "dcgan" and int(state["gan"]["counters"]["iteration"]) == 3
+    assert len(history(out)["d_loss"]) == 3
+    assert not [f for f in os.listdir(out) if f.startswith(".") or f.endswith(".tmp")]  # no temp files left
+
+
+def test_same_seed_same_losses_and_resume_matches_the_uninterrupted_run(tmp_path, small_mnist):
+    common = ["--model", "mlp", "--data", small_mnist, "--batch-size", 50, "--samples", 0, "--seed", 3]
+    assert run(*common, "--epochs", 2, "--out", tmp_path / "a") == 0
+    assert run(*common, "--epochs", 2, "--out", tmp_path / "b") == 0
+    uninterrupted = history(tmp_path / "a")
+    assert len(uninterrupted["g_loss"]) == 2 * 8
+    for name, values in history(tmp_path / "b").items():
+        numpy.testing.assert_array_equal(values, uninterrupted[name])
+
+    assert run(*common, "--epochs", 1, "--out", tmp_path / "c") == 0
+    assert run("--resume", tmp_path / "c" / "checkpoint.npz", "--epochs", 2, "--samples", 0, "--data", small_mnist, "--out", tmp_path / "c") == 0
+    for name, values in history(tmp_path / "c").items():
+        numpy.testing.assert_array_equal(values, uninterrupted[name])
+
+
+def test_k_discriminator_steps_consume_k_minibatches(tmp_path, small_mnist):
+    out = tmp_path / "k2"
+    assert run("--model", "mlp", "--data", small_mnist, "--batch-size", 50, "--k", 2, "--samples", 0, "--epochs", 1, "--out", out) == 0
+    state, _ = load_checkpoint(out / "checkpoint.npz")
+    counters = state["gan"]["counters"]
+    assert int(counters["generator_step_count"]) == 4 and int(counters["discriminator_step_count"]) == 8
+
+
+def test_help_explains_every_flag():
+    env = dict(os.environ, PYTHONPATH=ROOT)  # works whether or not minigan is pip-installed
+    result = subprocess.run([sys.executable, SCRIPT, "--help"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0
+    for flag in ("--model", "--epochs", "--steps", "--batch-size", "--k", "--generator-loss", "--lr", "--seed",
+                 "--backend", "--out", "--resume", "--data", "--samples"):
+        assert flag in result.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "0"], "--epochs: expected a positive integer, got 0"),
+    (["--lr", "fast"], "--lr: expected a positive number, got 'fast'"),
+    (["--model", "vae"], "--model: invalid choice: 'vae'"),
+    (["--backend", "torch"], "--backend: invalid choice: 'torch'"),
+])
+def test_bad_flags_are_rejected_with_a_message(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        mnist_gan.parse_args(flags)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_and_bad_checkpoint_are_one_line_errors(tmp_path, capsys):
+    assert run("--data", tmp_path / "nowhere.npz", "--out", tmp_path / "x") == 2
+    assert "no MNIST data at" in capsys.readouterr().err
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip file")
+    assert run("--resume", broken, "--out", tmp_path / "y") == 2
+    assert "error:" in capsys.readouterr().err
