@@ -31,6 +31,7 @@ input's array module.
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
+from .linalg import gemm
 
 
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
@@ -132,7 +133,7 @@ class Conv2d(Function):
         ow = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
         cols = im2col(pad2d(x, padding), (kh, kw), (oh, ow), stride, dilation)  # (N, H, W, C) -> (N·oh·ow, kh·kw·C)
         w_flat = weight.reshape(out_channels, kh * kw * c)  # (O, kh, kw, C) -> (O, kh·kw·C)
-        y = cols @ w_flat.T  # (N·oh·ow, kh·kw·C) @ (kh·kw·C, O) -> (N·oh·ow, O)
+        y = gemm(cols, w_flat.T)  # (N·oh·ow, kh·kw·C) @ (kh·kw·C, O) -> (N·oh·ow, O)
         if bias is not None:
             y += bias
         self.x_shape, self.weight_shape = x.shape, weight.shape
@@ -146,10 +147,10 @@ class Conv2d(Function):
         dy = grad.reshape(-1, self.weight_shape[0])  # (N, oh, ow, O) -> (N·oh·ow, O)
         grad_x = grad_weight = grad_bias = None
         if self.needs_input_grad[0]:
-            dcols = dy @ self.w_flat  # (N·oh·ow, O) @ (O, kh·kw·C) -> (N·oh·ow, kh·kw·C)
+            dcols = gemm(dy, self.w_flat)  # (N·oh·ow, O) @ (O, kh·kw·C) -> (N·oh·ow, kh·kw·C)
             grad_x = col2im(dcols, self.x_shape, kernel_size, output_size, stride, dilation, padding)  # -> (N, H, W, C)
         if self.needs_input_grad[1]:
-            grad_weight = (dy.T @ self.cols).reshape(self.weight_shape)  # (O, N·oh·ow) @ (N·oh·ow, kh·kw·C) -> (O, kh, kw, C)
+            grad_weight = gemm(dy.T, self.cols).reshape(self.weight_shape)  # (O, N·oh·ow) @ (N·oh·ow, kh·kw·C) -> (O, kh, kw, C)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             grad_bias = dy.sum(axis=0)  # (N·oh·ow, O) -> (O,)
         return grad_x, grad_weight, grad_bias
@@ -177,7 +178,7 @@ class ConvTranspose2d(Function):
         ow = conv_transpose_output_size(w, kw, stride[1], padding[1], output_padding[1], dilation[1])
         x_flat = x.reshape(n * h * w, in_channels)  # (N, H, W, Ci) -> (N·H·W, Ci)
         w_flat = weight.reshape(in_channels, kh * kw * out_channels)  # (Ci, kh, kw, Co) -> (Ci, kh·kw·Co)
-        cols = x_flat @ w_flat  # (N·H·W, Ci) @ (Ci, kh·kw·Co) -> (N·H·W, kh·kw·Co)
+        cols = gemm(x_flat, w_flat)  # (N·H·W, Ci) @ (Ci, kh·kw·Co) -> (N·H·W, kh·kw·Co)
         # (N·H·W, kh·kw·Co) -> (N, oh, ow, Co): the padded image is (oh + 2ph, ow + 2pw), which the H×W
         # patches cover exactly, plus output_padding rows/columns at the bottom/right
         y = col2im(cols, (n, oh, ow, out_channels), (kh, kw), (h, w), stride, dilation, padding)
@@ -195,9 +196,9 @@ class ConvTranspose2d(Function):
             # Conv2d's forward on dL/dY: (N, oh, ow, Co) -> (N·H·W, kh·kw·Co)
             dcols = im2col(pad2d(grad, padding), kernel_size, input_size, stride, dilation)
             if self.needs_input_grad[0]:
-                grad_x = (dcols @ self.w_flat.T).reshape(self.x_shape)  # (N·H·W, kh·kw·Co) @ (kh·kw·Co, Ci) -> (N, H, W, Ci)
+                grad_x = gemm(dcols, self.w_flat.T).reshape(self.x_shape)  # (N·H·W, kh·kw·Co) @ (kh·kw·Co, Ci) -> (N, H, W, Ci)
             if self.needs_input_grad[1]:
-                grad_weight = (self.x_flat.T @ dcols).reshape(self.weight_shape)  # (Ci, N·H·W) @ (N·H·W, kh·kw·Co) -> (Ci, kh, kw, Co)
+                grad_weight = gemm(self.x_flat.T, dcols).reshape(self.weight_shape)  # (Ci, N·H·W) @ (N·H·W, kh·kw·Co) -> (Ci, kh, kw, Co)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             grad_bias = grad.sum(axis=(0, 1, 2))  # (N, oh, ow, Co) -> (Co,)
         return grad_x, grad_weight, grad_bias

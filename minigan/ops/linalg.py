@@ -6,6 +6,19 @@ These are the GEMMs that dominate a training step; every backward is again one G
 from ..autograd import Function
 from .arithmetic import _pair
 
+gemm_observer = None  # set by benchmarks/ to time every GEMM of a step; None in normal use
+
+
+def gemm(a, b):
+    """a @ b for two matrices: the one matrix product of the dense and convolution layers.
+
+    Every GEMM of the hot path goes through this function so that a benchmark can measure how much of a
+    training step is spent inside BLAS (``gemm_observer(a, b)`` then computes and times the product).
+    """
+    if gemm_observer is None:
+        return a @ b
+    return gemm_observer(a, b)
+
 
 class MatMul(Function):
     """Z = X Y for X (..., n, k) and Y (..., k, m) with batch axes broadcast as in NumPy.
@@ -34,14 +47,14 @@ class Linear(Function):
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
-        y = x @ weight.T
+        y = gemm(x, weight.T)
         if bias is not None:
             y += bias
         return y
 
     def backward(self, grad):
-        grad_x = grad @ self.weight if self.needs_input_grad[0] else None
-        grad_weight = grad.T @ self.x if self.needs_input_grad[1] else None
+        grad_x = gemm(grad, self.weight) if self.needs_input_grad[0] else None
+        grad_weight = gemm(grad.T, self.x) if self.needs_input_grad[1] else None
         grad_bias = grad.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return grad_x, grad_weight, grad_bias
 
