@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Whole training iterations of minigan's two MNIST GANs, beside the same GANs in PyTorch.
+
+    python3 benchmarks/bench_training.py [--threads 1] [--repeats 15] [--warmup 2] [--backend numpy|cupy|all]
+                                         [--json [PATH]] [--tiny] [--no-torch]
+
+What is timed: one ``gan.train_iteration`` of Algorithm 1 (a D step on a real minibatch and as many fresh
+fakes, then a G step through the frozen D) of ``minigan.models.build_gan("dcgan")`` at batch 64 and of
+``build_gan("mlp")`` at batch 100, on one fixed random "real" minibatch (the data loader is not part of
+the step). Where PyTorch imports, the same architectures and the same step (``torch_mirror`` below) are
+timed in the same process, repeats alternating with minigan's, and the ratio minigan ÷ PyTorch of the
+medians is reported (> 1: minigan is slower).
+
+GEMM share: for each minigan iteration, ``minigan.ops.linalg.gemm_observer`` is set to a function that
+times every ``a @ b`` of the dense and conv layers (perf_counter; synchronising before and after on
+CuPy) and counts its FLOPs (2·M·N·K); summed over a step and divided by that same step's time, it is the
+fraction of the step spent inside BLAS. The counted FLOPs are checked against the formula in
+``gemm_flops_per_iteration``.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.common import apply_threads  # noqa: E402  (must run before numpy is imported)
+
+THREADS = apply_threads(sys.argv)
+
+import importlib  # noqa: E402
+import itertools  # noqa: E402
+import time  # noqa: E402
+
+import numpy  # noqa: E402
+
+from benchmarks import common  # noqa: E402
+from minigan import backend, models  # noqa: E402
+from minigan.autograd import Tensor  # noqa: E402
+
+NAME = "bench_training"
+BATCH = {"dcgan": 64, "mlp": 100}
+TINY_BATCH = 4
+LR, BETAS = 2e-4, (0.5, 0.999)
+PERFORMANCE_MD_GFLOP = 9.4  # /work/shared/PERFORMANCE.md: "about 9.4 GFLOP of GEMM" per DCGAN iteration
+
+
+# ----- counted FLOPs ----------------------------------------------------------------------------------
+def gemm_layers(model, batch):
+    """[(network, layer, flops of its forward GEMM)] in order; a GEMM of (M×K)·(K×N) counts 2·M·N·K.
+
+    DCGAN (B = batch, width 64, channels-last):
+        G dense 100→6272:       M = B,       K = 100,        N = 6272
+        G convT 128→64 (7→14):  M = B·7·7,   K = 128,        N = 4·4·64      (X · W_flat, then col2im)
+        G convT 64→1 (14→28):   M = B·14·14, K = 64,         N = 4·4·1
+        D conv 1→64 (28→14):    M = B·14·14, K = 4·4·1,      N = 64          (im2col · W_flatᵀ)
+        D conv 64→128 (14→7):   M = B·7·7,   K = 4·4·64,     N = 128
+        D dense 6272→1:         M = B,       K = 6272,       N = 1
+    MLP GAN (B = batch): G 100→1200→1200→784; D maxout 784→240×5 = 1200, maxout 240→1200, dense 240→1.
+    """
+    if model == "dcgan":
+        g = [("G", "dense", 2 * batch * 100 * 6272), ("G", "convT1", 2 * (batch * 49) * 128 * (16 * 64)),
+             ("G", "convT2", 2 * (batch * 196) * 64 * (16 * 1))]
+        d = [("D", "conv1", 2 * (batch * 196) * (16 * 1) * 64), ("D", "conv2", 2 * (batch * 49) * (16 * 64) * 128),
+             ("D", "dense", 2 * batch * 6272 * 1)]
+    else:
+        g = [("G", "dense1", 2 * batch * 100 * 1200), ("G", "dense2", 2 * batch * 1200 * 1200), ("G", "dense3", 2 * batch * 1200 * 784)]
+        d = [("D", "maxout1", 2 * batch * 784 * 1200), ("D", "maxout2", 2 * batch * 240 * 1200), ("D", "dense", 2 * batch * 240 * 1)]
+    return g, d
+
+
+def gemm_flops_per_iteration(model, batch):
+    """GEMM FLOPs of one ``train_iteration`` (k = 1), from the layer counts f of ``gemm_layers``.
+
+    Every layer's backward is one GEMM of the forward's size per gradient it computes: dX (if its input
+    needs a gradient) and dW (if its weight does). With ΣG, ΣD the forward sums, g₁ G's first layer (its
+    input z needs no gradient) and d₁ D's first layer (its input is data in D's step):
+
+        D step: G forward under no_grad              ΣG
+                D forward on real and on fakes        2ΣD
+                D backward ×2: dW everywhere, dX but d₁'s     2(2ΣD − d₁)
+        G step: G forward (fresh noise, with graph)   ΣG
+                D forward                             ΣD
+                D backward, frozen: dX only           ΣD
+                G backward: dW everywhere, dX but g₁'s        2ΣG − g₁
+        total = 4ΣG + 8ΣD − 2d₁ − g₁
+
+    For DCGAN at batch 64 that is 10.37 GFLOP. PERFORMANCE.md's "about 9.4" is this minus one G forward
+    (0.93 GFLOP): the count for a step that reuses the D step's fakes for the G step, as PyTorch's DCGAN
+    example does; ``gan.generator_step`` draws fresh noise and runs G again, as Algorithm 1 says.
+    """
+    g, d = gemm_layers(model, batch)
+    sum_g, sum_d = sum(f for *_, f in g), sum(f for *_, f in d)
+    return 4 * sum_g + 8 * sum_d - 2 * d[0][2] - g[0][2]
+
+
+# ----- minigan ----------------------------------------------------------------------------------------
+def real_batch(model, batch, seed=0):
+    """A fixed random minibatch in the model's image range, (B, 28, 28, 1) float32."""
+    rng = numpy.random.default_rng(seed)
+    low = -1.0 if models.IMAGE_RANGE[model] == "tanh" else 0.0
+    return rng.uniform(low, 1.0, size=(batch, 28, 28, 1)).astype(numpy.float32)
+
+
+def minigan_iteration(model, batch, be):
+    """(gan, step): step() runs one ``gan.train_iteration`` on the fixed minibatch."""
+    gan = models.build_gan(model, seed=0)
+    real = Tensor(be.asarray(real_batch(model, batch)))
+    batches = itertools.repeat(real)
+    return gan, lambda: gan.train_iteration(batches)
+
+
+def gemm_share(step, be, warmup, repeats):
+    """Time ``step`` with every GEMM timed by ``gemm_observer``; per-iteration GEMM time, step time, FLOPs."""
+    linalg = importlib.import_module("minigan.ops.linalg")
+    sync = be.synchronize
+    acc = {"time": 0.0, "flops": 0, "calls": 0}
+
+    def observer(a, b):
+        sync()
+        start = time.perf_counter()
+        product = a @ b
+        sync()
+        acc["time"] += time.perf_counter() - start
+        acc["flops"] += 2 * a.shape[-2] * a.shape[-1] * b.shape[-1]
+        acc["calls"] += 1
+        return product
+
+    previous, linalg.gemm_observer = linalg.gemm_observer, observer
+    try:
+        for _ in range(warmup):
+            step()
+        gemm_times, step_times, flops, calls = [], [], set(), set()
+        for _ in range(repeats):
+            acc.update(time=0.0, flops=0, calls=0)
+            sync()
+            start = time.perf_counter()
+            step()
+            sync()
+            step_times.append(time.perf_counter() - start)
+            gemm_times.append(acc["time"])
+            flops.add(acc["flops"])
+            calls.add(acc["calls"])
+    finally:
+        linalg.gemm_observer = previous
+    shares = [g / s for g, s in zip(gemm_times, step_times)]
+    return {
+        "share_of_total": sum(gemm_times) / sum(step_times),
+        "share_median": common.summarize(shares)["median"],
+        "gemm": common.summarize(gemm_times),
+        "step_with_observer": common.summarize(step_times),
+        "flops_per_iteration": sorted(flops),
+        "gemm_calls_per_iteration": sorted(calls),
+        "gemm_gflops_per_s": max(flops) / (sum(gemm_times) / len(gemm_times)) / 1e9,
+    }
+
+
+# ----- PyTorch: the same GANs and the same step --------------------------------------------------------
+def torch_networks(torch, model):
+    """(G, D) in PyTorch with minigan's layer sizes (NCHW images); DCGAN initialised as ``dcgan_init_``."""
+    nn = torch.nn
+
+    class Maxout(nn.Module):
+        """max over ``pieces`` affine maps: Linear to out·pieces, view (N, out, pieces), max over pieces."""
+
+        def __init__(self, fan_in, out, pieces):
+            super().__init__()
+            self.out, self.pieces = out, pieces
+            self.linear = nn.Linear(fan_in, out * pieces)
+
+        def forward(self, x):
+            return self.linear(x).view(x.shape[0], self.out, self.pieces).max(dim=2).values
+
+    if model == "dcgan":
+        generator = nn.Sequential(
+            nn.Linear(100, 7 * 7 * 128, bias=False), nn.Unflatten(1, (128, 7, 7)),
+            nn.BatchNorm2d(128), nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1), nn.Tanh(),
+        )
+        discriminator = nn.Sequential(
+            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(7 * 7 * 128, 1),
+        )
+        for net in (generator, discriminator):
+            for module in net.modules():
+                if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)):
+                    nn.init.normal_(module.weight, mean=1.0 if isinstance(module, nn.BatchNorm2d) else 0.0, std=0.02)
+                    if module.bias is not None:
+                        nn.init.zeros_(module.bias)
+    else:
+        generator = nn.Sequential(
+            nn.Linear(100, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, 784), nn.Sigmoid(),
+            nn.Unflatten(1, (1, 28, 28)),
+        )
+        discriminator = nn.Sequential(
+            nn.Flatten(), nn.Dropout(0.2), Maxout(784, 240, 5), nn.Dropout(0.5), Maxout(240, 240, 5), nn.Dropout(0.5),
+            nn.Linear(240, 1),
+        )
+    return generator, discriminator
+
+
+def torch_mirror(torch, model, batch, device):
+    """step(): minigan/gan.py's ``train_iteration`` (k = 1) written in PyTorch, line for line."""
+    torch.manual_seed(0)
+    generator, discriminator = (net.to(device).train() for net in torch_networks(torch, model))
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=LR, betas=BETAS)
+    bce = torch.nn.BCEWithLogitsLoss()
+    real = torch.from_numpy(real_batch(model, batch).transpose(0, 3, 1, 2).copy()).to(device)  # (B, 1, 28, 28)
+    real_label = 1.0 if model == "dcgan" else 0.9  # build_gan: one-sided label smoothing for the MLP GAN
+    real_target = torch.full((batch, 1), real_label, device=device)
+    zeros, ones = torch.zeros(batch, 1, device=device), torch.ones(batch, 1, device=device)
+
+    def noise():
+        if model == "dcgan":
+            return torch.randn(batch, 100, device=device)
+        return torch.rand(batch, 100, device=device) * 2 - 1  # U(−1, 1)
+
+    def mean_probability(logits):
+        return torch.sigmoid(logits.detach()).mean().item()
+
+    def step():
+        # D step: ascend log D(x) + log(1 − D(G(z))); G runs without a graph
+        with torch.no_grad():
+            fake = generator(noise())
+        real_logits = discriminator(real)
+        fake_logits = discriminator(fake)
+        loss = bce(real_logits, real_target) + bce(fake_logits, zeros)
+        d_optimizer.zero_grad()
+        loss.backward()
+        d_optimizer.step()
+        stats = {"d_loss": loss.item(), "d_real": mean_probability(real_logits), "d_fake": mean_probability(fake_logits)}
+        # G step through a frozen D: non-saturating loss −log D(G(z)) on fresh noise
+        discriminator.requires_grad_(False)
+        try:
+            fake_logits = discriminator(generator(noise()))
+            loss = bce(fake_logits, ones)
+            g_optimizer.zero_grad()
+            loss.backward()
+            g_optimizer.step()
+        finally:
+            discriminator.requires_grad_(True)
+        stats.update(g_loss=loss.item(), d_fake_after=mean_probability(fake_logits))
+        return stats
+
+    return step
+
+
+# ----- one backend ------------------------------------------------------------------------------------
+def bench_backend(name, args, torch, torch_reason):
+    be = backend.set_backend(name)
+    backend.seed(0)
+    torch_device = None
+    if torch is not None:
+        if name == "numpy":
+            torch_device = "cpu"
+        elif torch.cuda.is_available():
+            torch_device = "cuda"
+        else:
+            torch_reason = "torch.cuda is not available, so there is no GPU reference for the CuPy rows"
+    rows = []
+    for model in ("dcgan", "mlp"):
+        batch = TINY_BATCH if args.tiny else BATCH[model]
+        _, step = minigan_iteration(model, batch, be)
+        contestants = [common.Contestant("minigan", step, common.clock_for(name))]
+        if torch_device is not None:
+            contestants.append(common.Contestant("torch", torch_mirror(torch, model, batch, torch_device),
+                                                 common.clock_for(torch_device, torch)))
+        else:
+            print(f"[{NAME}] {model} on {name}: PyTorch row skipped: {torch_reason}")
+        print(f"[{NAME}] {model} on {name}: timing {args.repeats} alternating repeats …", file=sys.stderr)
+        samples = common.run_alternating(contestants, args.warmup, args.repeats)
+        row = {"model": model, "batch": batch, "backend": name, "torch_device": torch_device,
+               "torch_skipped_because": None if torch_device else torch_reason,
+               "iteration": {k: common.summarize(v) for k, v in samples.items()}}
+        if "torch" in row["iteration"]:
+            row["ratio_minigan_over_torch"] = row["iteration"]["minigan"]["median"] / row["iteration"]["torch"]["median"]
+        # the GEMM share, on a fresh GAN so the timed run above is untouched by the observer
+        print(f"[{NAME}] {model} on {name}: GEMM share over {args.repeats} repeats …", file=sys.stderr)
+        _, step = minigan_iteration(model, batch, be)
+        row["gemm"] = gemm_share(step, be, args.warmup, args.repeats)
+        row["gemm"]["flops_formula"] = gemm_flops_per_iteration(model, batch)
+        rows.append(row)
+    return rows
+
+
+def tables(rows):
+    headers = ["model", "batch", "backend", "minigan median ms", "min ms", "spread",
+               "PyTorch median ms", "min ms", "spread", "minigan ÷ PyTorch"]
+    body = []
+    for row in rows:
+        mine, theirs = row["iteration"]["minigan"], row["iteration"].get("torch")
+        body.append([row["model"], row["batch"], row["backend"], common.ms(mine["median"]), common.ms(mine["min"]),
+                     f"{mine['spread']:.0%}",
+                     common.ms(theirs["median"]) if theirs else "skipped", common.ms(theirs["min"]) if theirs else "—",
+                     f"{theirs['spread']:.0%}" if theirs else "—",
+                     f"{row['ratio_minigan_over_torch']:.2f}" if theirs else "—"])
+    first = common.markdown_table(headers, body)
+    headers = ["model", "backend", "step median ms (observed)", "GEMM median ms", "GEMM share",
+               "GEMM calls", "counted GFLOP/iter", "formula GFLOP/iter", "GEMM GFLOP/s"]
+    body = []
+    for row in rows:
+        g = row["gemm"]
+        body.append([row["model"], row["backend"], common.ms(g["step_with_observer"]["median"]), common.ms(g["gemm"]["median"]),
+                     f"{g['share_of_total']:.1%}", "/".join(map(str, g["gemm_calls_per_iteration"])),
+                     "/".join(f"{f / 1e9:.3f}" for f in g["flops_per_iteration"]), f"{g['flops_formula'] / 1e9:.3f}",
+                     f"{g['gemm_gflops_per_s']:.1f}"])
+    return first, common.markdown_table(headers, body)
+
+
+def flop_note(rows):
+    """One line per DCGAN row comparing the counted FLOPs with the formula and with PERFORMANCE.md."""
+    lines = []
+    for row in rows:
+        g = row["gemm"]
+        counted = g["flops_per_iteration"]
+        match = "matches" if counted == [g["flops_formula"]] else f"DIFFERS from (counted {counted})"
+        lines.append(f"- {row['model']} ({row['backend']}, batch {row['batch']}): counted GEMM FLOPs {match} the formula "
+                     f"{g['flops_formula'] / 1e9:.3f} GFLOP per iteration.")
+        if row["model"] == "dcgan" and row["batch"] == BATCH["dcgan"]:
+            g_forward = sum(f for *_, f in gemm_layers("dcgan", row["batch"])[0])
+            lines.append(f"  PERFORMANCE.md says about {PERFORMANCE_MD_GFLOP} GFLOP: that is this count minus one G forward "
+                         f"({g_forward / 1e9:.2f} GFLOP), i.e. a step reusing the D step's fakes for the G step; "
+                         "minigan's G step draws fresh noise and runs G again.")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = common.make_parser(NAME, __doc__.splitlines()[0], repeats=15, warmup=2)
+    args = parser.parse_args(argv)
+    torch, torch_reason = common.import_torch(args)
+    if torch is None:
+        print(f"[{NAME}] PyTorch rows skipped: {torch_reason}")
+    machine = common.describe_machine(args.threads, torch, torch_reason)
+    rows, skipped = [], []
+    for name, reason in common.select_backends(args.backend):
+        if reason is not None:
+            print(f"[{NAME}] backend {name} skipped: {reason}")
+            skipped.append({"backend": name, "reason": reason})
+            continue
+        rows.extend(bench_backend(name, args, torch, torch_reason))
+    common.finish_machine(machine)
+    iterations, gemm = tables(rows)
+    tiny = " — TINY sizes, not a measurement" if args.tiny else ""
+    print(f"## {NAME}: one training iteration, medians over {args.repeats} alternating repeats ({args.warmup} warm-up){tiny}\n")
+    print("\n".join(common.machine_lines(machine)) + "\n")
+    print(iterations)
+    print(f"\n### Share of the minigan step inside GEMM (gemm_observer, same run){tiny}\n")
+    print(gemm)
+    print()
+    print(flop_note(rows))
+    if args.json:
+        settings = {k: getattr(args, k) for k in ("threads", "repeats", "warmup", "backend", "tiny", "no_torch")}
+        common.write_json(args.json, {"script": NAME, "machine": machine, "settings": settings, "results": rows,
+                                      "skipped": skipped, "units": "seconds; FLOPs counted as 2·M·N·K per GEMM"})
+        print(f"\n[{NAME}] wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,393 @@
+"""The harness shared by ``bench_ops.py`` and ``bench_training.py``.
+
+What it provides, in the order a script uses it:
+
+1. ``apply_threads(sys.argv)`` — must run *before* NumPy or PyTorch is imported: BLAS libraries read
+   their thread count from the environment once, when they load. It pre-parses ``--threads N`` (default 1,
+   the most stable setting on a shared machine) and sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS,
+   MKL_NUM_THREADS and VECLIB_MAXIMUM_THREADS. This module therefore imports neither at its top.
+2. ``make_parser`` — the common flags (``--threads --repeats --warmup --backend --json --tiny --no-torch``),
+   validated by argparse with messages that name the flag.
+3. Clocks and ``run_alternating`` — warm-up calls, then R timed repeats of each contestant, alternating
+   between contestants (and flipping their order every repeat) so that drift on a noisy machine hits all
+   of them alike. The CPU clock is ``time.perf_counter``; on the GPU a repeat is bracketed by CUDA events
+   (``cupy.cuda.Event`` / ``torch.cuda.Event``) after a synchronise, so queued work is neither missed
+   nor counted twice.
+4. ``summarize`` — median (the figure to quote), min (the best the machine could do), the quartiles and
+   the spread (p75 − p25) / median, which says how noisy the repeats were.
+5. ``describe_machine``, ``markdown_table``, ``write_json`` (atomic, via ``minigan.io.atomic_write``).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+DEFAULT_THREADS = 1
+
+
+# ----- 1. threads, before any BLAS is loaded ------------------------------------------------------
+def preparse_threads(argv):
+    """The value of ``--threads N`` / ``--threads=N`` in ``argv``, or DEFAULT_THREADS.
+
+    A malformed value is left for argparse to reject with a proper message; here it falls back to the
+    default so that the environment is still set before the import that argparse's error follows.
+    """
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--threads="):
+            value = arg.split("=", 1)[1]
+    try:
+        threads = int(value) if value is not None else DEFAULT_THREADS
+    except ValueError:
+        return DEFAULT_THREADS
+    return threads if threads >= 1 else DEFAULT_THREADS
+
+
+def apply_threads(argv):
+    """Set every BLAS/OpenMP thread variable to ``--threads`` (default 1); returns the count.
+
+    Raises RuntimeError if NumPy is already imported: the setting would then silently not apply.
+    """
+    if "numpy" in sys.modules:
+        raise RuntimeError("benchmarks.common.apply_threads must run before numpy is imported; "
+                           "call it at the very top of the script")
+    threads = preparse_threads(argv)
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    return threads
+
+
+# ----- 2. command line ----------------------------------------------------------------------------
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
+    return value
+
+
+def make_parser(name, description, repeats, warmup):
+    """The flags both scripts share; ``name`` is the script's name (for the default ``--json`` file)."""
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    parser.add_argument("--threads", type=positive_int, default=DEFAULT_THREADS,
+                        help="BLAS/OpenMP threads for NumPy and PyTorch (default %(default)s; applied before either is imported)")
+    parser.add_argument("--repeats", type=positive_int, default=repeats,
+                        help="timed repeats per measurement (default %(default)s); the median is reported")
+    parser.add_argument("--warmup", type=non_negative_int, default=warmup,
+                        help="untimed calls before the repeats (default %(default)s)")
+    parser.add_argument("--backend", choices=("numpy", "cupy", "all"), default="all",
+                        help="minigan backend(s) to measure (default %(default)s: NumPy, and CuPy when a GPU is present)")
+    parser.add_argument("--json", nargs="?", const=f"{name}.json", default=None, metavar="PATH",
+                        help=f"also write the results as JSON to PATH (bare --json: ./{name}.json)")
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke test of the script, not a measurement")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference rows")
+    return parser
+
+
+def select_backends(choice):
+    """[(name, reason_or_None)] for ``--backend``: reason is why that backend is skipped (None: usable)."""
+    from minigan import backend
+
+    names = ["numpy", "cupy"] if choice == "all" else [choice]
+    selected = []
+    for name in names:
+        if name == "numpy":
+            selected.append((name, None))
+            continue
+        try:
+            backend._load_cupy()
+        except backend.BackendError as error:
+            selected.append((name, str(error)))
+        else:
+            selected.append((name, None))
+    return selected
+
+
+def import_torch(args):
+    """(torch, None) with its thread count set, or (None, why the PyTorch rows are skipped)."""
+    if args.no_torch:
+        return None, "--no-torch was given"
+    try:
+        import torch
+    except ImportError as error:
+        return None, f"PyTorch is not installed ({error}); it is an optional reference, not a dependency"
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(args.threads)
+    except RuntimeError:  # already set, or parallel work already started: the intra-op count is what matters
+        pass
+    return torch, None
+
+
+# ----- 3. clocks and the alternating runner -------------------------------------------------------
+class HostClock:
+    """Wall time of a CPU call, ``time.perf_counter`` (seconds)."""
+
+    name = "perf_counter"
+
+    def time(self, fn):
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+
+class CupyClock:
+    """Device time between two CUDA events on CuPy's current stream, after a synchronise (seconds).
+
+    The end event is recorded when the host has queued the whole call, so host-side overhead (Python,
+    kernel launches) that keeps the GPU waiting is counted, as it should be.
+    """
+
+    name = "cupy.cuda.Event"
+
+    def __init__(self):
+        import cupy
+
+        self.cupy = cupy
+
+    def time(self, fn):
+        cuda = self.cupy.cuda
+        cuda.get_current_stream().synchronize()
+        start, end = cuda.Event(), cuda.Event()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return cuda.get_elapsed_time(start, end) / 1e3
+
+
+class TorchCudaClock:
+    """Device time between two ``torch.cuda.Event`` s, after a synchronise (seconds)."""
+
+    name = "torch.cuda.Event"
+
+    def __init__(self, torch):
+        self.torch = torch
+
+    def time(self, fn):
+        cuda = self.torch.cuda
+        cuda.synchronize()
+        start, end = cuda.Event(enable_timing=True), cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+
+
+def clock_for(device, torch=None):
+    """The clock for ``device``: "cpu"/"numpy" → HostClock, "cupy" → CupyClock, "cuda" → TorchCudaClock."""
+    if device in ("cpu", "numpy"):
+        return HostClock()
+    if device == "cupy":
+        return CupyClock()
+    if device == "cuda":
+        return TorchCudaClock(torch)
+    raise ValueError(f"clock_for: unknown device {device!r}; expected 'cpu', 'numpy', 'cupy' or 'cuda'")
+
+
+class Contestant:
+    """One thing to time: ``fn()`` is timed by ``clock``; ``setup()`` (untimed) runs before every call."""
+
+    def __init__(self, name, fn, clock, setup=None):
+        self.name, self.fn, self.clock, self.setup = name, fn, clock, setup
+
+    def once(self):
+        if self.setup is not None:
+            self.setup()
+        return self.clock.time(self.fn)
+
+
+def run_alternating(contestants, warmup, repeats):
+    """{name: [seconds] × repeats}: every contestant warmed up ``warmup`` times, then timed in turns.
+
+    Repeat r times A then B, repeat r + 1 times B then A, …: a slow spell of the machine lands on both,
+    and neither always runs right after the other (caches, allocator, turbo).
+    """
+    for contestant in contestants:
+        for _ in range(warmup):
+            if contestant.setup is not None:
+                contestant.setup()
+            contestant.fn()
+    samples = {c.name: [] for c in contestants}
+    for r in range(repeats):
+        order = contestants if r % 2 == 0 else contestants[::-1]
+        for contestant in order:
+            samples[contestant.name].append(contestant.once())
+    return samples
+
+
+# ----- 4. statistics ------------------------------------------------------------------------------
+def summarize(samples):
+    """Seconds → {"median", "min", "p25", "p75", "mean", "spread", "n", "samples"}; times in seconds.
+
+    ``spread`` = (p75 − p25) / median: 0.05 means the middle half of the repeats lay within ±2.5%.
+    """
+    ordered = sorted(samples)
+    n = len(ordered)
+    median = statistics.median(ordered)
+    if n >= 2:
+        p25, _, p75 = statistics.quantiles(ordered, n=4, method="inclusive")
+    else:
+        p25 = p75 = ordered[0]
+    return {"median": median, "min": ordered[0], "p25": p25, "p75": p75, "mean": statistics.fmean(ordered),
+            "spread": (p75 - p25) / median if median > 0 else 0.0, "n": n, "samples": list(samples)}
+
+
+def ms(seconds):
+    """Seconds as a millisecond string with three significant figures (≥ 100 ms: no decimals)."""
+    value = seconds * 1e3
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def gflops(flops, seconds):
+    """Counted FLOPs over seconds, as GFLOP/s with one decimal; "—" when there is no count."""
+    if not flops or not seconds:
+        return "—"
+    return f"{flops / seconds / 1e9:.1f}"
+
+
+# ----- 5. machine, tables, files ------------------------------------------------------------------
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _numpy_blas():
+    import numpy
+
+    try:
+        config = numpy.show_config(mode="dicts")  # NumPy ≥ 1.25
+        blas = config["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip() + (
+            f" ({blas['openblas configuration']})" if blas.get("openblas configuration") else "")
+    except Exception:  # older NumPy prints instead of returning: say so rather than guess
+        return "unknown (numpy.show_config(mode='dicts') unavailable)"
+
+
+def _torch_blas(torch):
+    text = torch.__config__.show()
+    for field in text.replace(",", "\n").splitlines():
+        if "BLAS_INFO=" in field:
+            return field.split("=", 1)[1].strip()
+    return "unknown"
+
+
+def describe_machine(threads, torch=None, torch_reason=None):
+    """A dict describing where the numbers were taken: CPU, cores, load, versions, BLAS and threads."""
+    import numpy
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    machine = {
+        "cpu": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numpy_blas": _numpy_blas(),
+        "threads": threads,
+        "thread_environment": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        "minigan_keep_freed_memory": os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1"),
+    }
+    try:
+        import minigan
+
+        machine["minigan"] = minigan.__version__
+    except ImportError:
+        pass
+    if torch is not None:
+        machine["torch"] = torch.__version__
+        machine["torch_blas"] = _torch_blas(torch)
+        machine["torch_threads"] = torch.get_num_threads()
+        machine["torch_mkldnn"] = bool(torch.backends.mkldnn.is_available())
+        machine["torch_cuda"] = bool(torch.cuda.is_available())
+    else:
+        machine["torch"] = None
+        machine["torch_skipped_because"] = torch_reason
+    return machine
+
+
+def finish_machine(machine):
+    """Add what is known only after the run: the load average at the end and the CuPy device, if used."""
+    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    if "cupy" in sys.modules and "cupy" not in machine:
+        cupy = sys.modules["cupy"]
+        machine["cupy"] = cupy.__version__
+        try:
+            machine["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        except Exception as error:  # no device: record why
+            machine["gpu"] = f"unavailable ({error})"
+    return machine
+
+
+def machine_lines(machine):
+    """The machine description as a few markdown lines."""
+    lines = [
+        f"- CPU: {machine['cpu']}, {machine['usable_cpus']} usable of {machine['logical_cpus']} logical CPUs; "
+        f"load average (1, 5, 15 min) at start {machine['load_average_at_start']}, at end {machine.get('load_average_at_end')}",
+        f"- Python {machine['python']}, NumPy {machine['numpy']} with {machine['numpy_blas']}",
+        f"- threads: {machine['threads']} (BLAS/OpenMP environment and torch.set_num_threads)",
+    ]
+    if machine.get("torch"):
+        lines.append(f"- PyTorch {machine['torch']} (BLAS {machine['torch_blas']}, oneDNN {machine['torch_mkldnn']}, "
+                     f"{machine['torch_threads']} threads, CUDA {machine['torch_cuda']})")
+    else:
+        lines.append(f"- PyTorch: not used ({machine.get('torch_skipped_because')})")
+    if machine.get("cupy"):
+        lines.append(f"- CuPy {machine['cupy']} on {machine.get('gpu')}")
+    return lines
+
+
+def markdown_table(headers, rows):
+    """A GitHub markdown table; every cell is str()-ed."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_json(path, payload):
+    """Write ``payload`` as indented JSON to ``path`` atomically (creating its directory if needed)."""
+    from minigan.io import atomic_write
+
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with atomic_write(path, mode="w") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=False)
+        handle.write("\n")
