@@ -103,3 +103,75 @@ def mse_loss(prediction, target, reduction="mean"):
 
 
 __all__ = ["binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss"]
+
+
+# ----- softmax cross-entropy (classification) -----------------------------------------------------
+#
+# For logits z ∈ ℝ^C of one example and its class y ∈ {0, …, C−1}, with softmax pₖ = e^(zₖ) / Σⱼ e^(zⱼ):
+#
+#     ℓ(z, y) = −log p_y = logsumexp(z) − z_y,      logsumexp(z) = m + log Σⱼ e^(zⱼ − m),  m = maxⱼ zⱼ
+#
+# Subtracting m makes every exponent ≤ 0, so nothing overflows (ℓ at logits ±1e4 is finite), and the
+# largest term is e⁰ = 1, so the log's argument is in [1, C]. The derivative is ∂ℓ/∂zₖ = pₖ − [k = y]:
+# softmax minus the one-hot label. One fused Function stores only p, instead of the graph of
+# max, subtract, exp, sum, log and index that composing the ops would record.
+
+from .autograd import Tensor  # noqa: E402  (kept with the function that needs it)
+
+
+class CrossEntropy(Function):
+    """ℓ = logsumexp(z) − z_y over the last axis;   dℓ/dz = softmax(z) − onehot(y).
+
+    Shapes: logits (..., C), labels (...) of integers in [0, C) → losses (...).
+    """
+
+    def forward(self, logits, labels):
+        xp = array_module(logits)
+        shifted = logits - logits.max(axis=-1, keepdims=True)                   # (..., C), every entry ≤ 0
+        log_normaliser = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))    # (..., 1), in [0, log C]
+        log_p = shifted - log_normaliser                                         # (..., C) log-softmax
+        self.labels = labels[..., None]                                          # (..., 1) for take_along_axis
+        self.p = xp.exp(log_p)
+        return -xp.take_along_axis(log_p, self.labels, axis=-1)[..., 0]          # (...)
+
+    def backward(self, grad):
+        xp = array_module(grad)
+        onehot = self.labels == xp.arange(self.p.shape[-1])                      # (..., C) booleans
+        grad_logits = self.p - onehot                                            # softmax − onehot, same dtype as p
+        grad_logits *= grad[..., None]
+        return grad_logits, None
+
+
+def cross_entropy(logits, labels, reduction="mean"):
+    """Softmax cross-entropy of ``logits`` against integer class ``labels``: −log softmax(z)_y.
+
+    Args:
+        logits: a Tensor (N, C), or more generally (..., C): one row of C unnormalised scores per example.
+        labels: integers in [0, C), shape (N,) (generally the logits' shape without the last axis):
+            a Tensor, NumPy/CuPy array or list. Labels take no gradient.
+        reduction: "mean" (over examples), "sum" or "none" (the (N,) losses).
+
+    The loss is logsumexp(z) − z_y, computed with the row maximum subtracted first, so it is finite for
+    any finite logits; its gradient is softmax(z) − onehot(y) (see ``CrossEntropy``).
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
+    if logits.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: logits must be floating point, got dtype {logits.dtype}")
+    if logits.ndim < 1 or logits.shape[-1] < 1:
+        raise ValueError(f"cross_entropy: logits must have shape (..., C) with C ≥ 1 classes, got shape {logits.shape}")
+    labels = labels.data if isinstance(labels, Tensor) else logits.xp.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integers (class indices), got dtype {labels.dtype}")
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: labels have shape {labels.shape}, expected {logits.shape[:-1]} "
+                         f"(the logits' shape {logits.shape} without its last, class axis)")
+    classes = logits.shape[-1]
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {classes - 1}] for {classes} classes, "
+                         f"found values from {int(labels.min())} to {int(labels.max())}")
+    return _reduce(CrossEntropy.apply(logits, labels.astype(logits.xp.int64, copy=False)), reduction)
+
+
+__all__ += ["cross_entropy"]
