@@ -141,7 +141,7 @@ def train(args):
     images, _ = load_mnist(args.data, split="train", scale=models.IMAGE_RANGE[config["model"]])
     minigan.seed(config["seed"])
     gan = models.build_gan(config["model"], lr=config["lr"], generator_loss=config["generator_loss"],
-                           discriminator_steps=config["k"], seed=config["seed"])
+                           discriminator_steps=config["k"], seed=config["seed"], images=images)
     loader = DataLoader(images, config["batch_size"], seed=config["seed"])
     history = {name: [] for name in STATISTICS}
     start_epoch = 0

@@ -48,3 +48,16 @@ def test_dcgan_parameter_counts():
 def test_build_gan_rejects_unknown_models():
     with pytest.raises(ValueError, match="model must be 'dcgan' or 'mlp', got 'vae'"):
         models.build_gan("vae")
+
+
+def test_mlp_generator_starts_at_the_mean_image_when_given_the_data():
+    rng = numpy.random.default_rng(0)
+    images = (rng.uniform(size=(500, 28, 28, 1)) < 0.2).astype(numpy.float32)  # pixels mostly 0, mean ≈ 0.2
+    images[:, :14] = 0  # and the top half always black, like MNIST's borders
+    minigan.seed(0)
+    gan = models.build_gan("mlp", seed=0, images=images)
+    mean = numpy.clip(images.reshape(500, -1).mean(0), 1e-3, 1 - 1e-3)
+    bias = [m for m in gan.generator.modules() if isinstance(m, nn.Linear)][-1].bias.numpy()
+    numpy.testing.assert_allclose(bias, numpy.log(mean / (1 - mean)), rtol=1e-5)
+    start = gan.generate(gan.sample_noise(200)).numpy().reshape(200, -1).mean(0)
+    assert numpy.abs(start - mean).mean() < 0.05  # not 0.5 everywhere, as without the data
