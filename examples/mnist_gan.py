@@ -12,6 +12,9 @@ Writes into --out (default runs/mnist_gan):
     history.npz             those statistics as arrays
     samples.npy             --samples final samples, float32 in [0, 1], shape (n, 28, 28)
 
+and then evaluates the samples as ``python -m minigan.evaluate`` does (digit classes present, Fréchet
+distance on classifier features, Parzen-window log-likelihood); --no-evaluate skips that.
+
 The loop below is Algorithm 1 of Goodfellow et al. 2014 (see minigan/gan.py): each iteration takes k
 real minibatches for k discriminator steps, then makes one generator step.
 """
@@ -86,6 +89,8 @@ def parse_args(argv=None):
                         help="continue from a checkpoint.npz; model, batch size, k, loss, lr and seed come from it")
     parser.add_argument("--data", metavar="PATH", default=None, help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
     parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation of the final samples (python -m minigan.evaluate)")
+    parser.add_argument("--no-parzen", action="store_true", help="evaluate without the Parzen-window log-likelihood (its slowest part)")
     parser.add_argument("--log-every", type=positive_int, default=50, help="print a progress line every this many generator steps")
     args = parser.parse_args(argv)
     if args.batch_size is None:
@@ -194,6 +199,12 @@ def train(args):
     with atomic_write(os.path.join(args.out, "samples.npy")) as f:
         numpy.save(f, samples)
     print(f"wrote {len(samples)} samples to {os.path.join(args.out, 'samples.npy')} and training.png")
+    if not args.no_evaluate and len(samples) >= 2:
+        # What python -m minigan.evaluate prints: digit classes present, Fréchet distance, Parzen window.
+        from minigan.evaluate import evaluate_samples, format_report
+
+        result = evaluate_samples(samples, parzen=not args.no_parzen, log=print)
+        print("\n".join(format_report(result, os.path.join(args.out, "samples.npy"))))
     return history
 
 

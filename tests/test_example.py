@@ -39,9 +39,9 @@ def history(out):
         return {k: f[k] for k in f.files}
 
 
-def test_dcgan_quick_run_writes_every_output(tmp_path, small_mnist):
+def test_dcgan_quick_run_writes_every_output(tmp_path, small_mnist, capsys):
     out = tmp_path / "run"
-    assert run("--data", small_mnist, "--steps", 3, "--batch-size", 16, "--samples", 30, "--out", out) == 0
+    assert run("--data", small_mnist, "--steps", 3, "--batch-size", 16, "--samples", 30, "--no-parzen", "--out", out) == 0
     for name in ("samples_epoch_001.png", "training.png"):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
     samples = numpy.load(out / "samples.npy")
@@ -51,6 +51,8 @@ def test_dcgan_quick_run_writes_every_output(tmp_path, small_mnist):
     assert metadata["config"]["model"] == "dcgan" and int(state["gan"]["counters"]["iteration"]) == 3
     assert len(history(out)["d_loss"]) == 3
     assert not [f for f in os.listdir(out) if f.startswith(".") or f.endswith(".tmp")]  # no temp files left
+    report = capsys.readouterr().out
+    assert "Fr" in report and "classes" in report  # the evaluation of the samples was printed
 
 
 def test_same_seed_same_losses_and_resume_matches_the_uninterrupted_run(tmp_path, small_mnist):
