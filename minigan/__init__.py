@@ -14,8 +14,10 @@ Read it in this order (each module is one idea):
     models      the MLP GAN and DCGAN for MNIST
     data/       MNIST, shipped with the package, and seeded minibatches
     io, plots   atomic files and checkpoints; sample grids and training curves
+    classifier  a small MNIST CNN trained with minigan, to judge samples
+    evaluate    label histogram, modes, Fréchet distance, Parzen window (python -m minigan.evaluate)
 
-``gan``, ``models``, ``data``, ``io`` and ``plots`` are imported on demand
+``gan``, ``models``, ``data``, ``io``, ``plots``, ``classifier`` and ``evaluate`` are imported on demand
 (``from minigan import models``), so ``import minigan`` stays light.
 """
 
