@@ -66,28 +66,14 @@ def apply_threads(argv):
 
 
 # ----- 2. command line ----------------------------------------------------------------------------
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
-    return value
 
 
 def make_parser(name, description, repeats, warmup):
     """The flags both scripts share; ``name`` is the script's name (for the default ``--json`` file)."""
+    from minigan.cli import non_negative_int, positive_int  # here, not at the top: after apply_threads
+
     parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
     parser.add_argument("--threads", type=positive_int, default=DEFAULT_THREADS,
                         help="BLAS/OpenMP threads for NumPy and PyTorch (default %(default)s; applied before either is imported)")

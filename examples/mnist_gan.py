@@ -28,6 +28,7 @@ import numpy
 
 import minigan
 from minigan import backend, models, plots
+from minigan.cli import non_negative_int, positive_float, positive_int
 from minigan.data import DataError, DataLoader, load_mnist
 from minigan.gan import GENERATOR_LOSSES
 from minigan.io import FileFormatError, atomic_write, load_checkpoint, save_checkpoint, save_npz
@@ -37,34 +38,10 @@ GRID_NOISE = 100  # a 10×10 grid
 
 
 # ----- command line ---------------------------------------------------------------------------------
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
 
 
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
 
 
 def parse_args(argv=None):

@@ -16,27 +16,12 @@ import time
 import minigan
 from minigan import backend
 from minigan.classifier import accuracy, save_classifier, train_classifier
+from minigan.cli import non_negative_int, positive_int
 from minigan.data import DataError, load_mnist
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
 
 
 def parse_args(argv=None):

@@ -73,6 +73,7 @@ import numpy
 from .autograd import Tensor, no_grad
 from .backend import get_backend
 from .classifier import CLASSES, check_images, load_classifier, shipped_classifier
+from .cli import positive_float, positive_int
 from .data import load_mnist
 
 MODE_THRESHOLD = 0.01  # a digit class is "present" with at least this share of the samples
@@ -318,24 +319,8 @@ def load_samples(path):
     return check_images(samples, f"samples in {path!r}")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
 
 
 def parse_args(argv=None):
@@ -343,13 +328,13 @@ def parse_args(argv=None):
                                      description="Label histogram, mode count, Frechet distance and Parzen log-likelihood of MNIST samples.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("samples", metavar="SAMPLES.npy", help="generated images: float in [0, 1], shape (n, 28, 28), (n, 28, 28, 1) or (n, 784)")
-    parser.add_argument("--parzen-samples", type=_positive_int, default=PARZEN_SAMPLES,
+    parser.add_argument("--parzen-samples", type=positive_int, default=PARZEN_SAMPLES,
                         help="fit the Parzen window to the first this many samples (the paper used 10,000)")
-    parser.add_argument("--sigma", type=_positive_float, default=None, help="Parzen window width; skips the search on validation images")
+    parser.add_argument("--sigma", type=positive_float, default=None, help="Parzen window width; skips the search on validation images")
     parser.add_argument("--no-parzen", action="store_true", help="skip the Parzen estimate (the slow part)")
-    parser.add_argument("--validation-size", type=_positive_int, default=VALIDATION_SIZE,
+    parser.add_argument("--validation-size", type=positive_int, default=VALIDATION_SIZE,
                         help="how many of the validation images x_train[50000:] choose sigma (the first ones)")
-    parser.add_argument("--batch-size", type=_positive_int, default=200, help="test images per Parzen batch (memory: batch x samples x 8 bytes)")
+    parser.add_argument("--batch-size", type=positive_int, default=200, help="test images per Parzen batch (memory: batch x samples x 8 bytes)")
     parser.add_argument("--classifier", metavar="PATH", default=None, help="classifier weights (default: the ones shipped with minigan)")
     return parser.parse_args(argv)
 

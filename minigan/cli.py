@@ -1,0 +1,39 @@
+"""Argument types for minigan's command-line programs (the examples, the evaluator, the benchmarks).
+
+Each turns a flag's text into a number or raises ``argparse.ArgumentTypeError``, which argparse reports
+as ``--flag: expected a positive integer, got '0'`` and exit status 2: a bad flag never gives a traceback.
+"""
+
+import argparse
+import math
+
+
+def _integer(text, smallest, what):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < smallest:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+    return value
+
+
+def positive_int(text):
+    """An integer ≥ 1."""
+    return _integer(text, 1, "a positive integer")
+
+
+def non_negative_int(text):
+    """An integer ≥ 0."""
+    return _integer(text, 0, "a non-negative integer")
+
+
+def positive_float(text):
+    """A finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
