@@ -299,22 +299,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch, torch_reason = common.import_torch(args)
     machine = common.describe_machine(args.threads, torch, torch_reason)
-    results, skipped = [], []
-    for name, reason in common.select_backends(args.backend):
-        if reason is not None:
-            print(f"[{NAME}] backend {name} skipped: {reason}")
-            skipped.append({"backend": name, "reason": reason})
-            continue
-        results.extend(bench_backend(name, args, torch, torch_reason))
+    results, skipped = common.run_backends(NAME, args, bench_backend, torch, torch_reason)
     common.finish_machine(machine)
     print(f"## {NAME}: per-op medians over {args.repeats} repeats ({args.warmup} warm-up){' — TINY sizes, not a measurement' if args.tiny else ''}\n")
     print("\n".join(common.machine_lines(machine)) + "\n")
     print(table(results))
-    if args.json:
-        settings = {k: getattr(args, k) for k in ("threads", "repeats", "warmup", "backend", "tiny", "no_torch")}
-        common.write_json(args.json, {"script": NAME, "machine": machine, "settings": settings,
-                                      "results": results, "skipped": skipped, "units": "seconds; FLOPs counted as 2·M·N·K per GEMM"})
-        print(f"\n[{NAME}] wrote {args.json}")
+    common.save_results(NAME, args, machine, results, skipped)
     return 0
 
 

@@ -332,13 +332,7 @@ def main(argv=None):
     if torch is None:
         print(f"[{NAME}] PyTorch rows skipped: {torch_reason}")
     machine = common.describe_machine(args.threads, torch, torch_reason)
-    rows, skipped = [], []
-    for name, reason in common.select_backends(args.backend):
-        if reason is not None:
-            print(f"[{NAME}] backend {name} skipped: {reason}")
-            skipped.append({"backend": name, "reason": reason})
-            continue
-        rows.extend(bench_backend(name, args, torch, torch_reason))
+    rows, skipped = common.run_backends(NAME, args, bench_backend, torch, torch_reason)
     common.finish_machine(machine)
     iterations, gemm = tables(rows)
     tiny = " — TINY sizes, not a measurement" if args.tiny else ""
@@ -349,11 +343,7 @@ def main(argv=None):
     print(gemm)
     print()
     print(flop_note(rows))
-    if args.json:
-        settings = {k: getattr(args, k) for k in ("threads", "repeats", "warmup", "backend", "tiny", "no_torch")}
-        common.write_json(args.json, {"script": NAME, "machine": machine, "settings": settings, "results": rows,
-                                      "skipped": skipped, "units": "seconds; FLOPs counted as 2·M·N·K per GEMM"})
-        print(f"\n[{NAME}] wrote {args.json}")
+    common.save_results(NAME, args, machine, rows, skipped)
     return 0
 
 

@@ -109,6 +109,22 @@ def select_backends(choice):
     return selected
 
 
+def run_backends(name, args, bench_backend, torch, torch_reason):
+    """``bench_backend(backend, args, torch, torch_reason)`` for each backend ``--backend`` selects.
+
+    Returns (rows, skipped): the rows of every usable backend, and {"backend", "reason"} for each one that
+    was skipped (the reason is also printed, so a missing CuPy is said, never silent).
+    """
+    rows, skipped = [], []
+    for backend_name, reason in select_backends(args.backend):
+        if reason is not None:
+            print(f"[{name}] backend {backend_name} skipped: {reason}")
+            skipped.append({"backend": backend_name, "reason": reason})
+            continue
+        rows.extend(bench_backend(backend_name, args, torch, torch_reason))
+    return rows, skipped
+
+
 def import_torch(args):
     """(torch, None) with its thread count set, or (None, why the PyTorch rows are skipped)."""
     if args.no_torch:
@@ -366,6 +382,16 @@ def markdown_table(headers, rows):
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def save_results(name, args, machine, rows, skipped):
+    """With ``--json``: write the machine, the settings, every row and the skipped backends, and say where."""
+    if not args.json:
+        return
+    settings = {k: getattr(args, k) for k in ("threads", "repeats", "warmup", "backend", "tiny", "no_torch")}
+    write_json(args.json, {"script": name, "machine": machine, "settings": settings, "results": rows,
+                           "skipped": skipped, "units": "seconds; FLOPs counted as 2·M·N·K per GEMM"})
+    print(f"\n[{name}] wrote {args.json}")
 
 
 def write_json(path, payload):
