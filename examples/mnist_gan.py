@@ -90,10 +90,12 @@ def progress_line(epoch, epochs, step, steps_in_epoch, stats, rate, remaining):
             f"{rate:.2f} it/s  ETA {eta}")
 
 
+VALUE_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}  # G's output range for each data scaling
+
+
 def save_grid(gan, fixed_noise, path, model):
     images = gan.generate(fixed_noise).numpy()
-    value_range = (-1.0, 1.0) if model == "dcgan" else (0.0, 1.0)
-    plots.save_image_grid(path, images, rows=10, value_range=value_range, zoom=3)
+    plots.save_image_grid(path, images, rows=10, value_range=VALUE_RANGE[models.IMAGE_RANGE[model]], zoom=3)
 
 
 def final_samples(gan, count, model, batch=500):
@@ -101,7 +103,8 @@ def final_samples(gan, count, model, batch=500):
     chunks = []
     for start in range(0, count, batch):
         images = gan.generate(gan.sample_noise(min(batch, count - start))).numpy()[..., 0]
-        chunks.append((images + 1) / 2 if model == "dcgan" else images)
+        low, high = VALUE_RANGE[models.IMAGE_RANGE[model]]
+        chunks.append((images - low) / (high - low))  # G's range -> [0, 1]
     return numpy.clip(numpy.concatenate(chunks), 0, 1).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
 
 
@@ -132,10 +135,10 @@ def train(args):
         history = {name: list(state["history"][name]) for name in STATISTICS}
         start_epoch = loader.epoch = int(state["epoch"])
 
-    # The same noise every epoch, from its own stream, so the grids show G changing and nothing else.
-    fixed_noise = backend.get_backend().asarray(numpy.random.default_rng([config["seed"], 2**31]).standard_normal((GRID_NOISE, models.NOISE_DIM)).astype(numpy.float32))
-    if config["model"] == "mlp":
-        fixed_noise = fixed_noise.clip(-1, 1)
+    # The same noise every epoch, from G's own noise distribution and from a generator that training
+    # never touches, so the grids show G changing and nothing else.
+    grid_seed = int(numpy.random.SeedSequence([config["seed"], 2**31]).generate_state(1)[0])
+    fixed_noise = gan.sample_noise(GRID_NOISE, rng=backend.get_backend().rng(grid_seed))
     os.makedirs(args.out, exist_ok=True)
     steps_per_epoch = len(loader) // config["k"]  # each generator step consumes k real minibatches
     total_steps = (args.epochs - start_epoch) * steps_per_epoch

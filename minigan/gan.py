@@ -77,9 +77,13 @@ class GAN:
         self.generator_step_count = 0
 
     # ----- the pieces of Algorithm 1 ----------------------------------------------------------
-    def sample_noise(self, m):
-        """m noise vectors z, shape (m, noise_dim), in the networks' dtype, on the current device."""
-        rng = backend.default_rng()
+    def sample_noise(self, m, rng=None):
+        """m noise vectors z, shape (m, noise_dim), in the networks' dtype, on the current device.
+
+        ``rng``: a generator of the current backend (default: the training stream, ``default_rng()``);
+        pass your own for noise that training does not consume, such as a fixed grid's.
+        """
+        rng = backend.default_rng() if rng is None else rng
         dtype = backend.get_backend().dtype
         if self.noise == "normal":
             z = rng.standard_normal((m, self.noise_dim), dtype=dtype)
