@@ -12,7 +12,7 @@ timed in the same process, repeats alternating with minigan's, and the ratio min
 medians is reported (> 1: minigan is slower).
 
 GEMM share: for each minigan iteration, ``minigan.ops.linalg.gemm_observer`` is set to a function that
-times every ``a @ b`` of the dense and conv layers (perf_counter; synchronising before and after on
+times every matrix product of the dense and conv layers (perf_counter; synchronising before and after on
 CuPy) and counts its FLOPs (2·M·N·K); summed over a step and divided by that same step's time, it is the
 fraction of the step spent inside BLAS. The counted FLOPs are checked against the formula in
 ``gemm_flops_per_iteration``.
@@ -117,7 +117,7 @@ def gemm_share(step, be, warmup, repeats):
     def observer(a, b):
         sync()
         start = time.perf_counter()
-        product = a @ b
+        product = linalg.matrix_product(a, b)
         sync()
         acc["time"] += time.perf_counter() - start
         acc["flops"] += 2 * a.shape[-2] * a.shape[-1] * b.shape[-1]

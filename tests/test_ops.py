@@ -172,6 +172,17 @@ def test_linear_gradient(xp, n, fan_in, fan_out, seed, bias):
     gradcheck(lambda *t: ops.linear(*t), inputs)
 
 
+@given(n=st.integers(1, 5), k=st.integers(1, 3), m=st.integers(1, 5), seed=seeds, dtype=st.sampled_from(["float32", "float64"]))
+def test_gemm_equals_the_matrix_product_including_outer_products(xp, n, k, m, seed, dtype):
+    """gemm does an inner dimension of 1 (an outer product) by broadcasting: the same numbers, same dtype."""
+    from minigan.ops.linalg import gemm
+
+    a, b = (random_array(xp, shape, s).astype(dtype) for shape, s in (((n, k), seed), ((k, m), seed + 1)))
+    product = gemm(a, b)
+    assert product.dtype == a.dtype and product.shape == (n, m)
+    assert numpy.allclose(minigan.backend.to_numpy(product), minigan.backend.to_numpy(a @ b), rtol=1e-6, atol=0)
+
+
 def test_matmul_shape_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"shapes \(2, 3\) and \(4, 5\) do not match: .*x \(3\).*y \(4\)"):
         Tensor(numpy.ones((2, 3))) @ Tensor(numpy.ones((4, 5)))
