@@ -114,8 +114,8 @@ def test_maxout_equals_the_max_over_pieces_of_affine_maps(xp, sizes, seed):
     x = Tensor(random_array(xp, (batch, in_features), seed))
     weight, bias = to_numpy(layer.linear.weight.data), to_numpy(layer.linear.bias.data)
     expected = numpy.empty((batch, out_features))
-    for j in range(out_features):  # unit j uses rows j·pieces … j·pieces + pieces − 1
-        rows = slice(j * pieces, (j + 1) * pieces)
+    for j in range(out_features):  # unit j uses rows j, out + j, 2·out + j, … (pieces-major)
+        rows = slice(j, out_features * pieces, out_features)
         expected[:, j] = numpy.max(to_numpy(x.data) @ weight[rows].T + bias[rows], axis=1)
     y = layer(x)
     assert y.shape == (batch, out_features)

@@ -17,8 +17,12 @@ from .module import Module
 class Maxout(Module):
     """x (N, in_features) → (N, out_features), the max over ``pieces`` affine maps per output unit.
 
-    Parameters (in ``self.linear``): weight (out_features·pieces, in_features), bias (out_features·pieces,);
-    row j·pieces + k is piece k of output unit j.
+    Parameters (in ``self.linear``): weight (pieces·out_features, in_features), bias (pieces·out_features,);
+    row k·out_features + j is piece k of output unit j.
+
+    Why pieces-major: the max then runs over the middle axis of (N, pieces, out), as ``pieces`` passes
+    over contiguous rows of ``out`` values; over a last axis of 5 NumPy reduces row by row, which measured
+    about 35× slower at the MNIST discriminator's size (N = 100, 240 units × 5 pieces).
     """
 
     def __init__(self, in_features, out_features, pieces, dtype=None, rng=None):
@@ -31,8 +35,8 @@ class Maxout(Module):
 
     def forward(self, x):
         z = linear(x, self.linear.weight, self.linear.bias)             # (N, out·pieces)
-        z = z.reshape(x.shape[0], self.out_features, self.pieces)       # (N, out·pieces) -> (N, out, pieces)
-        return reduce_max(z, axis=2)                                    # (N, out, pieces) -> (N, out)
+        z = z.reshape(x.shape[0], self.pieces, self.out_features)       # (N, pieces·out) -> (N, pieces, out)
+        return reduce_max(z, axis=1)                                    # (N, pieces, out) -> (N, out)
 
     def extra_repr(self):
         return f"{self.in_features} → {self.out_features}, pieces={self.pieces}"
