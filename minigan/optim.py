@@ -138,13 +138,13 @@ class Adam(Optimizer):
         xp.multiply(g, g, out=s)
         s *= 1 - self.beta2
         self.v += s
-        # √v̂ + ε = √v / √(1 − β₂ᵗ) + ε
+        # θ ← θ − α m̂ / (√v̂ + ε) = θ − αₜ m / (√v + ε̂), with αₜ = α √(1 − β₂ᵗ) / (1 − β₁ᵗ) and
+        # ε̂ = ε √(1 − β₂ᵗ): the reordering of Kingma & Ba §2, which saves a pass over the buffers
+        correction = (1 - self.beta2**self.t) ** 0.5
         xp.sqrt(self.v, out=s)
-        s *= 1 / (1 - self.beta2**self.t) ** 0.5
-        s += self.eps
-        # θ ← θ − α/(1 − β₁ᵗ) · m / (√v̂ + ε)
+        s += self.eps * correction
         xp.divide(self.m, s, out=s)
-        s *= self.lr / (1 - self.beta1**self.t)
+        s *= self.lr * correction / (1 - self.beta1**self.t)
         self.data -= s
 
     def state_dict(self):
