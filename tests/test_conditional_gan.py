@@ -292,6 +292,16 @@ def test_accuracy_report_reads_the_confusion_matrix():
     assert lines[-1].endswith("98.7% of the real test digits correctly")
 
 
+def test_example_help_explains_every_flag(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        example.parse_args(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--epochs", "--steps", "--batch-size", "--lr", "--seed", "--backend", "--out", "--data",
+                 "--eval-per-digit", "--log-every"):
+        assert flag in text
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--epochs", "0"], "--epochs: expected a positive integer, got 0"),
     (["--batch-size", "x"], "--batch-size: expected a positive integer, got 'x'"),
