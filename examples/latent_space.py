@@ -1,0 +1,332 @@
+"""Look inside a trained generator's latent space: interpolations, and DCGAN-style vector arithmetic.
+
+    python examples/mnist_gan.py --model mlp           # first, train a generator (about 5 minutes on a CPU)
+    python examples/latent_space.py                    # then this (seconds)
+    python examples/latent_space.py --checkpoint runs/dcgan/checkpoint.npz --digits 9 4 --seed 1
+
+Reads a checkpoint written by ``examples/mnist_gan.py`` (its metadata["config"]["model"] says which
+network to build) and writes into --out (default runs/latent_space), atomically:
+
+    interpolation_slerp.png   one row per pair of noise vectors (z₀, z₁), --steps columns from G(z₀) to
+                              G(z₁) along the great circle (``minigan.latent.slerp``, White 2016)
+    interpolation_lerp.png    the same pairs along the straight line (``lerp``), for comparison
+    arithmetic.png            "thick A − thin A + thin B ≈ thick B" (Radford et al. 2015, §6.3.2, Fig. 7),
+                              4 rows × 7 columns:
+                                columns 1–3   thick A, thin A, thin B: three exemplars each (rows 1–3)
+                                              and G(mean z of the three) (row 4)
+                                columns 5–7   rows 1–3: G(z) for z = mean(thick A) − mean(thin A) +
+                                              mean(thin B) in the centre, ringed by 8 neighbours
+                                              z + U(−0.25, 0.25)ᵈ as in the paper's Figure 7;
+                                              row 4: the three thickest B's of the pool, for comparison
+
+The concepts come from G itself: --pool samples are drawn from a seeded generator, the shipped MNIST
+classifier (``minigan.classifier``) labels them, and among those labelled with ≥ 90% probability the
+stroke thickness is measured as *ink*, the mean pixel value in [0, 1]. Thick A are the --exemplars
+most confidently classified samples among the inkiest tenth of the pool's A's; thin A and thin B come
+likewise from the least inky tenth (``pick_exemplars`` says why not simply the inkiest).
+
+Printed numbers (the README explains them with measured values):
+    interpolation   ‖z‖ at the endpoints and its smallest value along each path (mean over the pairs);
+                    the classifier's mean confidence (largest softmax probability) on the endpoint
+                    images and on the middle column of each grid
+    arithmetic      ink and predicted digit of every concept mean and of the result; how many of the
+                    result and its 8 neighbours are classified as B; the result's ink against G(mean
+                    thin B)'s and the thick-B exemplars', which is the check of the claim
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy
+
+from minigan import backend, classifier, latent, models
+from minigan.autograd import Tensor, no_grad
+from minigan.cli import non_negative_int, positive_int
+from minigan.io import FileFormatError, load_checkpoint
+from minigan.plots import save_image_grid
+
+DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
+VALUE_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}  # G's output range for each model's data scaling
+CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability
+EXTREME_SHARE = 0.1     # thick = from the inkiest tenth of a digit's samples, thin = from the least inky tenth
+NEIGHBOURS = 8          # Figure 7 shows the result with 8 neighbours ...
+NEIGHBOUR_SCALE = 0.25  # ... made by adding uniform noise in ±0.25 to the result's z (Radford et al. 2015, §6.3.2)
+BLANK = 0.5             # the grey of an empty cell, the same as the grid's padding
+ZOOM = 3                # pixels per image pixel in the PNGs
+FIGURE_COLUMNS = 7      # the arithmetic figure: 3 concepts, a gap, the 3×3 result block
+
+# Separate, seeded streams per purpose, so that --pairs does not change the arithmetic's pool and back.
+STREAM_PAIRS, STREAM_POOL, STREAM_NEIGHBOURS, STREAM_REPEATS = 0, 1, 2, 3
+REPEATS = 20            # random exemplar sets for the arithmetic's repeated check
+MEASURED_PAIRS = 200    # pairs behind the interpolation's printed confidence (the grid shows the first --pairs)
+
+
+class RunError(Exception):
+    """A problem with what the user asked for (reported as one line, not a traceback)."""
+
+
+def digit(text):
+    """A digit 0–9, for --digits."""
+    value = non_negative_int(text)
+    if value > 9:
+        raise argparse.ArgumentTypeError(f"expected a digit from 0 to 9, got {value}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Interpolation (slerp and lerp) and vector arithmetic in a trained MNIST generator's latent space.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                        help="a checkpoint.npz written by examples/mnist_gan.py (or the folder holding it)")
+    parser.add_argument("--out", default=os.path.join("runs", "latent_space"), help="output directory")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes every noise vector drawn here")
+    parser.add_argument("--pairs", type=positive_int, default=6, help="interpolation rows: pairs of noise vectors")
+    parser.add_argument("--steps", type=positive_int, default=10, help="interpolation columns, both endpoints included (at least 2)")
+    parser.add_argument("--digits", type=digit, nargs=2, default=(7, 1), metavar=("A", "B"),
+                        help="the arithmetic thick A − thin A + thin B ≈ thick B")
+    parser.add_argument("--exemplars", type=positive_int, default=3, help="samples averaged per concept (the paper used 3)")
+    parser.add_argument("--pool", type=positive_int, default=5000, help="samples drawn and classified to find the exemplars")
+    parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
+    args = parser.parse_args(argv)
+    if args.steps < 2:
+        parser.error(f"argument --steps: expected at least 2 (the two endpoints), got {args.steps}")
+    if args.digits[0] == args.digits[1]:
+        parser.error(f"argument --digits: expected two different digits, got {args.digits[0]} twice")
+    return args
+
+
+# ----- the generator --------------------------------------------------------------------------------
+def load_generator(path):
+    """The GAN saved in an ``examples/mnist_gan.py`` checkpoint, and its model name ("mlp" or "dcgan")."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "checkpoint.npz")
+    if not os.path.exists(path):
+        raise RunError(f"no checkpoint at {path}; make one with: python examples/mnist_gan.py --model mlp "
+                       f"(it writes {DEFAULT_CHECKPOINT}), or name yours with --checkpoint")
+    state, metadata = load_checkpoint(path)
+    model = metadata.get("config", {}).get("model") if isinstance(metadata, dict) else None
+    if model not in models.IMAGE_RANGE or "gan" not in state:
+        raise FileFormatError(f"--checkpoint: {path!r} is a minigan checkpoint but not one written by "
+                              f"examples/mnist_gan.py (expected metadata['config']['model'] and the GAN's state)")
+    gan = models.build_gan(model)
+    gan.load_state_dict(state["gan"])
+    return gan, model
+
+
+def stream(seed, purpose):
+    """A generator of the current backend for one purpose, from (--seed, purpose)."""
+    return backend.get_backend().rng(int(numpy.random.SeedSequence([seed, purpose]).generate_state(1)[0]))
+
+
+def draw_noise(gan, count, seed, purpose):
+    """``count`` noise vectors from G's own noise distribution, as a NumPy array (count, noise_dim)."""
+    return backend.to_numpy(gan.sample_noise(count, rng=stream(seed, purpose)).data)
+
+
+def generate(gan, model, noise, batch=500):
+    """G(z) for NumPy noise (n, noise_dim), as float32 images (n, 28, 28) in [0, 1]."""
+    low, high = VALUE_RANGE[models.IMAGE_RANGE[model]]
+    chunks = []
+    for start in range(0, len(noise), batch):
+        images = backend.to_numpy(gan.generate(noise[start : start + batch]).data)[..., 0]  # (m, 28, 28)
+        chunks.append((images - low) / (high - low))                                         # G's range -> [0, 1]
+    return numpy.clip(numpy.concatenate(chunks), 0, 1).astype(numpy.float32)
+
+
+def realism(gan, model, images, batch=500):
+    """The GAN's own discriminator on images (n, 28, 28) in [0, 1]: D(x) = σ(logit), (n,), in eval mode."""
+    low, high = VALUE_RANGE[models.IMAGE_RANGE[model]]
+    discriminator, was_training = gan.discriminator, gan.discriminator.training
+    discriminator.eval()  # no dropout, batch norm from running statistics
+    scores = []
+    try:
+        with no_grad():
+            for start in range(0, len(images), batch):
+                x = images[start : start + batch, ..., None] * (high - low) + low    # [0, 1] -> G's range, (m, 28, 28, 1)
+                logits = backend.to_numpy(discriminator(Tensor(backend.get_backend().asarray(x))).data)[:, 0]
+                scores.append(1 / (1 + numpy.exp(-logits.astype(numpy.float64))))
+    finally:
+        discriminator.train(was_training)
+    return numpy.concatenate(scores)
+
+
+def ink(images):
+    """Stroke thickness as the mean pixel value of each image (n, 28, 28) in [0, 1]: (n,)."""
+    return images.reshape(len(images), -1).mean(axis=1)
+
+
+def classify(images):
+    """The shipped classifier's digit (n,) and its softmax probability (n,) for images (n, 28, 28) in [0, 1]."""
+    logits = classifier.shipped_classifier().logits(images).astype(numpy.float64)  # (n, 10)
+    logits -= logits.max(axis=1, keepdims=True)                                   # stable softmax
+    probabilities = numpy.exp(logits)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    return probabilities.argmax(axis=1), probabilities.max(axis=1)
+
+
+# ----- interpolation --------------------------------------------------------------------------------
+def interpolations(gan, model, args, log=print):
+    """Write the slerp and lerp grids for the same --pairs pairs; print norms and classifier confidence.
+
+    The printed numbers are means over MEASURED_PAIRS pairs (or --pairs, if more), of which the grids
+    show the first --pairs: a handful of rows is too few to compare two methods by.
+    """
+    measured = max(args.pairs, MEASURED_PAIRS)
+    starts, ends = numpy.split(draw_noise(gan, 2 * measured, args.seed, STREAM_PAIRS), 2)  # (measured, d) each
+    middle = args.steps // 2  # the middle column (t = 0.5 when --steps is odd)
+    log(f"interpolation: {args.pairs} pairs drawn, {measured} measured, {args.steps} steps; "
+        f"noise {gan.noise}, noise_dim {gan.noise_dim}")
+    endpoint_norm = numpy.linalg.norm(numpy.concatenate([starts, ends]), axis=1).mean()
+    for method in ("slerp", "lerp"):
+        noise = latent.interpolate_pairs(starts, ends, args.steps, method)   # (measured * steps, d)
+        images = generate(gan, model, noise)
+        path = os.path.join(args.out, f"interpolation_{method}.png")
+        save_image_grid(path, images[: args.pairs * args.steps], rows=args.pairs, value_range=(0.0, 1.0), zoom=ZOOM)
+        norms = numpy.linalg.norm(noise, axis=1).reshape(measured, args.steps)
+        _, confidence = classify(images)
+        confidence = confidence.reshape(measured, args.steps)
+        d_score = realism(gan, model, images).reshape(measured, args.steps)
+        line = (f"  {method:5s} ‖z‖: endpoints {endpoint_norm:.2f}, smallest on the path {norms.min(axis=1).mean():.2f};  "
+                f"endpoints / middle column: classifier confidence {confidence[:, [0, -1]].mean():.3f} / {confidence[:, middle].mean():.3f}, "
+                f"D(G(z)) {d_score[:, [0, -1]].mean():.3f} / {d_score[:, middle].mean():.3f}")
+        if gan.noise == "uniform":
+            line += f";  largest |coordinate| {numpy.abs(noise).max():.2f}"
+        log(line + f"  -> {path}")
+
+
+# ----- vector arithmetic ----------------------------------------------------------------------------
+def ink_tails(labels, confidence, amount, wanted, count):
+    """The thick and the thin candidates for digit ``wanted``: two disjoint index arrays, each ≥ ``count`` long.
+
+    Among the samples classified as ``wanted`` with probability ≥ CONFIDENCE, the thick tail is the
+    tenth with the most ink (EXTREME_SHARE, but at least ``count`` samples) and the thin tail the tenth
+    with the least.
+    """
+    candidates = numpy.flatnonzero((labels == wanted) & (confidence >= CONFIDENCE))
+    if len(candidates) < 2 * count:
+        raise RunError(f"only {len(candidates)} of the {len(labels)} pool samples are a {wanted} with probability "
+                       f">= {CONFIDENCE}, and {2 * count} are needed; try a larger --pool, other --digits, "
+                       f"fewer --exemplars or a better-trained checkpoint")
+    by_ink = candidates[numpy.argsort(amount[candidates], kind="stable")]           # thinnest first
+    size = min(max(count, int(numpy.ceil(EXTREME_SHARE * len(candidates)))), len(candidates) // 2)
+    return by_ink[len(by_ink) - size :], by_ink[:size]
+
+
+def pick_exemplars(labels, confidence, amount, wanted, count):
+    """Indices of ``count`` thick and ``count`` thin samples that the classifier calls ``wanted``.
+
+    From each of ``ink_tails`` the ``count`` most confidently classified samples are taken. Taking the
+    very inkiest samples instead picks blots, and the very thinnest broken strokes, which are not what
+    "a thick 7" means; the paper chose its exemplars by eye for the same reason.
+
+    Returns (thick, thin), each (count,) int, most confident first; they never overlap.
+    """
+    def most_confident(indices):
+        return indices[numpy.argsort(-confidence[indices], kind="stable")][:count]
+
+    thick, thin = ink_tails(labels, confidence, amount, wanted, count)
+    return most_confident(thick), most_confident(thin)
+
+
+def figure_cells(pool_images, concepts, mean_images, block, references):
+    """The arithmetic figure's images (rows * 7, 28, 28), row by row, laid out like Radford et al.'s Figure 7.
+
+    Columns 1–3: one concept each, its exemplars downwards, then G(mean z) in the last row. Column 4 is
+    empty. Columns 5–7: the 3×3 ``block`` (the result in the centre, its neighbours around it) in rows
+    1–3, and the ``references`` (what the result should resemble) in the last row.
+    """
+    blank = numpy.full((28, 28), BLANK, numpy.float32)
+    exemplar_rows = max(len(concepts[0]), 3)
+    rows = []
+    for row in range(exemplar_rows):
+        left = [pool_images[indices[row]] if row < len(indices) else blank for indices in concepts]
+        right = list(block[3 * row : 3 * row + 3]) if row < 3 else [blank] * 3
+        rows.append(left + [blank] + right)
+    references = list(references[:3]) + [blank] * (3 - min(len(references), 3))
+    rows.append(list(mean_images) + [blank] + references)
+    return numpy.stack([cell for row in rows for cell in row])
+
+
+def arithmetic(gan, model, args, log=print):
+    """Find the concepts in a seeded pool, do thick A − thin A + thin B, write the grid, print the check."""
+    a, b = args.digits
+    k = args.exemplars
+    pool = draw_noise(gan, args.pool, args.seed, STREAM_POOL)                     # (pool, d)
+    pool_images = generate(gan, model, pool)
+    labels, confidence = classify(pool_images)
+    amount = ink(pool_images)
+    thick_a, thin_a = pick_exemplars(labels, confidence, amount, a, k)
+    thick_b, thin_b = pick_exemplars(labels, confidence, amount, b, k)
+    concepts = {f"thick {a}": thick_a, f"thin {a}": thin_a, f"thin {b}": thin_b}
+
+    result = latent.vector_arithmetic(pool[thick_a], pool[thin_a], pool[thin_b])  # (d,)
+    offsets = stream(args.seed, STREAM_NEIGHBOURS).uniform(-NEIGHBOUR_SCALE, NEIGHBOUR_SCALE, size=(NEIGHBOURS, len(result)))
+    neighbours = result + backend.to_numpy(offsets).astype(result.dtype)          # (8, d)
+    means = numpy.stack([latent.concept_mean(pool[indices]) for indices in concepts.values()])  # (3, d)
+    mean_images = generate(gan, model, means)
+    block = generate(gan, model, numpy.concatenate([neighbours[:4], result[None], neighbours[4:]]))  # 3×3, result centre
+
+    cells = figure_cells(pool_images, list(concepts.values()), mean_images, block, pool_images[thick_b])
+    path = os.path.join(args.out, "arithmetic.png")
+    save_image_grid(path, cells, rows=len(cells) // FIGURE_COLUMNS, value_range=(0.0, 1.0), zoom=ZOOM)
+
+    # The check: is the result a B, and does it have thick-B ink rather than thin-B ink?
+    block_labels, block_confidence = classify(block)
+    mean_labels, _ = classify(mean_images)
+    confident_b = (labels == b) & (confidence >= CONFIDENCE)
+    log(f"vector arithmetic: thick {a} − thin {a} + thin {b} ≈ thick {b}?  {k} exemplars per concept from "
+        f"{args.pool} samples ({int(((labels == a) & (confidence >= CONFIDENCE)).sum())} confident {a}s, "
+        f"{int(confident_b.sum())} confident {b}s)")
+    for (name, indices), mean_image, mean_label in zip(concepts.items(), mean_images, mean_labels):
+        log(f"  {name:8s} exemplars' ink {amount[indices].mean():.3f};  G(mean z): ink {ink(mean_image[None])[0]:.3f}, classified {mean_label}")
+    log(f"  thick {b} (bottom right, not used) exemplars' ink {amount[thick_b].mean():.3f};  "
+        f"median ink of the pool's confident {b}s {numpy.median(amount[confident_b]):.3f}")
+    result_ink = ink(block[4:5])[0]
+    log(f"  result   G(z): ink {result_ink:.3f}, classified {block_labels[4]} (p = {block_confidence[4]:.3f}); "
+        f"with its {NEIGHBOURS} neighbours: {int((block_labels == b).sum())} of {NEIGHBOURS + 1} classified {b}")
+    log(f"  check    ink of G(result) / ink of G(mean thin {b}) = {result_ink / ink(mean_images[2:3])[0]:.2f}  "
+        f"(thick {b} exemplars / thin {b} exemplars: {amount[thick_b].mean() / amount[thin_b].mean():.2f})  -> {path}")
+
+    # One set of exemplars is one draw. Repeat with random exemplars from the same ink tails.
+    tails = [*ink_tails(labels, confidence, amount, a, k), ink_tails(labels, confidence, amount, b, k)[1]]
+    chooser = numpy.random.default_rng(numpy.random.SeedSequence([args.seed, STREAM_REPEATS]))
+    picks = [[chooser.choice(tail, size=k, replace=False) for tail in tails] for _ in range(REPEATS)]
+    results = numpy.stack([latent.vector_arithmetic(*(pool[indices] for indices in pick)) for pick in picks])
+    thin_b_means = numpy.stack([latent.concept_mean(pool[pick[2]]) for pick in picks])
+    result_images, thin_b_images = generate(gan, model, results), generate(gan, model, thin_b_means)
+    result_labels, _ = classify(result_images)
+    ratios = ink(result_images) / ink(thin_b_images)
+    log(f"  repeated with {REPEATS} random exemplar sets from the same tails: G(result) classified {b} in "
+        f"{int((result_labels == b).sum())} of {REPEATS} (most common other digit: "
+        f"{numpy.bincount(result_labels[result_labels != b], minlength=10).argmax() if (result_labels != b).any() else '-'}); "
+        f"ink ratio > 1 in {int((ratios > 1).sum())} of {REPEATS}, median {numpy.median(ratios):.2f}")
+
+
+def run(args, log=print):
+    if args.backend:
+        backend.set_backend(args.backend)
+    started = time.perf_counter()
+    gan, model = load_generator(args.checkpoint)
+    os.makedirs(args.out, exist_ok=True)
+    log(f"loaded the {model} generator from {args.checkpoint} (iteration {gan.iteration}); writing to {args.out}")
+    interpolations(gan, model, args, log)
+    arithmetic(gan, model, args, log)
+    log(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (FileFormatError, FileNotFoundError, backend.BackendError, RunError) as error:
+        print(f"latent_space.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
