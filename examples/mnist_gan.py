@@ -38,12 +38,6 @@ GRID_NOISE = 100  # a 10×10 grid
 
 
 # ----- command line ---------------------------------------------------------------------------------
-
-
-
-
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Train a GAN on MNIST with minigan (Goodfellow et al. 2014, Algorithm 1).",
