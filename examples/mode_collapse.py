@@ -1,0 +1,208 @@
+"""Mode collapse, shown: three GANs on a ring of 8 Gaussians, trained side by side.
+
+    python examples/mode_collapse.py                    # 2000 iterations each, about a minute on a CPU
+    python examples/mode_collapse.py --iterations 500 --seed 3
+
+The data is the ring of Metz et al. 2016 (§3.1): 8 Gaussians of std 0.02 on a circle of radius 2
+(``minigan.data.ring``). Three setups are trained with minigan's ``GAN`` (Goodfellow et al. 2014,
+Algorithm 1, k = 1) and differ in exactly one thing each:
+
+    setup            G's loss                      D
+    minimax          minimise log(1 − D(G(z)))     2 → 128 → 128 → 1        (the baseline D)
+    non-saturating   maximise log D(G(z))          2 → 128 → 128 → 1        (the baseline D)
+    strong D         maximise log D(G(z))          2 → 256 → 256 → 256 → 1  (the only change from the row above)
+
+Shared by all three: G = z (256) → 128 → 128 → 2 (ReLU hidden layers, linear output), built from the same
+seed so that every setup starts from the *same* G weights; noise z ~ N(0, I); Adam, lr 1e-3, β₁ = 0.5 for
+both nets; minibatches of --batch-size fresh ring samples from a generator seeded by --seed (the same
+batches for every setup); the same per-iteration noise (``GAN(seed=...)``). The minimax and the
+non-saturating setups also start from the same D weights. lr 1e-3 (ten times the DCGAN rate) is chosen
+so that something happens within a minute of CPU time; it is the same for every setup.
+
+Why "strong D" is the classic failing setup. Goodfellow et al. 2014 (§4.1, Algorithm 1) assume D is kept
+near its optimum *and* G can follow it; Arjovsky & Bottou 2017 ("Towards principled methods for
+training GANs", §2) show that when D gets close to a perfect separator, the minimax gradient vanishes
+and the non-saturating one becomes unstable. The way this happens in practice is a D with much more
+capacity than G: here 3 hidden layers of 256 instead of 2 of 128 (133k parameters against the baseline
+D's 17k and G's 50k), so D separates real from fake early and sharply. We vary D's size and keep
+k = 1 (more D steps per G step is the other way to make D strong; it would cost k times the time).
+
+Read the two losses side by side (s = D's logit on a fake, D = σ(s)): the minimax gradient on a fake is
+∂/∂s log(1 − σ(s)) = −σ(s), the non-saturating one ∂/∂s [−log σ(s)] = −(1 − σ(s)). Minimax pushes hardest
+the fakes D already takes for real and barely moves those it rejects; non-saturating the other way round.
+
+Writes --out/mode_collapse.png (atomically): a row per setup, a column per snapshot (iteration 0 and
+1/8, 1/4, 1/2 and all of --iterations), each panel G's samples for the same fixed noise over the 8
+centres, titled with the modes covered and the high-quality fraction. Prints those two numbers at ten
+points of training for each setup (``minigan.data.ring.mode_coverage``, Srivastava et al. 2017):
+
+    modes   centres holding at least 1/80 of the high-quality samples, and at least 10 of them (0 … 8)
+    HQ      the share of samples within 3 std (0.06) of their nearest centre (98.9% for real data)
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy
+
+import minigan
+from minigan import backend, nn, optim
+from minigan.cli import non_negative_int, positive_int
+from minigan.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
+from minigan.gan import GAN
+from minigan.io import atomic_write
+
+NOISE_DIM = 256
+G_HIDDEN = (128, 128)
+SETUPS = (  # name, generator loss, D's hidden layer widths
+    ("minimax", "minimax", (128, 128)),
+    ("non-saturating", "non-saturating", (128, 128)),
+    ("strong D", "non-saturating", (256, 256, 256)),
+)
+LEARNING_RATE = 1e-3
+EVALUATION_SAMPLES = 2500  # points of G judged at each checkpoint (the sample size PacGAN used on this ring)
+TABLE_ROWS = 10            # checkpoints printed per setup, evenly spaced over training
+
+
+# ----- command line ---------------------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Train minimax, non-saturating and strong-D GANs on a ring of 8 Gaussians and plot where their samples land.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, one G step) per setup")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="minibatch size m, real and fake")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes G's and D's initial weights, the noise and the data")
+    parser.add_argument("--out", default=os.path.join("runs", "mode_collapse"), help="output directory")
+    return parser.parse_args(argv)
+
+
+# ----- the networks ---------------------------------------------------------------------------------
+def mlp(widths):
+    """Dense layers of the given widths with ReLU between them and a linear output: (m, widths[0]) → (m, widths[-1])."""
+    layers = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])  # no ReLU after the last layer: G outputs points, D outputs a logit
+
+
+def build_setup(generator_loss, discriminator_hidden, seed):
+    """A GAN whose G is the same for every setup (seeded first); D follows from the same seed stream."""
+    minigan.seed(seed)
+    generator = mlp((NOISE_DIM, *G_HIDDEN, 2))                      # z (m, 256) → points (m, 2)
+    discriminator = mlp((2, *discriminator_hidden, 1))              # points (m, 2) → logits (m, 1)
+    return GAN(
+        generator, discriminator,
+        optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=(0.5, 0.999)),
+        optim.Adam(discriminator.parameters(), lr=LEARNING_RATE, betas=(0.5, 0.999)),
+        noise_dim=NOISE_DIM, generator_loss=generator_loss, seed=seed,
+    )
+
+
+def snapshot_iterations(iterations):
+    """Iteration 0 and 1/8, 1/4, 1/2 and all of training, without repeats: the figure's columns."""
+    return sorted({0, iterations // 8, iterations // 4, iterations // 2, iterations})
+
+
+def table_iterations(iterations):
+    """TABLE_ROWS checkpoints evenly spaced over training, plus iteration 0 and the snapshots."""
+    spaced = {round(iterations * (i + 1) / TABLE_ROWS) for i in range(TABLE_ROWS)}
+    return sorted(spaced | set(snapshot_iterations(iterations)))
+
+
+# ----- training -------------------------------------------------------------------------------------
+def train_setup(generator_loss, discriminator_hidden, args, evaluation_noise):
+    """Train one setup; returns {iteration: ModeCoverage} and {snapshot iteration: samples (n, 2)}."""
+    gan = build_setup(generator_loss, discriminator_hidden, args.seed)
+    real_batches = ring_batches(args.batch_size, seed=args.seed)   # the same batches for every setup
+    snapshots, coverage = {}, {}
+    wanted_snapshots, wanted_rows = set(snapshot_iterations(args.iterations)), set(table_iterations(args.iterations))
+    for iteration in range(args.iterations + 1):
+        if iteration > 0:
+            stats = gan.train_iteration(real_batches)
+            if not all(numpy.isfinite(value) for value in stats.values()):
+                raise FloatingPointError(f"non-finite statistics at iteration {iteration}: {stats}")
+        if iteration in wanted_rows:
+            samples = gan.generate(evaluation_noise).numpy()       # (EVALUATION_SAMPLES, 2)
+            coverage[iteration] = mode_coverage(samples, MODES, RADIUS, STD)
+            if iteration in wanted_snapshots:
+                snapshots[iteration] = samples
+    return coverage, snapshots
+
+
+def format_table(results, iterations):
+    """One line per checkpoint: the modes covered and the high-quality share of each setup."""
+    names = [name for name, _, _ in SETUPS]
+    lines = ["iteration" + "".join(f"  {name:>20}" for name in names),
+             " " * 9 + "".join(f"  {'modes     HQ':>20}" for _ in names)]
+    for iteration in table_iterations(iterations):
+        cells = []
+        for name in names:
+            result = results[name]["coverage"][iteration]
+            cells.append(f"  {result.modes_covered:>9}/{MODES} {100 * result.high_quality_fraction:>6.1f}%")
+        lines.append(f"{iteration:>9}" + "".join(cells))
+    return "\n".join(lines)
+
+
+# ----- the figure -----------------------------------------------------------------------------------
+def save_figure(path, results, iterations):
+    """A row per setup, a column per snapshot: G's samples (blue dots) over the ring's centres (red circles)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    columns = snapshot_iterations(iterations)
+    centres = ring_centres(MODES, RADIUS)
+    limit = 1.5 * RADIUS
+    figure = Figure(figsize=(2.6 * len(columns), 2.75 * len(SETUPS)), dpi=100)
+    FigureCanvasAgg(figure)  # headless: render to memory, as minigan.plots does
+    axes = figure.subplots(len(SETUPS), len(columns), squeeze=False)
+    for row, (name, loss, hidden) in enumerate(SETUPS):
+        for column, iteration in enumerate(columns):
+            panel = axes[row][column]
+            samples, result = results[name]["snapshots"][iteration], results[name]["coverage"][iteration]
+            panel.scatter(centres[:, 0], centres[:, 1], s=60, facecolors="none", edgecolors="tab:red", alpha=0.5, linewidths=1.0)
+            panel.scatter(samples[:, 0], samples[:, 1], s=1.5, color="tab:blue", alpha=0.35, linewidths=0)
+            panel.set_xlim(-limit, limit)
+            panel.set_ylim(-limit, limit)
+            panel.set_aspect("equal")
+            panel.set_xticks([])
+            panel.set_yticks([])
+            panel.set_title(f"it {iteration}: {result.modes_covered}/{MODES} modes, HQ {100 * result.high_quality_fraction:.0f}%", fontsize=9)
+            if column == 0:
+                depth = " → ".join(map(str, (2, *hidden, 1)))
+                panel.set_ylabel(f"{name}\nG: {loss} loss\nD: {depth}", fontsize=9)
+    figure.suptitle(f"Where G's samples land on a ring of {MODES} Gaussians (red circles: the centres; "
+                    f"HQ: within 3 std = {3 * STD:g} of a centre)", fontsize=10)
+    figure.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    # The same evaluation noise for every setup and checkpoint, from a generator training never touches.
+    evaluation_seed = int(numpy.random.SeedSequence([args.seed, 2**31]).generate_state(1)[0])
+    evaluation_noise = backend.get_backend().rng(evaluation_seed).standard_normal((EVALUATION_SAMPLES, NOISE_DIM), dtype=backend.get_backend().dtype)
+    print(f"ring of {MODES} Gaussians (radius {RADIUS:g}, std {STD:g}); {args.iterations} iterations per setup, "
+          f"batch {args.batch_size}, seed {args.seed}, backend {backend.get_backend().name}")
+    results, started = {}, time.perf_counter()
+    for name, loss, hidden in SETUPS:
+        setup_started = time.perf_counter()
+        coverage, snapshots = train_setup(loss, hidden, args, evaluation_noise)
+        results[name] = {"coverage": coverage, "snapshots": snapshots}
+        final = coverage[args.iterations]
+        print(f"{name:>15}: {time.perf_counter() - setup_started:5.1f} s, finally {final.modes_covered}/{MODES} modes, "
+              f"{100 * final.high_quality_fraction:.1f}% high quality", flush=True)
+    print(f"\nmodes covered (of {MODES}) and high-quality share of {EVALUATION_SAMPLES} samples of G, for the same noise:")
+    print(format_table(results, args.iterations))
+    path = os.path.join(args.out, "mode_collapse.png")
+    save_figure(path, results, args.iterations)
+    print(f"\nwrote {path} ({time.perf_counter() - started:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
