@@ -2,7 +2,7 @@
 
     python examples/mnist_gan.py --model mlp           # first, train a generator (about 5 minutes on a CPU)
     python examples/latent_space.py                    # then this (seconds)
-    python examples/latent_space.py --checkpoint runs/dcgan/checkpoint.npz --digits 9 4 --seed 1
+    python examples/latent_space.py --digits 6 2 --sweep   # another pair, and the check for all 90 pairs
 
 Reads a checkpoint written by ``examples/mnist_gan.py`` (its metadata["config"]["model"] says which
 network to build) and writes into --out (default runs/latent_space), atomically:
@@ -30,8 +30,10 @@ Printed numbers (the README explains them with measured values):
                     the classifier's mean confidence (largest softmax probability) on the endpoint
                     images and on the middle column of each grid
     arithmetic      ink and predicted digit of every concept mean and of the result; how many of the
-                    result and its 8 neighbours are classified as B; the result's ink against G(mean
-                    thin B)'s and the thick-B exemplars', which is the check of the claim
+                    result and its 8 neighbours are classified as B; "thickness gained", where the
+                    result's ink lies between the thin-B exemplars' (0) and the thick-B exemplars' (1);
+                    both again over 20 random exemplar sets from the same ink tails
+    --sweep         that repeated check for all 90 ordered pairs (A, B), as a table
 """
 
 import argparse
@@ -90,6 +92,8 @@ def parse_args(argv=None):
                         help="the arithmetic thick A − thin A + thin B ≈ thick B")
     parser.add_argument("--exemplars", type=positive_int, default=3, help="samples averaged per concept (the paper used 3)")
     parser.add_argument("--pool", type=positive_int, default=5000, help="samples drawn and classified to find the exemplars")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also repeat the arithmetic's check for all 90 ordered digit pairs and print a table (seconds)")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     args = parser.parse_args(argv)
     if args.steps < 2:
@@ -251,14 +255,22 @@ def figure_cells(pool_images, concepts, mean_images, block, references):
     return numpy.stack([cell for row in rows for cell in row])
 
 
-def arithmetic(gan, model, args, log=print):
-    """Find the concepts in a seeded pool, do thick A − thin A + thin B, write the grid, print the check."""
+def draw_pool(gan, model, args):
+    """--pool seeded samples: noise (n, d), images (n, 28, 28) in [0, 1], digit (n,), confidence (n,), ink (n,)."""
+    noise = draw_noise(gan, args.pool, args.seed, STREAM_POOL)
+    images = generate(gan, model, noise)
+    labels, confidence = classify(images)
+    return noise, images, labels, confidence, ink(images)
+
+
+def arithmetic(gan, model, args, log=print, samples=None):
+    """Find the concepts in a seeded pool, do thick A − thin A + thin B, write the grid, print the check.
+
+    ``samples``: the pool as ``draw_pool`` returns it, to reuse one for several --digits (default: draw it).
+    """
     a, b = args.digits
     k = args.exemplars
-    pool = draw_noise(gan, args.pool, args.seed, STREAM_POOL)                     # (pool, d)
-    pool_images = generate(gan, model, pool)
-    labels, confidence = classify(pool_images)
-    amount = ink(pool_images)
+    pool, pool_images, labels, confidence, amount = samples if samples is not None else draw_pool(gan, model, args)
     thick_a, thin_a = pick_exemplars(labels, confidence, amount, a, k)
     thick_b, thin_b = pick_exemplars(labels, confidence, amount, b, k)
     concepts = {f"thick {a}": thick_a, f"thin {a}": thin_a, f"thin {b}": thin_b}
@@ -281,29 +293,72 @@ def arithmetic(gan, model, args, log=print):
     log(f"vector arithmetic: thick {a} − thin {a} + thin {b} ≈ thick {b}?  {k} exemplars per concept from "
         f"{args.pool} samples ({int(((labels == a) & (confidence >= CONFIDENCE)).sum())} confident {a}s, "
         f"{int(confident_b.sum())} confident {b}s)")
-    for (name, indices), mean_image, mean_label in zip(concepts.items(), mean_images, mean_labels):
-        log(f"  {name:8s} exemplars' ink {amount[indices].mean():.3f};  G(mean z): ink {ink(mean_image[None])[0]:.3f}, classified {mean_label}")
-    log(f"  thick {b} (bottom right, not used) exemplars' ink {amount[thick_b].mean():.3f};  "
+    for (name, indices), mean, mean_image, mean_label in zip(concepts.items(), means, mean_images, mean_labels):
+        log(f"  {name:8s} exemplars: ink {amount[indices].mean():.3f}, ‖z‖ {numpy.linalg.norm(pool[indices], axis=1).mean():.2f};  "
+            f"G(mean z): ink {ink(mean_image[None])[0]:.3f}, ‖mean z‖ {numpy.linalg.norm(mean):.2f}, classified {mean_label}")
+    log(f"  thick {b} (bottom right, not used): ink {amount[thick_b].mean():.3f};  "
         f"median ink of the pool's confident {b}s {numpy.median(amount[confident_b]):.3f}")
     result_ink = ink(block[4:5])[0]
-    log(f"  result   G(z): ink {result_ink:.3f}, classified {block_labels[4]} (p = {block_confidence[4]:.3f}); "
-        f"with its {NEIGHBOURS} neighbours: {int((block_labels == b).sum())} of {NEIGHBOURS + 1} classified {b}")
-    log(f"  check    ink of G(result) / ink of G(mean thin {b}) = {result_ink / ink(mean_images[2:3])[0]:.2f}  "
-        f"(thick {b} exemplars / thin {b} exemplars: {amount[thick_b].mean() / amount[thin_b].mean():.2f})  -> {path}")
+    log(f"  result   G(z): ink {result_ink:.3f}, ‖z‖ {numpy.linalg.norm(result):.2f}, classified {block_labels[4]} "
+        f"(p = {block_confidence[4]:.3f}); with its {NEIGHBOURS} neighbours: {int((block_labels == b).sum())} of "
+        f"{NEIGHBOURS + 1} classified {b}")
+    log(f"  check    thickness gained {thickness_gained(result_ink, amount[thin_b].mean(), amount[thick_b].mean()):.2f} "
+        f"(0: as thin as the thin {b}s, 1: as thick as the thick {b}s)  -> {path}")
 
     # One set of exemplars is one draw. Repeat with random exemplars from the same ink tails.
-    tails = [*ink_tails(labels, confidence, amount, a, k), ink_tails(labels, confidence, amount, b, k)[1]]
-    chooser = numpy.random.default_rng(numpy.random.SeedSequence([args.seed, STREAM_REPEATS]))
-    picks = [[chooser.choice(tail, size=k, replace=False) for tail in tails] for _ in range(REPEATS)]
-    results = numpy.stack([latent.vector_arithmetic(*(pool[indices] for indices in pick)) for pick in picks])
-    thin_b_means = numpy.stack([latent.concept_mean(pool[pick[2]]) for pick in picks])
-    result_images, thin_b_images = generate(gan, model, results), generate(gan, model, thin_b_means)
-    result_labels, _ = classify(result_images)
-    ratios = ink(result_images) / ink(thin_b_images)
+    result_labels, gained = repeated_check(gan, model, samples, a, b, k, args.seed)
+    others = numpy.bincount(result_labels[result_labels != b], minlength=10)
     log(f"  repeated with {REPEATS} random exemplar sets from the same tails: G(result) classified {b} in "
-        f"{int((result_labels == b).sum())} of {REPEATS} (most common other digit: "
-        f"{numpy.bincount(result_labels[result_labels != b], minlength=10).argmax() if (result_labels != b).any() else '-'}); "
-        f"ink ratio > 1 in {int((ratios > 1).sum())} of {REPEATS}, median {numpy.median(ratios):.2f}")
+        f"{int((result_labels == b).sum())} of {REPEATS}" + (f" (else most often {others.argmax()})" if others.any() else "")
+        + f"; thickness gained: median {numpy.median(gained):.2f}, > 0 in {int((gained > 0).sum())} of {REPEATS}")
+
+
+def repeated_check(gan, model, samples, a, b, k, seed):
+    """thick A − thin A + thin B for REPEATS random choices of k exemplars from each ink tail.
+
+    Returns the digit of each G(result) (REPEATS,) and its thickness gained (REPEATS,): 0 when it has the
+    ink of that repeat's thin-B exemplars, 1 when it has the mean ink of the thick-B tail.
+    """
+    pool, _, labels, confidence, amount = samples
+    (tail_thick_a, tail_thin_a), (tail_thick_b, tail_thin_b) = (ink_tails(labels, confidence, amount, d, k) for d in (a, b))
+    chooser = numpy.random.default_rng(numpy.random.SeedSequence([seed, STREAM_REPEATS, a, b]))
+    picks = [[chooser.choice(tail, size=k, replace=False) for tail in (tail_thick_a, tail_thin_a, tail_thin_b)] for _ in range(REPEATS)]
+    results = numpy.stack([latent.vector_arithmetic(*(pool[indices] for indices in pick)) for pick in picks])  # (REPEATS, d)
+    result_images = generate(gan, model, results)
+    result_labels, _ = classify(result_images)
+    thin_inks = numpy.array([amount[pick[2]].mean() for pick in picks])
+    return result_labels, thickness_gained(ink(result_images), thin_inks, amount[tail_thick_b].mean())
+
+
+def sweep(gan, model, args, samples, log=print):
+    """The repeated check for all 90 ordered pairs (A, B): a table of how often G(result) is a B."""
+    log(f"sweep: thick A − thin A + thin B, {REPEATS} exemplar sets per pair; how many of the {REPEATS} results are a B")
+    log("  A\\B " + "".join(f"{b:>4d}" for b in range(10)))
+    hits, gains = numpy.zeros((10, 10), int), []
+    for a in range(10):
+        cells = []
+        for b in range(10):
+            if a == b:
+                cells.append("   .")
+                continue
+            try:
+                result_labels, gained = repeated_check(gan, model, samples, a, b, args.exemplars, args.seed)
+            except RunError:  # too few confident samples of a or b in the pool
+                cells.append("   -")
+                continue
+            hits[a, b] = int((result_labels == b).sum())
+            gains.append(gained)
+            cells.append(f"{hits[a, b]:4d}")
+        log(f"  {a:3d}  " + "".join(cells))
+    gains = numpy.concatenate(gains) if gains else numpy.zeros(0)
+    log(f"  in all: {hits.sum()} of {len(gains)} results are a B; per target digit B "
+        + ", ".join(f"{b}: {hits[:, b].sum()}" for b in range(10))
+        + f";  thickness gained > 0 in {int((gains > 0).sum())} of {len(gains)}, median {numpy.median(gains) if len(gains) else float('nan'):.2f}")
+
+
+def thickness_gained(result_ink, thin_ink, thick_ink):
+    """Where the result's ink lies between thin and thick exemplars' ink: 0 at thin, 1 at thick."""
+    return (result_ink - thin_ink) / (thick_ink - thin_ink)
 
 
 def run(args, log=print):
@@ -314,7 +369,10 @@ def run(args, log=print):
     os.makedirs(args.out, exist_ok=True)
     log(f"loaded the {model} generator from {args.checkpoint} (iteration {gan.iteration}); writing to {args.out}")
     interpolations(gan, model, args, log)
-    arithmetic(gan, model, args, log)
+    samples = draw_pool(gan, model, args)
+    arithmetic(gan, model, args, log, samples)
+    if args.sweep:
+        sweep(gan, model, args, samples, log)
     log(f"done in {time.perf_counter() - started:.1f} s")
 
 

@@ -195,14 +195,15 @@ def run(checkpoint, out, *flags):
 def test_the_example_writes_its_grids_and_is_reproducible(tiny_checkpoint, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(latent_space, "classify", fake_classify)
     monkeypatch.setattr(latent_space, "MEASURED_PAIRS", 4)
-    assert run(tiny_checkpoint, tmp_path / "a") == 0
+    assert run(tiny_checkpoint, tmp_path / "a", "--sweep") == 0
     first = capsys.readouterr().out
     for name in OUTPUTS:
         assert (tmp_path / "a" / name).read_bytes()[:8] == PNG_SIGNATURE
     assert not [f for f in os.listdir(tmp_path / "a") if f.endswith(".tmp")]
-    assert "check" in first and "slerp" in first and "lerp" in first
+    assert "thickness gained" in first and "slerp" in first and "lerp" in first
+    assert "in all: " in first and "of 1800 results are a B" in first  # the sweep: 90 pairs × 20 repeats
     # the same seed gives the same pictures and numbers; another seed other pictures
-    assert run(tiny_checkpoint, tmp_path / "b") == 0
+    assert run(tiny_checkpoint, tmp_path / "b", "--sweep") == 0
     second = capsys.readouterr().out
     without_paths_and_times = lambda text: [line.split("->")[0] for line in text.splitlines()[1:-1]]
     assert without_paths_and_times(first) == without_paths_and_times(second)
@@ -266,3 +267,25 @@ def test_bad_flags_are_rejected_with_a_message(flags, message, capsys):
         latent_space.parse_args(flags)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_thickness_gained_is_0_at_the_thin_exemplars_ink_and_1_at_the_thick():
+    assert latent_space.thickness_gained(0.05, 0.05, 0.15) == 0
+    assert latent_space.thickness_gained(0.15, 0.05, 0.15) == 1
+    assert latent_space.thickness_gained(0.10, 0.05, 0.15) == pytest.approx(0.5)
+
+
+def test_sweep_counts_for_every_ordered_pair_how_many_results_are_a_b(monkeypatch):
+    def repeated_check(gan, model, samples, a, b, k, seed):
+        if a == 9:
+            raise latent_space.RunError("too few 9s")                   # shown as "-", left out of the totals
+        labels = numpy.full(latent_space.REPEATS, b if (a, b) == (3, 5) else a)
+        return labels, numpy.full(latent_space.REPEATS, 0.5)
+
+    monkeypatch.setattr(latent_space, "repeated_check", repeated_check)
+    lines = []
+    latent_space.sweep(None, "mlp", latent_space.parse_args([]), samples=None, log=lines.append)
+    row_3, row_9 = lines[2 + 3].split(), lines[2 + 9].split()
+    assert row_3 == ["3", "0", "0", "0", ".", "0", "20", "0", "0", "0", "0"]
+    assert row_9 == ["9"] + ["-"] * 9 + ["."]
+    assert "in all: 20 of 1620 results are a B" in lines[-1] and "5: 20" in lines[-1] and "median 0.50" in lines[-1]
