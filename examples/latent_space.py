@@ -1,6 +1,6 @@
 """Look inside a trained generator's latent space: interpolations, and DCGAN-style vector arithmetic.
 
-    python examples/mnist_gan.py --model mlp           # first, train a generator (about 5 minutes on a CPU)
+    python examples/mnist_gan.py --epochs 2            # first, train a generator (DCGAN: about 11 minutes on 2 CPU cores)
     python examples/latent_space.py                    # then this (seconds)
     python examples/latent_space.py --digits 6 2 --sweep   # another pair, and the check for all 90 pairs
 
@@ -17,7 +17,8 @@ network to build) and writes into --out (default runs/latent_space), atomically:
                                 columns 5–7   rows 1–3: G(z) for z = mean(thick A) − mean(thin A) +
                                               mean(thin B) in the centre, ringed by 8 neighbours
                                               z + U(−0.25, 0.25)ᵈ as in the paper's Figure 7;
-                                              row 4: the three thickest B's of the pool, for comparison
+                                              row 4: three thick B's (chosen as the thick A's are),
+                                              what the result should resemble
 
 The concepts come from G itself: --pool samples are drawn from a seeded generator, the shipped MNIST
 classifier (``minigan.classifier``) labels them, and among those labelled with ≥ 90% probability the
@@ -26,10 +27,11 @@ most confidently classified samples among the inkiest tenth of the pool's A's; t
 likewise from the least inky tenth (``pick_exemplars`` says why not simply the inkiest).
 
 Printed numbers (the README explains them with measured values):
-    interpolation   ‖z‖ at the endpoints and its smallest value along each path (mean over the pairs);
-                    the classifier's mean confidence (largest softmax probability) on the endpoint
-                    images and on the middle column of each grid
-    arithmetic      ink and predicted digit of every concept mean and of the result; how many of the
+    interpolation   means over 200 pairs (the grids show the first --pairs): ‖z‖ at the endpoints and
+                    its smallest value along each path; on the endpoint images and on the middle column,
+                    the classifier's confidence (largest softmax probability) and the GAN's own D(G(z));
+                    for U(−1, 1) noise the largest |coordinate| on the paths (slerp leaves the cube)
+    arithmetic      ink, ‖z‖ and predicted digit of the exemplars, of each G(mean z) and of the result; how many of the
                     result and its 8 neighbours are classified as B; "thickness gained", where the
                     result's ink lies between the thin-B exemplars' (0) and the thick-B exemplars' (1);
                     both again over 20 random exemplar sets from the same ink tails
@@ -109,8 +111,9 @@ def load_generator(path):
     if os.path.isdir(path):
         path = os.path.join(path, "checkpoint.npz")
     if not os.path.exists(path):
-        raise RunError(f"no checkpoint at {path}; make one with: python examples/mnist_gan.py --model mlp "
-                       f"(it writes {DEFAULT_CHECKPOINT}), or name yours with --checkpoint")
+        raise RunError(f"no checkpoint at {path}; make one with: python examples/mnist_gan.py --epochs 2 "
+                       f"(DCGAN, about 11 minutes on 2 CPU cores; add --model mlp for a faster MLP GAN; it writes "
+                       f"{DEFAULT_CHECKPOINT}), or name yours with --checkpoint")
     state, metadata = load_checkpoint(path)
     model = metadata.get("config", {}).get("model") if isinstance(metadata, dict) else None
     if model not in models.IMAGE_RANGE or "gan" not in state:
