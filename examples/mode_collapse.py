@@ -3,7 +3,7 @@
     python examples/mode_collapse.py                    # 2000 iterations each, about a minute on a CPU
     python examples/mode_collapse.py --iterations 500 --seed 3
 
-The data is the ring of Metz et al. 2016 (§3.1): 8 Gaussians of std 0.02 on a circle of radius 2
+The data is the ring of Metz et al. 2016: 8 Gaussians of std 0.02 on a circle of radius 2
 (``minigan.data.ring``). Three setups are trained with minigan's ``GAN`` (Goodfellow et al. 2014,
 Algorithm 1, k = 1) and differ in exactly one thing each:
 
@@ -21,8 +21,8 @@ so that something happens within a minute of CPU time; it is the same for every 
 
 Why "strong D" is the classic failing setup. The convergence proof of Goodfellow et al. 2014 (§4.2,
 Proposition 2) lets D reach its optimum for the current G and lets G change only a little in return;
-Arjovsky & Bottou 2017 ("Towards principled methods for training GANs", §2) show that when D gets close
-to a perfect separator of real and fake, the minimax gradient vanishes and the non-saturating one
+Arjovsky & Bottou 2017 ("Towards principled methods for training generative adversarial networks")
+show that when D gets close to a perfect separator of real and fake, the minimax gradient vanishes and the non-saturating one
 becomes unstable. The simplest way to get such a D in practice is to give it much more capacity than
 G: here 3 hidden layers of 256 instead of 2 of 128 (132,609 parameters against the baseline D's 17,025
 and G's 49,666), so D separates real from fake early and sharply. Only D's size changes; k stays 1

@@ -4,14 +4,17 @@
 * ``read_mnist``   the four stored uint8 arrays, from the shipped file, your .npz or the raw IDX files
 * ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
+* ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 """
 
 from .mnist import (
     IDX_FILES, MNIST_SHA256, SHIPPED_PATH, SPLITS, DataError, DataLoader, array_sha256, is_known_mnist,
     load_mnist, minibatches, read_idx, read_mnist, scale_images,
 )
+from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring
 
 __all__ = [
     "load_mnist", "read_mnist", "read_idx", "scale_images", "minibatches", "DataLoader", "DataError",
     "array_sha256", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
+    "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",
 ]

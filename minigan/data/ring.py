@@ -1,7 +1,7 @@
 """A ring of 8 Gaussians: the 2-D toy on which mode collapse can be seen, and a diagnostic that counts it.
 
-The distribution (Metz et al. 2016, "Unrolled Generative Adversarial Networks", §3.1 and Appendix A)
-is an equal mixture of ``modes`` = 8 isotropic Gaussians whose centres sit evenly on a circle::
+The distribution (the 2-D mixture of Gaussians of Metz et al. 2016, "Unrolled Generative Adversarial
+Networks") is an equal mixture of ``modes`` = 8 isotropic Gaussians whose centres sit evenly on a circle::
 
     c_j = radius · (cos 2πj/modes, sin 2πj/modes),   j = 0 … modes−1      (radius = 2)
     x   = c_J + std · ε,   J ~ Uniform{0 … modes−1},  ε ~ N(0, I₂)        (std = 0.02)
@@ -9,7 +9,8 @@ is an equal mixture of ``modes`` = 8 isotropic Gaussians whose centres sit evenl
 The modes are 100 std apart around the ring (2·radius·sin(π/8) ≈ 1.53 for radius 2), so a sample
 belongs to an obvious mode, and a generator that draws only some of them is visibly collapsed.
 
-The diagnostic (Srivastava et al. 2017, "VEEGAN", §5.1, the metric used for this ring ever since):
+The diagnostic (Srivastava et al. 2017, "VEEGAN", in their synthetic-data experiments; the metric used
+for this ring ever since):
 
 * each generated point is assigned to its **nearest centre**;
 * it is a **high-quality** sample when it lies within **3 std** of that centre (distance ≤ 3·std). For
