@@ -1,6 +1,6 @@
 """Look inside a trained generator's latent space: interpolations, and DCGAN-style vector arithmetic.
 
-    python examples/mnist_gan.py --epochs 2            # first, train a generator (DCGAN: about 11 minutes on 2 CPU cores)
+    python examples/mnist_gan.py --epochs 2            # first, train a generator (DCGAN: about 5 minutes on 2 CPU cores)
     python examples/latent_space.py                    # then this (seconds)
     python examples/latent_space.py --digits 6 2 --sweep   # another pair, and the check for all 90 pairs
 
@@ -29,7 +29,8 @@ likewise from the least inky tenth (``pick_exemplars`` says why not simply the i
 Printed numbers (the README explains them with measured values):
     interpolation   means over 200 pairs (the grids show the first --pairs): ‖z‖ at the endpoints and
                     its smallest value along each path; on the endpoint images and on the middle column,
-                    the classifier's confidence (largest softmax probability) and the GAN's own D(G(z));
+                    the ink (mean pixel value), the classifier's confidence (largest softmax
+                    probability) and the GAN's own D(G(z));
                     for U(−1, 1) noise the largest |coordinate| on the paths (slerp leaves the cube)
     arithmetic      ink, ‖z‖ and predicted digit of the exemplars, of each G(mean z) and of the result; how many of the
                     result and its 8 neighbours are classified as B; "thickness gained", where the
@@ -112,7 +113,7 @@ def load_generator(path):
         path = os.path.join(path, "checkpoint.npz")
     if not os.path.exists(path):
         raise RunError(f"no checkpoint at {path}; make one with: python examples/mnist_gan.py --epochs 2 "
-                       f"(DCGAN, about 11 minutes on 2 CPU cores; add --model mlp for a faster MLP GAN; it writes "
+                       f"(DCGAN, about 5 minutes on 2 CPU cores; --model mlp for the MLP GAN, about 3; it writes "
                        f"{DEFAULT_CHECKPOINT}), or name yours with --checkpoint")
     state, metadata = load_checkpoint(path)
     model = metadata.get("config", {}).get("model") if isinstance(metadata, dict) else None
@@ -197,8 +198,10 @@ def interpolations(gan, model, args, log=print):
         _, confidence = classify(images)
         confidence = confidence.reshape(measured, args.steps)
         d_score = realism(gan, model, images).reshape(measured, args.steps)
+        amount = ink(images).reshape(measured, args.steps)
         line = (f"  {method:5s} ‖z‖: endpoints {endpoint_norm:.2f}, smallest on the path {norms.min(axis=1).mean():.2f};  "
-                f"endpoints / middle column: classifier confidence {confidence[:, [0, -1]].mean():.3f} / {confidence[:, middle].mean():.3f}, "
+                f"endpoints / middle column: ink {amount[:, [0, -1]].mean():.3f} / {amount[:, middle].mean():.3f}, "
+                f"classifier confidence {confidence[:, [0, -1]].mean():.3f} / {confidence[:, middle].mean():.3f}, "
                 f"D(G(z)) {d_score[:, [0, -1]].mean():.3f} / {d_score[:, middle].mean():.3f}")
         if gan.noise == "uniform":
             line += f";  largest |coordinate| {numpy.abs(noise).max():.2f}"
