@@ -9,7 +9,7 @@ Two tools, both on plain NumPy vectors of length d = noise_dim (pass the results
     spherical  slerp(t) = sin((1 − t) Ω) / sin Ω · z₀  +  sin(t Ω) / sin Ω · z₁,
                where Ω = arccos(z₀·z₁ / (‖z₀‖ ‖z₁‖)) is the angle between them
 
-(Shoemake 1985 for slerp; White 2016, "Sampling generative networks", §2.1, for its use on GANs).
+(Shoemake 1985 for slerp; White 2016, "Sampling generative networks", for its use on GANs).
 Why slerp suits the noise of a GAN (White 2016): in d dimensions nearly all of N(0, I)'s mass lies on a
 thin shell of radius ≈ √d, and two independent samples are nearly orthogonal (Ω ≈ 90°). The straight
 line between them cuts through the inside of the shell: for ‖z₀‖ = ‖z₁‖ = r its midpoint has norm
