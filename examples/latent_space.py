@@ -53,7 +53,6 @@ from minigan.io import FileFormatError, load_checkpoint
 from minigan.plots import save_image_grid
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
-VALUE_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}  # G's output range for each model's data scaling
 CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability
 EXTREME_SHARE = 0.1     # thick = from the inkiest tenth of a digit's samples, thin = from the least inky tenth
 NEIGHBOURS = 8          # Figure 7 shows the result with 8 neighbours ...
@@ -137,7 +136,7 @@ def draw_noise(gan, count, seed, purpose):
 
 def generate(gan, model, noise, batch=500):
     """G(z) for NumPy noise (n, noise_dim), as float32 images (n, 28, 28) in [0, 1]."""
-    low, high = VALUE_RANGE[models.IMAGE_RANGE[model]]
+    low, high = models.OUTPUT_RANGE[model]
     chunks = []
     for start in range(0, len(noise), batch):
         images = backend.to_numpy(gan.generate(noise[start : start + batch]).data)[..., 0]  # (m, 28, 28)
@@ -147,7 +146,7 @@ def generate(gan, model, noise, batch=500):
 
 def realism(gan, model, images, batch=500):
     """The GAN's own discriminator on images (n, 28, 28) in [0, 1]: D(x) = σ(logit), (n,), in eval mode."""
-    low, high = VALUE_RANGE[models.IMAGE_RANGE[model]]
+    low, high = models.OUTPUT_RANGE[model]
     discriminator, was_training = gan.discriminator, gan.discriminator.training
     discriminator.eval()  # no dropout, batch norm from running statistics
     scores = []

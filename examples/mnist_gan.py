@@ -84,12 +84,9 @@ def progress_line(epoch, epochs, step, steps_in_epoch, stats, rate, remaining):
             f"{rate:.2f} it/s  ETA {eta}")
 
 
-VALUE_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}  # G's output range for each data scaling
-
-
 def save_grid(gan, fixed_noise, path, model):
     images = gan.generate(fixed_noise).numpy()
-    plots.save_image_grid(path, images, rows=10, value_range=VALUE_RANGE[models.IMAGE_RANGE[model]], zoom=3)
+    plots.save_image_grid(path, images, rows=10, value_range=models.OUTPUT_RANGE[model], zoom=3)
 
 
 def final_samples(gan, count, model, batch=500):
@@ -97,7 +94,7 @@ def final_samples(gan, count, model, batch=500):
     chunks = []
     for start in range(0, count, batch):
         images = gan.generate(gan.sample_noise(min(batch, count - start))).numpy()[..., 0]
-        low, high = VALUE_RANGE[models.IMAGE_RANGE[model]]
+        low, high = models.OUTPUT_RANGE[model]
         chunks.append((images - low) / (high - low))  # G's range -> [0, 1]
     return numpy.clip(numpy.concatenate(chunks), 0, 1).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
 

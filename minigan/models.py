@@ -136,3 +136,4 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
 
 
 IMAGE_RANGE = {"dcgan": "tanh", "mlp": "sigmoid"}  # which scaling each model's data needs
+OUTPUT_RANGE = {"dcgan": (-1.0, 1.0), "mlp": (0.0, 1.0)}  # the (low, high) of each model's images: tanh or sigmoid
