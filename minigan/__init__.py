@@ -12,13 +12,16 @@ Read it in this order (each module is one idea):
     gradcheck   finite-difference checking of any backward pass
     gan         Goodfellow et al. 2014, Algorithm 1
     models      the MLP GAN and DCGAN for MNIST
-    data/       MNIST, shipped with the package, and seeded minibatches
+    conditional_gan
+                Mirza & Osindero 2014: the label fed to G and D, a digit on demand
+    data/       MNIST, shipped with the package, and seeded minibatches; a 2-D ring of 8 Gaussians
     io, plots   atomic files and checkpoints; sample grids and training curves
     classifier  a small MNIST CNN trained with minigan, to judge samples
     evaluate    label histogram, modes, Fréchet distance, Parzen window (python -m minigan.evaluate)
+    latent      interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
 
-``gan``, ``models``, ``data``, ``io``, ``plots``, ``classifier`` and ``evaluate`` are imported on demand
-(``from minigan import models``), so ``import minigan`` stays light.
+``gan``, ``models``, ``conditional_gan``, ``data``, ``io``, ``plots``, ``classifier``, ``evaluate`` and
+``latent`` are imported on demand (``from minigan import models``), so ``import minigan`` stays light.
 """
 
 from . import losses, nn, ops, optim
