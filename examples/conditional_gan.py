@@ -32,9 +32,7 @@ from minigan.cli import non_negative_int, positive_float, positive_int
 from minigan.conditional_gan import NUM_CLASSES, build_conditional_gan
 from minigan.data import DataError, DataLoader, load_mnist
 from minigan.io import FileFormatError, save_checkpoint, save_npz
-
-STATISTICS = ("d_loss", "g_loss", "d_real", "d_fake")
-
+from minigan.training import STATISTICS, steps_per_epoch, train_epochs
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -113,13 +111,6 @@ def accuracy_report(confusion, real_accuracy=None):
     return lines
 
 
-def progress_line(epoch, epochs, step, steps_in_epoch, stats, rate, remaining):
-    eta = f"{int(remaining // 60)}m{int(remaining % 60):02d}s"
-    return (f"epoch {epoch}/{epochs}  step {step}/{steps_in_epoch}  d_loss {stats['d_loss']:.3f}  "
-            f"g_loss {stats['g_loss']:.3f}  D(x|y) {stats['d_real']:.3f}  D(G(z|y)|y) {stats['d_fake']:.3f}  "
-            f"{rate:.2f} it/s  ETA {eta}")
-
-
 # ----- training -------------------------------------------------------------------------------------
 def train(args):
     if args.backend:
@@ -133,29 +124,16 @@ def train(args):
     history = {name: [] for name in STATISTICS}
 
     os.makedirs(args.out, exist_ok=True)
-    steps_per_epoch = len(loader)
-    total_steps = args.epochs * steps_per_epoch if args.steps is None else min(args.steps, args.epochs * steps_per_epoch)
+    remaining_steps = args.epochs * steps_per_epoch(gan, loader)
+    if args.steps is not None:
+        remaining_steps = min(remaining_steps, args.steps)
     print(f"training a conditional MLP GAN on {len(images)} labelled images, batch {args.batch_size}, "
-          f"backend {backend.get_backend().name}: {total_steps} generator steps ({steps_per_epoch} per epoch), "
+          f"backend {backend.get_backend().name}: {remaining_steps} generator steps ({steps_per_epoch(gan, loader)} per epoch), "
           f"writing to {args.out}", flush=True)
 
-    started, done = time.perf_counter(), 0
-    for epoch in range(1, args.epochs + 1):
-        if done >= total_steps:
-            break
-        real_batches = iter(loader)
-        for step in range(1, steps_per_epoch + 1):
-            stats = gan.train_iteration(real_batches)
-            for name in STATISTICS:
-                history[name].append(stats[name])
-            done += 1
-            if step % args.log_every == 0 or step == steps_per_epoch or done == total_steps:
-                rate = done / (time.perf_counter() - started)
-                print(progress_line(epoch, args.epochs, step, steps_per_epoch, stats, rate, (total_steps - done) / rate), flush=True)
-            if not all(numpy.isfinite(stats[name]) for name in STATISTICS):
-                raise FloatingPointError(f"non-finite statistics at epoch {epoch} step {step}: {stats}")
-            if done >= total_steps:
-                break
+    started = time.perf_counter()
+
+    def end_of_epoch(epoch):  # the digit-per-row grid, and a checkpoint
         grid = os.path.join(args.out, f"digits_epoch_{epoch:03d}.png")
         save_grid(gan, grid_noise, grid_labels, grid)
         save_checkpoint(os.path.join(args.out, "checkpoint.npz"),
@@ -163,6 +141,10 @@ def train(args):
                          "epoch": numpy.array(epoch)},
                         metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
         print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
+
+    # Algorithm 1 with labels, epoch after epoch (minigan/training.py keeps the history and the progress lines)
+    train_epochs(gan, loader, args.epochs, history, max_steps=remaining_steps, log_every=args.log_every,
+                 on_epoch_end=end_of_epoch, names=("D(x|y)", "D(G(z|y)|y)"))
 
     plots.plot_training(os.path.join(args.out, "training.png"), history, title="conditional GAN on MNIST")
     save_npz(os.path.join(args.out, "history.npz"), **{k: numpy.asarray(v) for k, v in history.items()})

@@ -15,8 +15,9 @@ Writes into --out (default runs/mnist_gan):
 and then evaluates the samples as ``python -m minigan.evaluate`` does (digit classes present, Fréchet
 distance on classifier features, Parzen-window log-likelihood); --no-evaluate skips that.
 
-The loop below is Algorithm 1 of Goodfellow et al. 2014 (see minigan/gan.py): each iteration takes k
-real minibatches for k discriminator steps, then makes one generator step.
+Training is Algorithm 1 of Goodfellow et al. 2014 (minigan/gan.py), run epoch after epoch by
+minigan/training.py: each iteration takes k real minibatches for k discriminator steps, then makes one
+generator step.
 """
 
 import argparse
@@ -32,8 +33,8 @@ from minigan.cli import non_negative_int, positive_float, positive_int
 from minigan.data import DataError, DataLoader, load_mnist
 from minigan.gan import GENERATOR_LOSSES
 from minigan.io import FileFormatError, atomic_write, load_checkpoint, save_checkpoint, save_npz
+from minigan.training import STATISTICS, steps_per_epoch, train_epochs
 
-STATISTICS = ("d_loss", "g_loss", "d_real", "d_fake")
 GRID_NOISE = 100  # a 10×10 grid
 
 
@@ -75,13 +76,6 @@ CONFIG_KEYS = ("model", "batch_size", "k", "generator_loss", "lr", "seed")
 
 class RunError(Exception):
     """A problem with what the user asked for (reported as one line, not a traceback)."""
-
-
-def progress_line(epoch, epochs, step, steps_in_epoch, stats, rate, remaining):
-    eta = f"{int(remaining // 60)}m{int(remaining % 60):02d}s" if remaining == remaining else "?"
-    return (f"epoch {epoch}/{epochs}  step {step}/{steps_in_epoch}  d_loss {stats['d_loss']:.3f}  "
-            f"g_loss {stats['g_loss']:.3f}  D(x) {stats['d_real']:.3f}  D(G(z)) {stats['d_fake']:.3f}  "
-            f"{rate:.2f} it/s  ETA {eta}")
 
 
 def save_grid(gan, fixed_noise, path, model):
@@ -131,37 +125,27 @@ def train(args):
     grid_seed = int(numpy.random.SeedSequence([config["seed"], 2**31]).generate_state(1)[0])
     fixed_noise = gan.sample_noise(GRID_NOISE, rng=backend.get_backend().rng(grid_seed))
     os.makedirs(args.out, exist_ok=True)
-    steps_per_epoch = len(loader) // config["k"]  # each generator step consumes k real minibatches
-    total_steps = (args.epochs - start_epoch) * steps_per_epoch
+    per_epoch = steps_per_epoch(gan, loader)
+    remaining_steps = (args.epochs - start_epoch) * per_epoch
     if args.steps is not None:
-        total_steps = min(total_steps, max(args.steps - gan.iteration, 0))
+        remaining_steps = min(remaining_steps, max(args.steps - gan.iteration, 0))
     print(f"training {config['model']} on {len(images)} images, batch {config['batch_size']}, k={config['k']}, "
-          f"{config['generator_loss']} loss, backend {backend.get_backend().name}: {total_steps} generator steps "
-          f"({steps_per_epoch} per epoch), writing to {args.out}")
+          f"{config['generator_loss']} loss, backend {backend.get_backend().name}: {remaining_steps} generator steps "
+          f"({per_epoch} per epoch), writing to {args.out}")
 
-    started, done = time.perf_counter(), 0
-    for epoch in range(start_epoch + 1, args.epochs + 1):
-        if done >= total_steps:
-            break
-        real_batches = iter(loader)
-        for step in range(1, steps_per_epoch + 1):
-            stats = gan.train_iteration(real_batches)
-            for name in STATISTICS:
-                history[name].append(stats[name])
-            done += 1
-            if step % args.log_every == 0 or step == steps_per_epoch or done == total_steps:
-                rate = done / (time.perf_counter() - started)
-                print(progress_line(epoch, args.epochs, step, steps_per_epoch, stats, rate, (total_steps - done) / rate), flush=True)
-            if not all(numpy.isfinite(stats[name]) for name in STATISTICS):
-                raise FloatingPointError(f"non-finite statistics at epoch {epoch} step {step}: {stats}")
-            if done >= total_steps:
-                break
+    started = time.perf_counter()
+
+    def end_of_epoch(epoch):  # a grid from the fixed noise, and a checkpoint to resume from
         grid = os.path.join(args.out, f"samples_epoch_{epoch:03d}.png")
         save_grid(gan, fixed_noise, grid, config["model"])
         save_checkpoint(os.path.join(args.out, "checkpoint.npz"),
                         {"gan": gan.state_dict(), "history": {k: numpy.asarray(v, numpy.float64) for k, v in history.items()}, "epoch": numpy.array(epoch)},
                         metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
         print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
+
+    # Algorithm 1, epoch after epoch: minigan/training.py keeps the history and prints the progress lines
+    train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, max_steps=remaining_steps,
+                 log_every=args.log_every, on_epoch_end=end_of_epoch)
 
     if history["d_loss"]:
         plots.plot_training(os.path.join(args.out, "training.png"), history, title=f"{config['model']} on MNIST")

@@ -11,6 +11,7 @@ Read it in this order (each module is one idea):
     optim       SGD and Adam over one flat parameter buffer
     gradcheck   finite-difference checking of any backward pass
     gan         Goodfellow et al. 2014, Algorithm 1
+    training    epochs of it: the history of statistics, progress lines, a stop at the first NaN
     models      the MLP GAN and DCGAN for MNIST
     conditional_gan
                 Mirza & Osindero 2014: the label fed to G and D, a digit on demand
@@ -20,7 +21,7 @@ Read it in this order (each module is one idea):
     evaluate    label histogram, modes, Fréchet distance, Parzen window (python -m minigan.evaluate)
     latent      interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
 
-``gan``, ``models``, ``conditional_gan``, ``data``, ``io``, ``plots``, ``classifier``, ``evaluate`` and
+``gan``, ``training``, ``models``, ``conditional_gan``, ``data``, ``io``, ``plots``, ``classifier``, ``evaluate`` and
 ``latent`` are imported on demand (``from minigan import models``), so ``import minigan`` stays light.
 """
 
