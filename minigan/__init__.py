@@ -21,8 +21,9 @@ Read it in this order (each module is one idea):
     evaluate    label histogram, modes, Fréchet distance, Parzen window (python -m minigan.evaluate)
     latent      interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
 
-``gan``, ``training``, ``models``, ``conditional_gan``, ``data``, ``io``, ``plots``, ``classifier``, ``evaluate`` and
-``latent`` are imported on demand (``from minigan import models``), so ``import minigan`` stays light.
+``gan``, ``training``, ``models``, ``conditional_gan``, ``data``, ``io``, ``plots``, ``classifier``,
+``evaluate`` and ``latent`` are imported on demand (``from minigan import models``), so ``import minigan``
+stays light.
 """
 
 from . import losses, nn, ops, optim

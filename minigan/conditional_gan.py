@@ -43,7 +43,6 @@ import numpy
 from . import backend, models, nn, optim
 from .autograd import Tensor, no_grad
 from .gan import GAN, _mean_probability
-from .losses import binary_cross_entropy_with_logits
 from .ops import concatenate
 
 NUM_CLASSES = 10  # MNIST's digits 0..9
@@ -168,8 +167,7 @@ class ConditionalGAN(GAN):
             fake = self.generator(self.sample_noise(images.shape[0]), labels)           # (y): G(z | y)
         real_logits = self.discriminator(images, labels)                                 # (y): D(x | y)
         fake_logits = self.discriminator(fake, labels)                                   # (y): D(G(z | y) | y)
-        # −[log D(x | y) + log(1 − D(G(z | y) | y))], averaged over the minibatch (eq. 2)
-        loss = binary_cross_entropy_with_logits(real_logits, self.real_label) + binary_cross_entropy_with_logits(fake_logits, 0.0)
+        loss = self.discriminator_objective(real_logits, fake_logits)  # −[log D(x | y) + log(1 − D(G(z | y) | y))] (eq. 2)
         self.discriminator_optimizer.zero_grad()
         loss.backward()
         self.discriminator_optimizer.step()
@@ -182,10 +180,7 @@ class ConditionalGAN(GAN):
         self.discriminator.requires_grad_(False)
         try:
             fake_logits = self.discriminator(self.generator(self.sample_noise(len(labels)), labels), labels)  # (y)
-            if self.generator_loss == "minimax":
-                loss = -binary_cross_entropy_with_logits(fake_logits, 0.0)  # log(1 − D(G(z | y) | y)), to minimise
-            else:
-                loss = binary_cross_entropy_with_logits(fake_logits, 1.0)  # −log D(G(z | y) | y), to minimise
+            loss = self.generator_objective(fake_logits)  # log(1 − D(G(z | y) | y)) or −log D(G(z | y) | y)
             self.generator_optimizer.zero_grad()
             loss.backward()
             self.generator_optimizer.step()

@@ -91,6 +91,19 @@ class GAN:
             z = rng.uniform(-1.0, 1.0, size=(m, self.noise_dim)).astype(dtype)
         return Tensor(z)
 
+    def discriminator_objective(self, real_logits, fake_logits):
+        """D's loss, to minimise: −[log D(x) + log(1 − D(G(z)))], averaged over the minibatch.
+
+        With one-sided label smoothing the real term is BCE(s_real, real_label) instead of −log D(x).
+        """
+        return binary_cross_entropy_with_logits(real_logits, self.real_label) + binary_cross_entropy_with_logits(fake_logits, 0.0)
+
+    def generator_objective(self, fake_logits):
+        """G's loss, to minimise: log(1 − D(G(z))) ("minimax") or −log D(G(z)) ("non-saturating")."""
+        if self.generator_loss == "minimax":
+            return -binary_cross_entropy_with_logits(fake_logits, 0.0)
+        return binary_cross_entropy_with_logits(fake_logits, 1.0)
+
     def discriminator_step(self, real):
         """One update of D on a minibatch of real data and as many fresh fakes.
 
@@ -103,8 +116,7 @@ class GAN:
             fake = self.generator(self.sample_noise(m))
         real_logits = self.discriminator(real)
         fake_logits = self.discriminator(fake)
-        # −[log D(x) + log(1 − D(G(z)))], averaged over the minibatch
-        loss = binary_cross_entropy_with_logits(real_logits, self.real_label) + binary_cross_entropy_with_logits(fake_logits, 0.0)
+        loss = self.discriminator_objective(real_logits, fake_logits)  # −[log D(x) + log(1 − D(G(z)))]
         self.discriminator_optimizer.zero_grad()
         loss.backward()
         self.discriminator_optimizer.step()
@@ -120,10 +132,7 @@ class GAN:
         self.discriminator.requires_grad_(False)
         try:
             fake_logits = self.discriminator(self.generator(self.sample_noise(m)))
-            if self.generator_loss == "minimax":
-                loss = -binary_cross_entropy_with_logits(fake_logits, 0.0)  # log(1 − D(G(z))), to minimise
-            else:
-                loss = binary_cross_entropy_with_logits(fake_logits, 1.0)  # −log D(G(z)), to minimise
+            loss = self.generator_objective(fake_logits)  # log(1 − D(G(z))) or −log D(G(z))
             self.generator_optimizer.zero_grad()
             loss.backward()
             self.generator_optimizer.step()
