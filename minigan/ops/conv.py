@@ -69,8 +69,9 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
     One loop over the kh kernel *rows*. For kernel row a, the kw·C values that every output pixel
     needs form a window sliding along the image row: a strided view (``as_strided``, nothing copied)
     with axes (N, oh, ow, kw, C), copied in one go into the buffer. With dilation 1 each window is
-    kw·C contiguous floats, so kh large copies replace kh·kw small ones (about 1.5× faster at DCGAN's
-    64-channel conv than one copy per kernel offset; ``benchmarks/bench_ops.py``).
+    kw·C contiguous floats, so kh large copies replace kh·kw small ones: 0.65× the time of one copy per
+    kernel offset at D's 64→128 conv (best of 61 alternating calls). With one channel (D's first conv)
+    the windows are tiny and it is about 1.3× slower, but that im2col is 6× smaller.
     """
     xp = array_module(x_padded)
     n, _, _, c = x_padded.shape
@@ -120,8 +121,8 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
     One loop over the kh·kw kernel offsets, each adding one strided slice (overlapping patches add up,
     so this is a sum, never an assignment; no ``add.at`` needed because within one offset the targets
     are distinct). Adding straight into the unpadded image, only the part of each slice that lands
-    inside it, skips the padded buffer and the cropping copy: about 1.5× faster than padding then
-    cropping at the DCGAN shapes (``benchmarks/bench_ops.py``).
+    inside it, skips the padded buffer and the cropping copy: 0.77–0.87× the time of padding then
+    cropping at G's 128→64 transposed conv (alternating calls).
     """
     n, h, w, c = image_shape
     (kh, kw), (oh, ow), (sh, sw), (dh, dw), (ph, pw) = kernel_size, output_size, stride, dilation, padding
