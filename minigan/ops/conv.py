@@ -82,7 +82,7 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
     for a in range(kh):
         rows = x_padded[:, a * dh :, :, :]  # image rows from a·dh on: output row i reads row i·sh of this
         # (N, Hp − a·dh, Wp, C) viewed as (N, oh, ow, kw, C): window (i, j) starts at pixel (i·sh, j·sw)
-        # and its kw pixels are dw apart; windows overlap, which a read-only view allows
+        # and its kw pixels are dw apart; windows overlap, which is safe because the view is only read
         windows = xp.lib.stride_tricks.as_strided(
             rows, shape=(n, oh, ow, kw, c), strides=(stride_n, sh * stride_h, sw * stride_w, dw * stride_w, stride_c))
         out[:, :, :, a, :, :] = windows
