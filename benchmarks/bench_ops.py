@@ -215,14 +215,7 @@ def bench_backend(name, args, torch, torch_reason):
     be = backend.set_backend(name)
     backend.seed(0)
     clock = common.clock_for(name)
-    torch_device = None
-    if torch is not None:
-        if name == "numpy":
-            torch_device = "cpu"
-        elif torch.cuda.is_available():
-            torch_device = "cuda"
-        else:
-            torch_reason = "torch.cuda is not available, so there is no GPU reference for the CuPy rows"
+    torch_device, torch_reason = common.torch_device_for(name, torch, torch_reason)
     if torch_device is None:
         print(f"[{NAME}] {name}: PyTorch reference rows skipped: {torch_reason}")
     results = []

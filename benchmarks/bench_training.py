@@ -250,14 +250,7 @@ def torch_mirror(torch, model, batch, device):
 def bench_backend(name, args, torch, torch_reason):
     be = backend.set_backend(name)
     backend.seed(0)
-    torch_device = None
-    if torch is not None:
-        if name == "numpy":
-            torch_device = "cpu"
-        elif torch.cuda.is_available():
-            torch_device = "cuda"
-        else:
-            torch_reason = "torch.cuda is not available, so there is no GPU reference for the CuPy rows"
+    torch_device, torch_reason = common.torch_device_for(name, torch, torch_reason)
     rows = []
     for model in ("dcgan", "mlp"):
         batch = TINY_BATCH if args.tiny else BATCH[model]

@@ -208,6 +208,21 @@ def clock_for(device, torch=None):
     raise ValueError(f"clock_for: unknown device {device!r}; expected 'cpu', 'numpy', 'cupy' or 'cuda'")
 
 
+def torch_device_for(backend_name, torch, torch_reason):
+    """The PyTorch device to compare a minigan backend with, and why there is none when there is none.
+
+    NumPy is compared with PyTorch on the CPU and CuPy with PyTorch on CUDA. Returns (device, reason):
+    device is "cpu", "cuda" or None; reason is None, or says why the PyTorch rows are skipped.
+    """
+    if torch is None:
+        return None, torch_reason
+    if backend_name == "numpy":
+        return "cpu", None
+    if torch.cuda.is_available():
+        return "cuda", None
+    return None, "torch.cuda is not available, so there is no GPU reference for the CuPy rows"
+
+
 class Contestant:
     """One thing to time: ``fn()`` is timed by ``clock``; ``setup()`` (untimed) runs before every call."""
 
