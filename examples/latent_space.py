@@ -49,6 +49,7 @@ import numpy
 from minigan import backend, classifier, latent, models
 from minigan.autograd import Tensor, no_grad
 from minigan.cli import non_negative_int, positive_int
+from minigan.gan import evaluating
 from minigan.io import FileFormatError, load_checkpoint
 from minigan.plots import save_image_grid
 
@@ -147,17 +148,12 @@ def generate(gan, model, noise, batch=500):
 def realism(gan, model, images, batch=500):
     """The GAN's own discriminator on images (n, 28, 28) in [0, 1]: D(x) = σ(logit), (n,), in eval mode."""
     low, high = models.OUTPUT_RANGE[model]
-    discriminator, was_training = gan.discriminator, gan.discriminator.training
-    discriminator.eval()  # no dropout, batch norm from running statistics
     scores = []
-    try:
-        with no_grad():
-            for start in range(0, len(images), batch):
-                x = images[start : start + batch, ..., None] * (high - low) + low    # [0, 1] -> G's range, (m, 28, 28, 1)
-                logits = backend.to_numpy(discriminator(Tensor(backend.get_backend().asarray(x))).data)[:, 0]
-                scores.append(1 / (1 + numpy.exp(-logits.astype(numpy.float64))))
-    finally:
-        discriminator.train(was_training)
+    with evaluating(gan.discriminator) as discriminator, no_grad():  # no dropout, batch norm from running statistics
+        for start in range(0, len(images), batch):
+            x = images[start : start + batch, ..., None] * (high - low) + low    # [0, 1] -> G's range, (m, 28, 28, 1)
+            logits = backend.to_numpy(discriminator(Tensor(backend.get_backend().asarray(x))).data)[:, 0]
+            scores.append(1 / (1 + numpy.exp(-logits.astype(numpy.float64))))
     return numpy.concatenate(scores)
 
 

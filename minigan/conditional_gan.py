@@ -42,7 +42,7 @@ import numpy
 
 from . import backend, models, nn, optim
 from .autograd import Tensor, no_grad
-from .gan import GAN, _mean_probability
+from .gan import GAN, evaluating, frozen
 from .ops import concatenate
 
 NUM_CLASSES = 10  # MNIST's digits 0..9
@@ -167,33 +167,19 @@ class ConditionalGAN(GAN):
             fake = self.generator(self.sample_noise(images.shape[0]), labels)           # (y): G(z | y)
         real_logits = self.discriminator(images, labels)                                 # (y): D(x | y)
         fake_logits = self.discriminator(fake, labels)                                   # (y): D(G(z | y) | y)
-        loss = self.discriminator_objective(real_logits, fake_logits)  # −[log D(x | y) + log(1 − D(G(z | y) | y))] (eq. 2)
-        self.discriminator_optimizer.zero_grad()
-        loss.backward()
-        self.discriminator_optimizer.step()
-        self.discriminator_step_count += 1
-        return {"d_loss": loss.item(), "d_real": _mean_probability(real_logits), "d_fake": _mean_probability(fake_logits)}
+        return self.update_discriminator(real_logits, fake_logits)  # −[log D(x | y) + log(1 − D(G(z | y) | y))] (eq. 2)
 
     def generator_step(self, labels):
         """One update of G through a frozen D, on m = len(labels) fakes G(z | y) judged as D(G(z | y) | y)."""
         labels = check_labels(labels, None, self.num_classes, "ConditionalGAN.generator_step: labels")
-        self.discriminator.requires_grad_(False)
-        try:
+        with frozen(self.discriminator):
             fake_logits = self.discriminator(self.generator(self.sample_noise(len(labels)), labels), labels)  # (y)
-            loss = self.generator_objective(fake_logits)  # log(1 − D(G(z | y) | y)) or −log D(G(z | y) | y)
-            self.generator_optimizer.zero_grad()
-            loss.backward()
-            self.generator_optimizer.step()
-        finally:
-            self.discriminator.requires_grad_(True)
-        self.generator_step_count += 1
-        return {"g_loss": loss.item(), "d_fake_after": _mean_probability(fake_logits)}
+            return self.update_generator(fake_logits)  # log(1 − D(G(z | y) | y)) or −log D(G(z | y) | y)
 
     def train_iteration(self, real_batches):
         """k discriminator steps, each on a pair ``next(real_batches)`` = (images, labels), then one
         generator step for the labels of the last pair. Iteration t reseeds from (seed, t) as in ``GAN``."""
-        if self.seed is not None:
-            backend.seed(int(numpy.random.SeedSequence([self.seed, self.iteration]).generate_state(1)[0]))
+        self.seed_iteration()
         for _ in range(self.discriminator_steps):
             pair = next(real_batches)
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
@@ -212,13 +198,8 @@ class ConditionalGAN(GAN):
         """
         noise = _as_tensor(noise)
         labels = check_labels(labels, noise.shape[0], self.num_classes, "ConditionalGAN.generate: labels")
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
-            with no_grad():
-                return self.generator(noise, labels)
-        finally:
-            self.generator.train(was_training)
+        with evaluating(self.generator), no_grad():
+            return self.generator(noise, labels)
 
 
 def build_conditional_gan(lr=2e-4, generator_loss="non-saturating", discriminator_steps=1, seed=None, images=None,

@@ -26,6 +26,8 @@ Early in training D rejects fakes confidently, log(1 − D(G(z))) saturates and 
 the non-saturating loss has the same fixed point but strong gradients exactly then (paper, §3).
 """
 
+import contextlib
+
 import numpy
 
 from . import backend
@@ -39,6 +41,28 @@ NOISE_DISTRIBUTIONS = ("normal", "uniform")
 def _mean_probability(logits):
     """Mean of σ(logits) as a Python float: the average D(·) over a batch."""
     return float(backend.to_numpy(Tensor(logits.data).sigmoid().data).mean())
+
+
+@contextlib.contextmanager
+def frozen(module):
+    """Inside the block ``module``'s parameters require no gradient; afterwards they do again (even after an error)."""
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        module.requires_grad_(True)
+
+
+@contextlib.contextmanager
+def evaluating(module):
+    """Inside the block ``module`` is in eval mode (no dropout, batch norm from running statistics);
+    afterwards it is back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class GAN:
@@ -116,12 +140,7 @@ class GAN:
             fake = self.generator(self.sample_noise(m))
         real_logits = self.discriminator(real)
         fake_logits = self.discriminator(fake)
-        loss = self.discriminator_objective(real_logits, fake_logits)  # −[log D(x) + log(1 − D(G(z)))]
-        self.discriminator_optimizer.zero_grad()
-        loss.backward()
-        self.discriminator_optimizer.step()
-        self.discriminator_step_count += 1
-        return {"d_loss": loss.item(), "d_real": _mean_probability(real_logits), "d_fake": _mean_probability(fake_logits)}
+        return self.update_discriminator(real_logits, fake_logits)
 
     def generator_step(self, m):
         """One update of G through a frozen D.
@@ -129,23 +148,32 @@ class GAN:
         D's parameters are set not to require gradients for the step: the gradient still flows through
         D to the fakes and on into G, but D's weights get no gradient (and their GEMMs are skipped).
         """
-        self.discriminator.requires_grad_(False)
-        try:
+        with frozen(self.discriminator):
             fake_logits = self.discriminator(self.generator(self.sample_noise(m)))
-            loss = self.generator_objective(fake_logits)  # log(1 − D(G(z))) or −log D(G(z))
-            self.generator_optimizer.zero_grad()
-            loss.backward()
-            self.generator_optimizer.step()
-        finally:
-            self.discriminator.requires_grad_(True)
+            return self.update_generator(fake_logits)
+
+    def update_discriminator(self, real_logits, fake_logits):
+        """One optimiser step of D on its objective, given D's logits for the real and the fake minibatch."""
+        loss = self.discriminator_objective(real_logits, fake_logits)  # −[log D(x) + log(1 − D(G(z)))]
+        self.discriminator_optimizer.zero_grad()
+        loss.backward()
+        self.discriminator_optimizer.step()
+        self.discriminator_step_count += 1
+        return {"d_loss": loss.item(), "d_real": _mean_probability(real_logits), "d_fake": _mean_probability(fake_logits)}
+
+    def update_generator(self, fake_logits):
+        """One optimiser step of G on its objective, given D's logits for G's fakes (D frozen by the caller)."""
+        loss = self.generator_objective(fake_logits)  # log(1 − D(G(z))) or −log D(G(z))
+        self.generator_optimizer.zero_grad()
+        loss.backward()
+        self.generator_optimizer.step()
         self.generator_step_count += 1
         return {"g_loss": loss.item(), "d_fake_after": _mean_probability(fake_logits)}
 
     def train_iteration(self, real_batches):
         """One outer iteration of Algorithm 1: k discriminator steps, each on ``next(real_batches)``,
         then one generator step with the same minibatch size. Returns the step's statistics."""
-        if self.seed is not None:
-            backend.seed(int(numpy.random.SeedSequence([self.seed, self.iteration]).generate_state(1)[0]))
+        self.seed_iteration()
         for _ in range(self.discriminator_steps):
             real = next(real_batches)
             stats = self.discriminator_step(real)
@@ -153,15 +181,16 @@ class GAN:
         self.iteration += 1
         return stats
 
+    def seed_iteration(self):
+        """With ``seed`` set, reseed the backend's generator from (seed, iteration): iteration t then draws
+        the same noise and dropout masks whether or not the run was stopped and resumed before it."""
+        if self.seed is not None:
+            backend.seed(int(numpy.random.SeedSequence([self.seed, self.iteration]).generate_state(1)[0]))
+
     def generate(self, noise):
         """G(z) in evaluation mode (batch norm uses running statistics), without a graph."""
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
-            with no_grad():
-                return self.generator(noise if isinstance(noise, Tensor) else Tensor(backend.get_backend().asarray(noise)))
-        finally:
-            self.generator.train(was_training)
+        with evaluating(self.generator), no_grad():
+            return self.generator(noise if isinstance(noise, Tensor) else Tensor(backend.get_backend().asarray(noise)))
 
     # ----- saving and resuming -----------------------------------------------------------------
     def state_dict(self):

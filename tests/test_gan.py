@@ -51,6 +51,30 @@ def test_generator_step_changes_only_the_generator():
     assert all(p.requires_grad for p in gan.discriminator.parameters())  # unfrozen again afterwards
 
 
+def test_frozen_restores_gradients_even_when_the_block_fails():
+    from minigan.gan import frozen
+
+    gan = tiny_gan()
+    with pytest.raises(RuntimeError, match="inside"):
+        with frozen(gan.discriminator):
+            assert not any(p.requires_grad for p in gan.discriminator.parameters())
+            raise RuntimeError("inside the block")
+    assert all(p.requires_grad for p in gan.discriminator.parameters())
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_evaluating_restores_the_mode_it_found_even_when_the_block_fails(mode):
+    from minigan.gan import evaluating
+
+    gan = tiny_gan()
+    getattr(gan.generator, mode)()
+    with pytest.raises(RuntimeError, match="inside"):
+        with evaluating(gan.generator):
+            assert not any(module.training for module in gan.generator.modules())
+            raise RuntimeError("inside the block")
+    assert all(module.training == (mode == "train") for module in gan.generator.modules())
+
+
 @pytest.mark.parametrize("k", [1, 3])
 def test_k_discriminator_steps_per_generator_step(k):
     gan = tiny_gan(k=k)
