@@ -183,6 +183,23 @@ def test_gemm_equals_the_matrix_product_including_outer_products(xp, n, k, m, se
     assert numpy.allclose(minigan.backend.to_numpy(product), minigan.backend.to_numpy(a @ b), rtol=1e-6, atol=0)
 
 
+@given(n=st.integers(1, 5), k=st.integers(1, 3), m=st.integers(1, 5), stack=st.integers(1, 4), seed=seeds)
+def test_gemm_of_a_matrix_and_a_stack_is_one_product_per_matrix_of_the_stack(xp, n, k, m, stack, seed):
+    """gemm(a, b) with b (B, K, N) is (B, M, N), product i being a @ b[i] (the conv GEMM per kernel offset),
+    also when b is a strided view, as ``kernel_offset_weights`` makes it."""
+    from minigan.ops.conv import kernel_offset_weights
+    from minigan.ops.linalg import gemm
+
+    a = random_array(xp, (n, k), seed)
+    weight = random_array(xp, (k, stack, 1, m), seed + 1)  # (A, kh, kw, B) with kh·kw = stack
+    b = kernel_offset_weights(weight)  # (stack, k, m), not contiguous
+    product = minigan.backend.to_numpy(gemm(a, b))
+    assert product.shape == (stack, n, m)
+    for i in range(stack):
+        expected = minigan.backend.to_numpy(a) @ minigan.backend.to_numpy(weight)[:, i, 0, :]
+        assert numpy.allclose(product[i], expected, rtol=1e-12, atol=0)
+
+
 def test_matmul_shape_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"shapes \(2, 3\) and \(4, 5\) do not match: .*x \(3\).*y \(4\)"):
         Tensor(numpy.ones((2, 3))) @ Tensor(numpy.ones((4, 5)))

@@ -10,7 +10,10 @@ gemm_observer = None  # set by benchmarks/ to time every GEMM of a step; None in
 
 
 def gemm(a, b):
-    """a @ b for two matrices: the one matrix product of the dense and convolution layers.
+    """a @ b for a matrix a (M, K) and a matrix b (K, N), or a stack of them (B, K, N) → (B, M, N).
+
+    The one matrix product of the dense and convolution layers (a stack is a convolution's GEMM split
+    per kernel offset: one call, B products of a with each matrix of b).
 
     Every GEMM of the hot path goes through this function so that a benchmark can measure how much of a
     training step is spent inside BLAS (``gemm_observer(a, b)`` then times ``matrix_product(a, b)``).
@@ -21,7 +24,7 @@ def gemm(a, b):
 
 
 def matrix_product(a, b):
-    """a @ b, with the one shape BLAS handles badly done by broadcasting instead."""
+    """a @ b (b may be a stack), with the one shape BLAS handles badly done by broadcasting instead."""
     # With an inner dimension of 1 the product is an outer product, which BLAS runs at a few GFLOP/s
     # (D's last dense layer, 6272 → 1, hits it in every backward pass); broadcasting does it in one pass.
     return a * b if a.shape[1] == 1 else a @ b
