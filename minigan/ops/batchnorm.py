@@ -15,11 +15,12 @@ In eval mode μ and σ² are the running statistics (constants), y is an affine 
 dx = γ·inv_std·dy, with dγ and dβ as above.
 
 Speed (see shared/PERFORMANCE.md): column sums are matrix-vector products (``ones @ a``, one BLAS call),
-per-channel factors are folded into (C,) vectors before they touch the (m, C) matrix, and every full pass
-writes in place into one of two buffers. The forward saves the centred input x − μ (not x̂; x̂·s is
-(x − μ)·(inv_std·s), folded into the vector), so training costs six full passes forward and seven
-backward, two of each only reading. Scalars enter as ``dtype.type`` values, so a float32 pipeline never
-creates a float64 temporary.
+sums of products Σ a·b are ``einsum`` (one read of both, no product array written), per-channel factors
+are folded into (C,) vectors before they touch the (m, C) matrix, and every vector is tiled to one
+example's length before it is broadcast (see ``forward``). The forward saves the centred input x − μ
+(not x̂; x̂·s is (x − μ)·(inv_std·s), folded into the vector), so training costs five full passes
+forward and six backward, two of each only reading. Scalars enter as ``dtype.type`` values, so a float32
+pipeline never creates a float64 temporary.
 """
 
 from ..autograd import Function, Tensor
@@ -37,15 +38,21 @@ class BatchNorm(Function):
         xp = array_module(x)
         dtype = x.dtype.type
         self.shape, self.training = x.shape, training
-        x = x.reshape(-1, x.shape[-1])  # (N, ..., C) -> (m, C)
-        m = x.shape[0]
+        channels = x.shape[-1]
+        rows = x.reshape(-1, channels)  # (N, ..., C) -> (m, C): the matrix whose columns are normalised
+        m = rows.shape[0]
         self.ones = ones = xp.ones(m, dtype=x.dtype)  # (m,): ones @ a is the column sum of a (m, C)
+        # The elementwise passes run on x viewed (N, R·C), one row per example (R = m/N positions), with
+        # each (C,) vector tiled R times: NumPy runs one inner loop per row of a broadcast, and rows of
+        # only C values made those passes about 1.8× slower at (64, 14, 14, 64).
+        self.tile = tile = x[0].size // channels if x.ndim > 1 and x.shape[0] else 1  # R
+        wide = x.reshape(-1, tile * channels)  # (N, R·C)
         if training:
-            mean = ones @ x                                          # (C,)   pass 1 (read)
+            mean = ones @ rows                                       # (C,)   pass 1 (read)
             mean *= dtype(1.0 / m)
-            self.centred = centred = x - mean                        # (m, C) pass 2
-            y = xp.multiply(centred, centred)                        # (m, C) pass 3, y as scratch
-            var = ones @ y                                           # (C,)   pass 4 (read)
+            self.centred = centred = wide - xp.tile(mean, tile)      # (N, R·C) pass 2
+            flat = centred.reshape(m, channels)
+            var = xp.einsum("ij,ij->j", flat, flat)                  # (C,)   pass 3 (read): Σ (x − μ)²
             var *= dtype(1.0 / m)
             if running_mean is not None:
                 running_mean *= dtype(1.0 - momentum)
@@ -54,41 +61,40 @@ class BatchNorm(Function):
                 running_var *= dtype(1.0 - momentum)
                 running_var += dtype(momentum * m / (m - 1)) * var
         else:
-            self.centred = centred = x - running_mean                # (m, C) pass 1
-            y = xp.empty_like(centred)
+            self.centred = centred = wide - xp.tile(running_mean, tile)  # (N, R·C) pass 1
             var = running_var.copy()
         var += dtype(eps)
         self.inv_std = inv_std = xp.sqrt(var)                        # (C,)
         xp.divide(dtype(1.0), inv_std, out=inv_std)
         self.weight = weight
-        xp.multiply(centred, weight * inv_std, out=y)                # (m, C) pass 5: y = x̂·γ ...
-        y += bias                                                    # (m, C) pass 6: ... + β
-        return y.reshape(self.shape)                                 # (m, C) -> (N, ..., C)
+        y = centred * xp.tile(weight * inv_std, tile)                # (N, R·C) pass 4: y = x̂·γ ...
+        y += xp.tile(bias, tile)                                     # (N, R·C) pass 5: ... + β
+        return y.reshape(self.shape)                                 # -> (N, ..., C)
 
     def backward(self, grad):
         xp = array_module(grad)
         dtype = grad.dtype.type
-        grad = grad.reshape(-1, grad.shape[-1])  # (N, ..., C) -> (m, C)
-        m = grad.shape[0]
+        channels = grad.shape[-1]
+        rows = grad.reshape(-1, channels)  # (N, ..., C) -> (m, C)
+        m, tile = rows.shape[0], self.tile
+        wide = grad.reshape(-1, tile * channels)  # (N, R·C), as in forward
         centred, inv_std, ones = self.centred, self.inv_std, self.ones
         need_x, need_weight, need_bias = self.needs_input_grad
         if not (need_weight or need_bias or self.training):
-            return (grad * (self.weight * inv_std)).reshape(self.shape), None, None
-        grad_bias = ones @ grad                                      # dβ = Σ dy          (C,)  pass 1 (read)
-        buffer = xp.multiply(grad, centred)                          # dy·(x − μ)         (m, C) pass 2
-        grad_weight = ones @ buffer                                  # dγ = Σ dy·x̂ =      (C,)  pass 3 (read)
-        grad_weight *= inv_std                                       #   Σ dy·(x − μ) · inv_std
+            return (wide * xp.tile(self.weight * inv_std, tile)).reshape(self.shape), None, None
+        grad_bias = ones @ rows                                      # dβ = Σ dy                  (C,) pass 1 (read)
+        grad_weight = xp.einsum("ij,ij->j", rows, centred.reshape(m, channels))  # Σ dy·(x − μ)  (C,) pass 2 (read)
+        grad_weight *= inv_std                                       # dγ = Σ dy·x̂ = Σ dy·(x − μ)·inv_std
         grad_x = None
         if need_x:
-            grad_x = buffer  # reuse the (m, C) scratch for dx
             if self.training:
                 # dx = γ·inv_std·(dy − (x̂·dγ + dβ)/m), x̂·dγ/m = (x − μ)·(inv_std·dγ/m)
-                xp.multiply(centred, inv_std * grad_weight * dtype(1.0 / m), out=grad_x)  # pass 4
-                grad_x += grad_bias * dtype(1.0 / m)                                     # pass 5
-                xp.subtract(grad, grad_x, out=grad_x)                                    # pass 6
-                grad_x *= self.weight * inv_std                                          # pass 7
+                grad_x = centred * xp.tile(inv_std * grad_weight * dtype(1.0 / m), tile)  # pass 3
+                grad_x += xp.tile(grad_bias * dtype(1.0 / m), tile)                      # pass 4
+                xp.subtract(wide, grad_x, out=grad_x)                                    # pass 5
+                grad_x *= xp.tile(self.weight * inv_std, tile)                           # pass 6
             else:
-                xp.multiply(grad, self.weight * inv_std, out=grad_x)
+                grad_x = wide * xp.tile(self.weight * inv_std, tile)
             grad_x = grad_x.reshape(self.shape)
         return grad_x, grad_weight if need_weight else None, grad_bias if need_bias else None
 
