@@ -314,6 +314,30 @@ def _numpy_blas():
         return "unknown (numpy.show_config(mode='dicts') unavailable)"
 
 
+def _openblas_core():
+    """The kernel family OpenBLAS chose at load time (e.g. "SkylakeX", "Haswell"), or None if NumPy's BLAS
+    is not OpenBLAS. It can be forced with OPENBLAS_CORETYPE before NumPy is imported; on this project's
+    AMD Zen 4 machine OpenBLAS picks SkylakeX (AVX-512) and Haswell (AVX2) ran its GEMMs faster."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as handle:
+            paths = {line.split()[-1] for line in handle if "openblas" in line.lower() and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_", "openblas_get_corename"):
+            function = getattr(library, symbol, None)
+            if function is not None:
+                function.restype = ctypes.c_char_p
+                return function().decode()
+    return None
+
+
 def _torch_blas(torch):
     text = torch.__config__.show()
     for field in text.replace(",", "\n").splitlines():
@@ -339,6 +363,8 @@ def describe_machine(threads, torch=None, torch_reason=None):
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "numpy_blas": _numpy_blas(),
+        "openblas_core": _openblas_core(),
+        "openblas_coretype_environment": os.environ.get("OPENBLAS_CORETYPE"),
         "threads": threads,
         "thread_environment": {name: os.environ.get(name) for name in THREAD_VARIABLES},
         "minigan_keep_freed_memory": os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1"),
@@ -380,6 +406,10 @@ def machine_lines(machine):
         f"- CPU: {machine['cpu']}, {machine['usable_cpus']} usable of {machine['logical_cpus']} logical CPUs; "
         f"load average (1, 5, 15 min) at start {machine['load_average_at_start']}, at end {machine.get('load_average_at_end')}",
         f"- Python {machine['python']}, NumPy {machine['numpy']} with {machine['numpy_blas']}",
+        (f"- OpenBLAS kernels in use: {machine['openblas_core']} "
+         + (f"(forced: OPENBLAS_CORETYPE={machine['openblas_coretype_environment']})" if machine.get("openblas_coretype_environment")
+            else "(OpenBLAS's own choice; OPENBLAS_CORETYPE unset)")
+         if machine.get("openblas_core") else "- OpenBLAS kernels in use: unknown (no OpenBLAS library with a corename function found)"),
         f"- threads: {machine['threads']} (BLAS/OpenMP environment and torch.set_num_threads)",
     ]
     if machine.get("torch"):
