@@ -45,7 +45,7 @@ class BatchNorm(Function):
         # The elementwise passes run on x viewed (N, R·C), one row per example (R = m/N positions), with
         # each (C,) vector tiled R times: NumPy runs one inner loop per row of a broadcast, and rows of
         # only C values made those passes about 1.8× slower at (64, 14, 14, 64).
-        self.tile = tile = x[0].size // channels if x.ndim > 1 and x.shape[0] else 1  # R
+        self.tile = tile = m // x.shape[0] if x.shape[0] else 1  # R = m / N
         wide = x.reshape(-1, tile * channels)  # (N, R·C)
         if training:
             mean = ones @ rows                                       # (C,)   pass 1 (read)
