@@ -4,6 +4,7 @@ Every op test takes the ``xp`` fixture and so runs once per backend: NumPy alway
 GPU are present (otherwise that case is reported as skipped, never failed).
 """
 
+import importlib.util
 import os
 
 import numpy
@@ -47,3 +48,29 @@ def to_numpy(array):
 
 def assert_close(actual, expected, rtol=1e-6, atol=1e-9):
     numpy.testing.assert_allclose(to_numpy(actual), to_numpy(expected), rtol=rtol, atol=atol)
+
+
+# ----- the example scripts ------------------------------------------------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the first 8 bytes of every PNG file
+
+
+def example_path(name):
+    """The path of ``examples/<name>.py``."""
+    return os.path.join(ROOT, "examples", f"{name}.py")
+
+
+def load_example(name):
+    """``examples/<name>.py`` imported as a module (the examples are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", example_path(name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_usage_error(parse_args, flags, message, capsys):
+    """``parse_args(flags)`` stops as argparse does for a bad flag (exit status 2), with ``message`` on stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(flags)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -1,7 +1,6 @@
 """The conditional GAN (Mirza & Osindero 2014): the label reaches both players, the API's shapes and errors,
 who changes when, seeds and resume, a gradient check through D, and a quick run of the example."""
 
-import importlib.util
 import os
 
 import numpy
@@ -16,8 +15,8 @@ from minigan.conditional_gan import (ConditionalDiscriminator, ConditionalGAN, C
 from minigan.data import read_mnist
 from minigan.io import load_checkpoint
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from conftest import PNG_SIGNATURE, assert_usage_error, load_example
+
 
 
 # ----- a tiny conditional GAN on 1-D data: class y is N(MEANS[y], 0.3²) --------------------------------
@@ -231,9 +230,7 @@ def test_a_tiny_conditional_gan_draws_the_class_it_is_asked_for():
 
 
 # ----- the example ------------------------------------------------------------------------------------
-spec = importlib.util.spec_from_file_location("conditional_gan_example", os.path.join(ROOT, "examples", "conditional_gan.py"))
-example = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(example)
+example = load_example("conditional_gan")
 
 
 @pytest.fixture(scope="module")
@@ -309,10 +306,7 @@ def test_example_help_explains_every_flag(capsys):
     (["--log-every", "0"], "--log-every: expected a positive integer, got 0"),
 ])
 def test_example_rejects_bad_flags_with_a_message(flags, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        example.parse_args(flags)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert_usage_error(example.parse_args, flags, message, capsys)
 
 
 def test_example_reports_missing_data_in_one_line(tmp_path, capsys):

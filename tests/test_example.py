@@ -1,6 +1,5 @@
 """examples/mnist_gan.py: flags, outputs, reproducibility and resume, on a small slice of MNIST."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,13 +10,10 @@ import pytest
 from minigan.data import read_mnist
 from minigan.io import load_checkpoint
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "examples", "mnist_gan.py")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from conftest import PNG_SIGNATURE, ROOT, assert_usage_error, example_path, load_example
 
-spec = importlib.util.spec_from_file_location("mnist_gan", SCRIPT)
-mnist_gan = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mnist_gan)
+SCRIPT = example_path("mnist_gan")
+mnist_gan = load_example("mnist_gan")
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +90,7 @@ def test_help_explains_every_flag():
     (["--backend", "torch"], "--backend: invalid choice: 'torch'"),
 ])
 def test_bad_flags_are_rejected_with_a_message(flags, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        mnist_gan.parse_args(flags)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert_usage_error(mnist_gan.parse_args, flags, message, capsys)
 
 
 def test_missing_data_and_bad_checkpoint_are_one_line_errors(tmp_path, capsys):

@@ -6,9 +6,9 @@ import numpy
 import pytest
 
 from minigan import plots
+from conftest import PNG_SIGNATURE
 from minigan.io import FileFormatError, atomic_write, load_checkpoint, load_npz, save_checkpoint, save_npz
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def leftovers(directory):

@@ -1,6 +1,5 @@
 """minigan.latent (lerp, slerp, vector arithmetic) and examples/latent_space.py on a tiny checkpoint."""
 
-import importlib.util
 import os
 
 import numpy
@@ -10,16 +9,12 @@ from hypothesis import strategies as st
 
 from minigan import latent, models
 from minigan.io import save_checkpoint
+from conftest import PNG_SIGNATURE, assert_usage_error, load_example
 from strategies import seeds
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "examples", "latent_space.py")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OUTPUTS = ("interpolation_slerp.png", "interpolation_lerp.png", "arithmetic.png")
 
-spec = importlib.util.spec_from_file_location("latent_space", SCRIPT)
-latent_space = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(latent_space)
+latent_space = load_example("latent_space")
 
 
 def gaussian_pair(seed, dim, scale1=1.0):
@@ -263,10 +258,7 @@ def test_other_checkpoints_and_too_few_digits_are_one_line_errors(tiny_checkpoin
     (["--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
 ])
 def test_bad_flags_are_rejected_with_a_message(flags, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        latent_space.parse_args(flags)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert_usage_error(latent_space.parse_args, flags, message, capsys)
 
 
 def test_thickness_gained_is_0_at_the_thin_exemplars_ink_and_1_at_the_thick():

@@ -6,7 +6,6 @@ boundary and the min_fraction / min_count rules, errors at the boundary. The exa
 tmp_path writes its figure, prints its table and is reproducible.
 """
 
-import importlib.util
 import math
 import os
 
@@ -19,15 +18,10 @@ from minigan import Tensor
 from minigan.data.ring import (
     MIN_COUNT, MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring,
 )
+from conftest import PNG_SIGNATURE, load_example
 from strategies import seeds
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "examples", "mode_collapse.py")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-spec = importlib.util.spec_from_file_location("mode_collapse", SCRIPT)
-mode_collapse = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mode_collapse)
+mode_collapse = load_example("mode_collapse")
 
 
 # ----- the distribution -------------------------------------------------------------------------
