@@ -5,6 +5,7 @@ Tiny sizes, one repeat, no warm-up: this checks that the scripts work, never how
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -51,3 +52,32 @@ def test_bad_flags_are_refused_by_name(args, message, tmp_path):
     result = run_script("bench_training", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def _numpy_uses_openblas():
+    import numpy
+
+    try:
+        return "openblas" in numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"].lower()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _numpy_uses_openblas(), reason="NumPy's BLAS is not OpenBLAS")
+@pytest.mark.parametrize("forced", [None, pytest.param("Haswell", marks=pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="OpenBLAS's Haswell kernels exist only on x86-64"))])
+def test_the_machine_description_names_the_openblas_kernels_in_use(forced, tmp_path):
+    """The kernels OpenBLAS loaded are recorded, and OPENBLAS_CORETYPE (read at load time) is honoured."""
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if forced:
+        env["OPENBLAS_CORETYPE"] = forced
+    code = ("import json, numpy; from benchmarks import common; m = common.describe_machine(1); "
+            "print(json.dumps([m['openblas_core'], m['openblas_coretype_environment']]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    core, environment = json.loads(result.stdout)
+    assert isinstance(core, str) and core
+    assert environment == forced
+    if forced:
+        assert core == forced
