@@ -35,9 +35,10 @@ THREADS = apply_threads(sys.argv)
 import numpy  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from minigan import backend, models, ops, optim  # noqa: E402
-from minigan.autograd import Tensor  # noqa: E402
-from minigan.ops import linalg  # noqa: E402
+from minigan import backend, ops, optim  # noqa: E402
+from minigan.gans import models
+from minigan.engine.autograd import Tensor  # noqa: E402
+from minigan.engine.ops import linalg  # noqa: E402
 
 NAME = "bench_ops"
 LR, BETAS = 2e-4, (0.5, 0.999)

@@ -5,13 +5,13 @@
                                          [--json [PATH]] [--tiny] [--no-torch]
 
 What is timed: one ``gan.train_iteration`` of Algorithm 1 (a D step on a real minibatch and as many fresh
-fakes, then a G step through the frozen D) of ``minigan.models.build_gan("dcgan")`` at batch 64 and of
+fakes, then a G step through the frozen D) of ``minigan.gans.models.build_gan("dcgan")`` at batch 64 and of
 ``build_gan("mlp")`` at batch 100, on one fixed random "real" minibatch (the data loader is not part of
 the step). Where PyTorch imports, the same architectures and the same step (``torch_mirror`` below) are
 timed in the same process, repeats alternating with minigan's, and the ratio minigan ÷ PyTorch of the
 medians is reported (> 1: minigan is slower).
 
-GEMM share: for each minigan iteration, ``minigan.ops.linalg.gemm_observer`` is set to a function that
+GEMM share: for each minigan iteration, ``minigan.engine.ops.linalg.gemm_observer`` is set to a function that
 times every matrix product of the dense and conv layers (perf_counter; synchronising before and after on
 CuPy) and counts its FLOPs (2·M·N·K); summed over a step and divided by that same step's time, it is the
 fraction of the step spent inside BLAS. The counted FLOPs are checked against the formula in
@@ -33,8 +33,9 @@ import time  # noqa: E402
 import numpy  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from minigan import backend, models  # noqa: E402
-from minigan.autograd import Tensor  # noqa: E402
+from minigan import backend  # noqa: E402
+from minigan.gans import models
+from minigan.engine.autograd import Tensor  # noqa: E402
 
 NAME = "bench_training"
 BATCH = {"dcgan": 64, "mlp": 100}
@@ -110,7 +111,7 @@ def minigan_iteration(model, batch, be):
 
 def gemm_share(step, be, warmup, repeats):
     """Time ``step`` with every GEMM timed by ``gemm_observer``; per-iteration GEMM time, step time, FLOPs."""
-    linalg = importlib.import_module("minigan.ops.linalg")
+    linalg = importlib.import_module("minigan.engine.ops.linalg")
     sync = be.synchronize
     acc = {"time": 0.0, "flops": 0, "calls": 0}
 
@@ -200,7 +201,7 @@ def torch_networks(torch, model):
 
 
 def torch_mirror(torch, model, batch, device):
-    """step(): minigan/gan.py's ``train_iteration`` (k = 1) written in PyTorch, line for line."""
+    """step(): minigan/gans/gan.py's ``train_iteration`` (k = 1) written in PyTorch, line for line."""
     torch.manual_seed(0)
     generator, discriminator = (net.to(device).train() for net in torch_networks(torch, model))
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)

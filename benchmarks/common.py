@@ -15,7 +15,7 @@ What it provides, in the order a script uses it:
    nor counted twice.
 4. ``summarize`` — median (the figure to quote), min (the best the machine could do), the quartiles and
    the spread (p75 − p25) / median, which says how noisy the repeats were.
-5. ``describe_machine``, ``markdown_table``, ``write_json`` (atomic, via ``minigan.io.atomic_write``).
+5. ``describe_machine``, ``markdown_table``, ``write_json`` (atomic, via ``minigan.tools.io.atomic_write``).
 """
 
 import argparse
@@ -72,7 +72,7 @@ def apply_threads(argv):
 
 def make_parser(name, description, repeats, warmup):
     """The flags both scripts share; ``name`` is the script's name (for the default ``--json`` file)."""
-    from minigan.cli import non_negative_int, positive_int  # here, not at the top: after apply_threads
+    from minigan.tools.cli import non_negative_int, positive_int  # here, not at the top: after apply_threads
 
     parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
     parser.add_argument("--threads", type=positive_int, default=DEFAULT_THREADS,
@@ -441,7 +441,7 @@ def save_results(name, args, machine, rows, skipped):
 
 def write_json(path, payload):
     """Write ``payload`` as indented JSON to ``path`` atomically (creating its directory if needed)."""
-    from minigan.io import atomic_write
+    from minigan.tools.io import atomic_write
 
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

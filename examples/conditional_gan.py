@@ -10,12 +10,12 @@ Writes into --out (default runs/conditional_gan):
     training.png           D and G losses, and mean D(x | y) against mean D(G(z | y) | y), per iteration
     history.npz            those statistics as arrays
 
-and at the end asks the shipped MNIST classifier (minigan.classifier, 98.7% on the test set) which digit
+and at the end asks the shipped MNIST classifier (minigan.tools.classifier, 98.7% on the test set) which digit
 it sees in --eval-per-digit samples drawn for each digit d, and prints how often that is d: per digit, for
 all digits together, and, for scale, the classifier's own accuracy on the real test digits.
 
 The training loop is Algorithm 1 of Goodfellow et al. 2014 with the label added to both players (see
-minigan/conditional_gan.py): each iteration takes a real minibatch of (images, labels), makes one
+minigan/gans/conditional_gan.py): each iteration takes a real minibatch of (images, labels), makes one
 discriminator step on it and on fakes drawn for the same labels, then one generator step.
 """
 
@@ -27,12 +27,13 @@ import time
 import numpy
 
 import minigan
-from minigan import backend, plots
-from minigan.cli import non_negative_int, positive_float, positive_int
-from minigan.conditional_gan import NUM_CLASSES, build_conditional_gan
-from minigan.data import DataError, DataLoader, load_mnist
-from minigan.io import FileFormatError, save_checkpoint, save_npz
-from minigan.training import STATISTICS, steps_per_epoch, train_epochs
+from minigan import backend
+from minigan.tools import plots
+from minigan.tools.cli import non_negative_int, positive_float, positive_int
+from minigan.gans.conditional_gan import NUM_CLASSES, build_conditional_gan
+from minigan.tools.data import DataError, DataLoader, load_mnist
+from minigan.tools.io import FileFormatError, save_checkpoint, save_npz
+from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -83,7 +84,7 @@ def label_accuracy(gan, per_digit, seed, batch=500):
     Returns ``confusion`` (10, 10) int: confusion[d, p] = how many samples drawn for d were read as p.
     The fraction read as asked is then confusion[d, d] / per_digit.
     """
-    from minigan.classifier import predict  # loads the shipped weights on first use
+    from minigan.tools.classifier import predict  # loads the shipped weights on first use
 
     rng = backend.get_backend().rng(int(numpy.random.SeedSequence([seed, 2**31 + 1]).generate_state(1)[0]))
     confusion = numpy.zeros((NUM_CLASSES, NUM_CLASSES), dtype=numpy.int64)
@@ -142,7 +143,7 @@ def train(args):
                         metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
         print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
 
-    # Algorithm 1 with labels, epoch after epoch (minigan/training.py keeps the history and the progress lines)
+    # Algorithm 1 with labels, epoch after epoch (minigan/gans/training.py keeps the history and the progress lines)
     train_epochs(gan, loader, args.epochs, history, max_steps=remaining_steps, log_every=args.log_every,
                  on_epoch_end=end_of_epoch, names=("D(x|y)", "D(G(z|y)|y)"))
 
@@ -151,7 +152,7 @@ def train(args):
     print(f"training took {time.perf_counter() - started:.0f} s; wrote training.png and history.npz", flush=True)
 
     if args.eval_per_digit:
-        from minigan.classifier import accuracy, shipped_classifier
+        from minigan.tools.classifier import accuracy, shipped_classifier
 
         measured = time.perf_counter()
         confusion = label_accuracy(gan, args.eval_per_digit, args.seed)

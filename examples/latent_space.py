@@ -8,7 +8,7 @@ Reads a checkpoint written by ``examples/mnist_gan.py`` (its metadata["config"][
 network to build) and writes into --out (default runs/latent_space), atomically:
 
     interpolation_slerp.png   one row per pair of noise vectors (z₀, z₁), --steps columns from G(z₀) to
-                              G(z₁) along the great circle (``minigan.latent.slerp``, White 2016)
+                              G(z₁) along the great circle (``minigan.tools.latent.slerp``, White 2016)
     interpolation_lerp.png    the same pairs along the straight line (``lerp``), for comparison
     arithmetic.png            "thick A − thin A + thin B ≈ thick B" (Radford et al. 2015, §6.3.2, Fig. 7),
                               4 rows × 7 columns:
@@ -21,7 +21,7 @@ network to build) and writes into --out (default runs/latent_space), atomically:
                                               what the result should resemble
 
 The concepts come from G itself: --pool samples are drawn from a seeded generator, the shipped MNIST
-classifier (``minigan.classifier``) labels them, and among those labelled with ≥ 90% probability the
+classifier (``minigan.tools.classifier``) labels them, and among those labelled with ≥ 90% probability the
 stroke thickness is measured as *ink*, the mean pixel value in [0, 1]. Thick A are the --exemplars
 most confidently classified samples among the inkiest tenth of the pool's A's; thin A and thin B come
 likewise from the least inky tenth (``pick_exemplars`` says why not simply the inkiest).
@@ -46,12 +46,14 @@ import time
 
 import numpy
 
-from minigan import backend, classifier, latent, models
-from minigan.autograd import Tensor, no_grad
-from minigan.cli import non_negative_int, positive_int
-from minigan.gan import evaluating
-from minigan.io import FileFormatError, load_checkpoint
-from minigan.plots import save_image_grid
+from minigan import backend
+from minigan.tools import classifier, latent
+from minigan.gans import models
+from minigan.engine.autograd import Tensor, no_grad
+from minigan.tools.cli import non_negative_int, positive_int
+from minigan.gans.gan import evaluating
+from minigan.tools.io import FileFormatError, load_checkpoint
+from minigan.tools.plots import save_image_grid
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
 CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability

@@ -12,11 +12,11 @@ Writes into --out (default runs/mnist_gan):
     history.npz             those statistics as arrays
     samples.npy             --samples final samples, float32 in [0, 1], shape (n, 28, 28)
 
-and then evaluates the samples as ``python -m minigan.evaluate`` does (digit classes present, Fréchet
+and then evaluates the samples as ``python -m minigan.tools.evaluate`` does (digit classes present, Fréchet
 distance on classifier features, Parzen-window log-likelihood); --no-evaluate skips that.
 
-Training is Algorithm 1 of Goodfellow et al. 2014 (minigan/gan.py), run epoch after epoch by
-minigan/training.py: each iteration takes k real minibatches for k discriminator steps, then makes one
+Training is Algorithm 1 of Goodfellow et al. 2014 (minigan/gans/gan.py), run epoch after epoch by
+minigan/gans/training.py: each iteration takes k real minibatches for k discriminator steps, then makes one
 generator step.
 """
 
@@ -28,12 +28,14 @@ import time
 import numpy
 
 import minigan
-from minigan import backend, models, plots
-from minigan.cli import non_negative_int, positive_float, positive_int
-from minigan.data import DataError, DataLoader, load_mnist
-from minigan.gan import GENERATOR_LOSSES
-from minigan.io import FileFormatError, atomic_write, load_checkpoint, save_checkpoint, save_npz
-from minigan.training import STATISTICS, steps_per_epoch, train_epochs
+from minigan import backend
+from minigan.gans import models
+from minigan.tools import plots
+from minigan.tools.cli import non_negative_int, positive_float, positive_int
+from minigan.tools.data import DataError, DataLoader, load_mnist
+from minigan.gans.gan import GENERATOR_LOSSES
+from minigan.tools.io import FileFormatError, atomic_write, load_checkpoint, save_checkpoint, save_npz
+from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 
 GRID_NOISE = 100  # a 10×10 grid
 
@@ -61,7 +63,7 @@ def parse_args(argv=None):
                         help="continue from a checkpoint.npz; model, batch size, k, loss, lr and seed come from it")
     parser.add_argument("--data", metavar="PATH", default=None, help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
     parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy")
-    parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation of the final samples (python -m minigan.evaluate)")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation of the final samples (python -m minigan.tools.evaluate)")
     parser.add_argument("--no-parzen", action="store_true", help="evaluate without the Parzen-window log-likelihood (its slowest part)")
     parser.add_argument("--log-every", type=positive_int, default=50, help="print a progress line every this many generator steps")
     args = parser.parse_args(argv)
@@ -143,7 +145,7 @@ def train(args):
                         metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
         print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
 
-    # Algorithm 1, epoch after epoch: minigan/training.py keeps the history and prints the progress lines
+    # Algorithm 1, epoch after epoch: minigan/gans/training.py keeps the history and prints the progress lines
     train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, max_steps=remaining_steps,
                  log_every=args.log_every, on_epoch_end=end_of_epoch)
 
@@ -155,8 +157,8 @@ def train(args):
         numpy.save(f, samples)
     print(f"wrote {len(samples)} samples to {os.path.join(args.out, 'samples.npy')} and training.png")
     if not args.no_evaluate and len(samples) >= 2:
-        # What python -m minigan.evaluate prints: digit classes present, Fréchet distance, Parzen window.
-        from minigan.evaluate import evaluate_samples, format_report
+        # What python -m minigan.tools.evaluate prints: digit classes present, Fréchet distance, Parzen window.
+        from minigan.tools.evaluate import evaluate_samples, format_report
 
         result = evaluate_samples(samples, parzen=not args.no_parzen, log=print)
         print("\n".join(format_report(result, os.path.join(args.out, "samples.npy"))))

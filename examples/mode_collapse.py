@@ -4,7 +4,7 @@
     python examples/mode_collapse.py --iterations 500 --seed 3
 
 The data is the ring of Metz et al. 2016: 8 Gaussians of std 0.02 on a circle of radius 2
-(``minigan.data.ring``). Three setups are trained with minigan's ``GAN`` (Goodfellow et al. 2014,
+(``minigan.tools.data.ring``). Three setups are trained with minigan's ``GAN`` (Goodfellow et al. 2014,
 Algorithm 1, k = 1) and differ in exactly one thing each:
 
     setup            G's loss                      D
@@ -43,7 +43,7 @@ the fakes D already takes for real and barely moves those it rejects; non-satura
 Writes --out/mode_collapse.png (atomically): a row per setup, a column per snapshot (iteration 0 and
 1/8, 1/4, 1/2 and all of --iterations), each panel G's samples for the same fixed noise over the 8
 centres, titled with the modes covered and the high-quality fraction. Prints those two numbers at ten
-points of training for each setup (``minigan.data.ring.mode_coverage``, Srivastava et al. 2017):
+points of training for each setup (``minigan.tools.data.ring.mode_coverage``, Srivastava et al. 2017):
 
     modes   centres holding at least 1/80 of the high-quality samples, and at least 10 of them (0 … 8)
     HQ      the share of samples within 3 std (0.06) of their nearest centre (98.9% for real data)
@@ -58,10 +58,10 @@ import numpy
 
 import minigan
 from minigan import backend, nn, optim
-from minigan.cli import non_negative_int, positive_int
-from minigan.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
-from minigan.gan import GAN
-from minigan.io import atomic_write
+from minigan.tools.cli import non_negative_int, positive_int
+from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
+from minigan.gans.gan import GAN
+from minigan.tools.io import atomic_write
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)
@@ -165,7 +165,7 @@ def save_figure(path, results, iterations):
     centres = ring_centres(MODES, RADIUS)
     limit = 1.5 * RADIUS
     figure = Figure(figsize=(2.6 * len(columns), 2.75 * len(SETUPS)), dpi=100)
-    FigureCanvasAgg(figure)  # headless: render to memory, as minigan.plots does
+    FigureCanvasAgg(figure)  # headless: render to memory, as minigan.tools.plots does
     axes = figure.subplots(len(SETUPS), len(columns), squeeze=False)
     for row, (name, loss, hidden) in enumerate(SETUPS):
         for column, iteration in enumerate(columns):

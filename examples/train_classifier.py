@@ -1,11 +1,11 @@
-"""Train the MNIST classifier that ``minigan.evaluate`` uses, with minigan itself, and report its test accuracy.
+"""Train the MNIST classifier that ``minigan.tools.evaluate`` uses, with minigan itself, and report its test accuracy.
 
     python examples/train_classifier.py                                      # 6 epochs -> runs/classifier.npz
-    python examples/train_classifier.py --out minigan/data/classifier.npz    # replace the shipped weights
+    python examples/train_classifier.py --out minigan/tools/data/classifier.npz    # replace the shipped weights
 
 Trains on x_train[:50000], keeps the epoch with the best accuracy on the validation images
 x_train[50000:], then measures the accuracy on the 10,000 test images once, at the end, and stores it
-in the checkpoint's metadata. The network and the recipe are described in ``minigan/classifier.py``.
+in the checkpoint's metadata. The network and the recipe are described in ``minigan/tools/classifier.py``.
 """
 
 import argparse
@@ -15,9 +15,9 @@ import time
 
 import minigan
 from minigan import backend
-from minigan.classifier import accuracy, save_classifier, train_classifier
-from minigan.cli import non_negative_int, positive_int
-from minigan.data import DataError, load_mnist
+from minigan.tools.classifier import accuracy, save_classifier, train_classifier
+from minigan.tools.cli import non_negative_int, positive_int
+from minigan.tools.data import DataError, load_mnist
 
 
 
@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes the initial weights and the minibatch order")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="minibatch size")
     parser.add_argument("--out", default=os.path.join("runs", "classifier.npz"),
-                        help="where to write the weights (minigan/data/classifier.npz replaces the shipped ones)")
+                        help="where to write the weights (minigan/tools/data/classifier.npz replaces the shipped ones)")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     return parser.parse_args(argv)
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 
 from minigan import Tensor, no_grad
-from minigan.autograd import unbroadcast
+from minigan.engine.autograd import unbroadcast
 from strategies import broadcastable_pairs, random_array, seeds
 
 

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import Tensor, gradcheck, nn
-from minigan.ops import batch_norm
+from minigan.engine.ops import batch_norm
 from strategies import batch_norm_shapes, random_array, seeds
 
 from conftest import assert_close, to_numpy

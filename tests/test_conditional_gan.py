@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 import minigan
 from minigan import Tensor, nn, optim
-from minigan.conditional_gan import (ConditionalDiscriminator, ConditionalGAN, ConditionalGenerator,
+from minigan.gans.conditional_gan import (ConditionalDiscriminator, ConditionalGAN, ConditionalGenerator,
                                      build_conditional_gan, check_labels, one_hot)
-from minigan.data import read_mnist
-from minigan.io import load_checkpoint
+from minigan.tools.data import read_mnist
+from minigan.tools.io import load_checkpoint
 
 from conftest import PNG_SIGNATURE, assert_usage_error, load_example
 
@@ -147,7 +147,7 @@ def test_gradient_through_the_conditional_discriminator_float64():
     labels = numpy.array([0, 2, 1, 2, 0])
     x = Tensor(numpy.random.default_rng(2).standard_normal((5, 2, 2, 1)), requires_grad=True)
     first_weight = discriminator.joint_net[0].linear.weight  # (6, 7): columns 4..6 multiply onehot(y)
-    errors = minigan.gradcheck(lambda x, w: discriminator(x, labels), [x, first_weight])
+    errors = minigan.engine.gradcheck(lambda x, w: discriminator(x, labels), [x, first_weight])
     assert max(errors) < 1e-6
 
 

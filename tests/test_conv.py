@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 
 from minigan import Tensor, gradcheck, nn
-from minigan.ops import conv2d, conv_transpose2d
-from minigan.ops.conv import conv_output_size, conv_transpose_output_size
+from minigan.engine.ops import conv2d, conv_transpose2d
+from minigan.engine.ops.conv import conv_output_size, conv_transpose_output_size
 
 from conftest import assert_close, to_numpy
 from strategies import conv_geometries, random_array, seeds

@@ -1,6 +1,6 @@
-"""MNIST loading, splitting, scaling and batching (minigan/data).
+"""MNIST loading, splitting, scaling and batching (minigan/tools/data).
 
-The shipped file is checked against the facts in minigan/data/README.md; the IDX reader and every
+The shipped file is checked against the facts in minigan/tools/data/README.md; the IDX reader and every
 error path run on tiny files written into ``tmp_path``.
 """
 
@@ -13,7 +13,7 @@ import zipfile
 import numpy
 import pytest
 
-from minigan.data import (
+from minigan.tools.data import (
     IDX_FILES, MNIST_SHA256, SHIPPED_PATH, DataError, DataLoader, array_sha256, is_known_mnist, load_mnist,
     minibatches, read_mnist,
 )
@@ -239,7 +239,7 @@ def test_directory_missing_idx_files_lists_them(tmp_path):
 def test_a_damaged_shipped_file_fails_its_checksum(monkeypatch, tmp_path):
     arrays = tiny_mnist()
     numpy.savez(tmp_path / "mnist.npz", **arrays)
-    monkeypatch.setattr("minigan.data.mnist.SHIPPED_PATH", str(tmp_path / "mnist.npz"))
+    monkeypatch.setattr("minigan.tools.data.mnist.SHIPPED_PATH", str(tmp_path / "mnist.npz"))
     with pytest.raises(DataError, match="shipped MNIST file .* is damaged: sha256 of x_train, y_train, x_test, y_test .*reinstall"):
         read_mnist()
     read_mnist(verify=False)  # the layout is right, so without verification it loads

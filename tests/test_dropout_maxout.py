@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigan import Tensor, gradcheck, nn
-from minigan.backend import get_backend
-from minigan.ops import dropout
+from minigan.engine.backend import get_backend
+from minigan.engine.ops import dropout
 from strategies import random_array, seeds, shapes
 
 from conftest import assert_close, to_numpy

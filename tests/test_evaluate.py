@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import classifier, evaluate
-from minigan.data import load_mnist
+from minigan.tools import classifier, evaluate
+from minigan.tools.data import load_mnist
 from strategies import seeds
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -179,7 +179,7 @@ def test_histogram_and_image_errors():
 # ----- the command line --------------------------------------------------------------------------------------------
 def run_evaluate(*args):
     environment = dict(os.environ, PYTHONPATH=REPO)
-    return subprocess.run([sys.executable, "-m", "minigan.evaluate", *args], capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run([sys.executable, "-m", "minigan.tools.evaluate", *args], capture_output=True, text=True, env=environment, timeout=120)
 
 
 def test_command_line_prints_every_number(tmp_path, test_set):

@@ -7,8 +7,8 @@ import sys
 import numpy
 import pytest
 
-from minigan.data import read_mnist
-from minigan.io import load_checkpoint
+from minigan.tools.data import read_mnist
+from minigan.tools.io import load_checkpoint
 
 from conftest import PNG_SIGNATURE, ROOT, assert_usage_error, example_path, load_example
 

@@ -5,7 +5,7 @@ import pytest
 
 import minigan
 from minigan import nn, optim
-from minigan.gan import GAN
+from minigan.gans.gan import GAN
 
 
 def gaussian_batches(mean, std, m, seed):
@@ -52,7 +52,7 @@ def test_generator_step_changes_only_the_generator():
 
 
 def test_frozen_restores_gradients_even_when_the_block_fails():
-    from minigan.gan import frozen
+    from minigan.gans.gan import frozen
 
     gan = tiny_gan()
     with pytest.raises(RuntimeError, match="inside"):
@@ -64,7 +64,7 @@ def test_frozen_restores_gradients_even_when_the_block_fails():
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_evaluating_restores_the_mode_it_found_even_when_the_block_fails(mode):
-    from minigan.gan import evaluating
+    from minigan.gans.gan import evaluating
 
     gan = tiny_gan()
     getattr(gan.generator, mode)()

@@ -1,13 +1,13 @@
-"""Safe files (minigan/io.py) and pictures (minigan/plots.py)."""
+"""Safe files (minigan/tools/io.py) and pictures (minigan/tools/plots.py)."""
 
 import os
 
 import numpy
 import pytest
 
-from minigan import plots
+from minigan.tools import plots
 from conftest import PNG_SIGNATURE
-from minigan.io import FileFormatError, atomic_write, load_checkpoint, load_npz, save_checkpoint, save_npz
+from minigan.tools.io import FileFormatError, atomic_write, load_checkpoint, load_npz, save_checkpoint, save_npz
 
 
 

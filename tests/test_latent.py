@@ -1,4 +1,4 @@
-"""minigan.latent (lerp, slerp, vector arithmetic) and examples/latent_space.py on a tiny checkpoint."""
+"""minigan.tools.latent (lerp, slerp, vector arithmetic) and examples/latent_space.py on a tiny checkpoint."""
 
 import os
 
@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import latent, models
-from minigan.io import save_checkpoint
+from minigan.tools import latent
+from minigan.gans import models
+from minigan.tools.io import save_checkpoint
 from conftest import PNG_SIGNATURE, assert_usage_error, load_example
 from strategies import seeds
 
@@ -215,7 +216,7 @@ def test_the_example_accepts_the_run_folder(tiny_checkpoint, tmp_path, monkeypat
 
 
 def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint):
-    from minigan.autograd import Tensor
+    from minigan.engine.autograd import Tensor
 
     gan, model = latent_space.load_generator(str(tiny_checkpoint))
     images = numpy.random.default_rng(0).random((5, 28, 28), dtype=numpy.float32)  # the MLP GAN's range is [0, 1]
@@ -227,7 +228,7 @@ def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint)
 
 
 def test_classify_reads_real_digits():
-    from minigan.data import load_mnist
+    from minigan.tools.data import load_mnist
 
     images, labels = load_mnist(split="test", scale="sigmoid")
     digits, confidence = latent_space.classify(images[:20, ..., 0])

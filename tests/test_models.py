@@ -4,7 +4,8 @@ import numpy
 import pytest
 
 import minigan
-from minigan import Tensor, models, nn
+from minigan import Tensor, nn
+from minigan.gans import models
 
 
 def test_dcgan_shapes_and_ranges(xp):

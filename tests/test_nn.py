@@ -5,7 +5,7 @@ import pytest
 
 import minigan
 from minigan import Tensor, nn
-from minigan.nn import init
+from minigan.engine.nn import init
 
 
 class TwoLayer(nn.Module):

@@ -66,7 +66,7 @@ def test_unary_op_gradients(xp, name, shape, seed):
     if name == "astype round trip":
         # the float32 round trip is not differentiable at float64 precision; check the exact gradient
         function(x).sum().backward()
-        numpy.testing.assert_array_equal(minigan.backend.to_numpy(x.grad), numpy.ones(shape))
+        numpy.testing.assert_array_equal(minigan.engine.backend.to_numpy(x.grad), numpy.ones(shape))
         return
     gradcheck(function, [x])
 
@@ -175,28 +175,28 @@ def test_linear_gradient(xp, n, fan_in, fan_out, seed, bias):
 @given(n=st.integers(1, 5), k=st.integers(1, 3), m=st.integers(1, 5), seed=seeds, dtype=st.sampled_from(["float32", "float64"]))
 def test_gemm_equals_the_matrix_product_including_outer_products(xp, n, k, m, seed, dtype):
     """gemm does an inner dimension of 1 (an outer product) by broadcasting: the same numbers, same dtype."""
-    from minigan.ops.linalg import gemm
+    from minigan.engine.ops.linalg import gemm
 
     a, b = (random_array(xp, shape, s).astype(dtype) for shape, s in (((n, k), seed), ((k, m), seed + 1)))
     product = gemm(a, b)
     assert product.dtype == a.dtype and product.shape == (n, m)
-    assert numpy.allclose(minigan.backend.to_numpy(product), minigan.backend.to_numpy(a @ b), rtol=1e-6, atol=0)
+    assert numpy.allclose(minigan.engine.backend.to_numpy(product), minigan.engine.backend.to_numpy(a @ b), rtol=1e-6, atol=0)
 
 
 @given(n=st.integers(1, 5), k=st.integers(1, 3), m=st.integers(1, 5), stack=st.integers(1, 4), seed=seeds)
 def test_gemm_of_a_matrix_and_a_stack_is_one_product_per_matrix_of_the_stack(xp, n, k, m, stack, seed):
     """gemm(a, b) with b (B, K, N) is (B, M, N), product i being a @ b[i] (the conv GEMM per kernel offset),
     also when b is a strided view, as ``kernel_offset_weights`` makes it."""
-    from minigan.ops.conv import kernel_offset_weights
-    from minigan.ops.linalg import gemm
+    from minigan.engine.ops.conv import kernel_offset_weights
+    from minigan.engine.ops.linalg import gemm
 
     a = random_array(xp, (n, k), seed)
     weight = random_array(xp, (k, stack, 1, m), seed + 1)  # (A, kh, kw, B) with kh·kw = stack
     b = kernel_offset_weights(weight)  # (stack, k, m), not contiguous
-    product = minigan.backend.to_numpy(gemm(a, b))
+    product = minigan.engine.backend.to_numpy(gemm(a, b))
     assert product.shape == (stack, n, m)
     for i in range(stack):
-        expected = minigan.backend.to_numpy(a) @ minigan.backend.to_numpy(weight)[:, i, 0, :]
+        expected = minigan.engine.backend.to_numpy(a) @ minigan.engine.backend.to_numpy(weight)[:, i, 0, :]
         assert numpy.allclose(product[i], expected, rtol=1e-12, atol=0)
 
 

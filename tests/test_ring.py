@@ -1,4 +1,4 @@
-"""The ring of 8 Gaussians (minigan/data/ring.py) and examples/mode_collapse.py.
+"""The ring of 8 Gaussians (minigan/tools/data/ring.py) and examples/mode_collapse.py.
 
 The sampler: shapes, dtype, seeding, every point near a centre, every mode drawn. The diagnostic: 8
 modes for the true distribution, 1 for points at one centre, 0 high-quality for far points, the 3-std
@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigan import Tensor
-from minigan.data.ring import (
+from minigan.tools.data.ring import (
     MIN_COUNT, MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring,
 )
 from conftest import PNG_SIGNATURE, load_example

@@ -3,8 +3,8 @@
 import numpy
 import pytest
 
-from minigan.data import DataLoader
-from minigan.training import STATISTICS, progress_line, steps_per_epoch, train_epochs
+from minigan.tools.data import DataLoader
+from minigan.gans.training import STATISTICS, progress_line, steps_per_epoch, train_epochs
 from test_gan import tiny_gan
 
 

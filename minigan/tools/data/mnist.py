@@ -111,7 +111,7 @@ def read_mnist(path=None, verify=True):
     """The four MNIST arrays as stored: {"x_train": (n, 28, 28) uint8, "y_train": (n,) uint8, "x_test", "y_test"}.
 
     Args:
-        path: None -> the shipped ``minigan/data/mnist.npz``. A file -> a Keras-layout ``.npz`` with the
+        path: None -> the shipped ``minigan/tools/data/mnist.npz``. A file -> a Keras-layout ``.npz`` with the
             keys x_train, y_train, x_test, y_test. A directory -> the four IDX files named in ``IDX_FILES``
             (``.gz`` or already unpacked without the ``.gz``).
         verify: for the shipped file, compare each array's sha256 with ``MNIST_SHA256`` (a mismatch means
@@ -145,7 +145,7 @@ def read_mnist(path=None, verify=True):
             if bad:
                 raise DataError(f"the shipped MNIST file {path!r} is damaged: sha256 of {', '.join(bad)} is "
                                 f"{', '.join(found[k] for k in bad)}, expected {', '.join(MNIST_SHA256[k] for k in bad)} "
-                                "(see minigan/data/README.md); reinstall minigan")
+                                "(see minigan/tools/data/README.md); reinstall minigan")
     return arrays
 
 

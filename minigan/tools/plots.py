@@ -3,7 +3,7 @@
 Everything here runs headless (on a server, in CI, over SSH): figures are drawn with Matplotlib's
 object-oriented API on an explicit Agg canvas, never through ``pyplot``, so no window is opened and
 the global Matplotlib backend of your session (e.g. inline plots in Jupyter) is left alone. PNGs are
-written with ``minigan.io.atomic_write``: an interrupted run never leaves a half-written picture.
+written with ``minigan.tools.io.atomic_write``: an interrupted run never leaves a half-written picture.
 
     image_grid(images)               -> a 2-D NumPy array in [0, 1]: the images tiled row by row
     save_image_grid(path, images)    -> that grid as a grey-scale PNG
@@ -14,7 +14,7 @@ import math
 
 import numpy
 
-from .backend import to_numpy
+from minigan.engine.backend import to_numpy
 from .io import atomic_write
 
 

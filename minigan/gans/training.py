@@ -1,7 +1,7 @@
 """The bookkeeping around Algorithm 1: epochs, progress lines, the history of statistics.
 
-``gan.train_iteration`` is one iteration of Algorithm 1 (``minigan/gan.py``, or its conditional form in
-``minigan/conditional_gan.py``). ``train_epochs`` runs it over the epochs of a ``DataLoader``, as the
+``gan.train_iteration`` is one iteration of Algorithm 1 (``minigan/gans/gan.py``, or its conditional form in
+``minigan/gans/conditional_gan.py``). ``train_epochs`` runs it over the epochs of a ``DataLoader``, as the
 MNIST examples do:
 
     for each epoch:

@@ -17,7 +17,7 @@ for this ring ever since):
   the true distribution that is P(‖ε‖ ≤ 3) = 1 − e^(−9/2) ≈ 98.9% of the samples (‖ε‖² ~ χ²₂);
 * a mode is **covered** when it holds at least ``min_fraction`` of the high-quality samples *and* at
   least ``min_count`` of them. The default fraction is a tenth of a mode's share under a uniform
-  spread, 1 / (10 · modes) = 1.25% for 8 modes, the same rule as ``minigan.evaluate``'s digit classes
+  spread, 1 / (10 · modes) = 1.25% for 8 modes, the same rule as ``minigan.tools.evaluate``'s digit classes
   (1% for 10 digits): a mode drawn ten times less often than it should is still counted. The floor
   (default ``MIN_COUNT`` = 10 samples) is there for generators with almost no high-quality samples: a
   diffuse cloud of 2,500 points puts two or three near some centres by chance, and 1.25% of three
@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy
 
-from ..backend import to_numpy
+from minigan.engine.backend import to_numpy
 
 MODES = 8          # Metz et al. 2016: "a mixture of 8 Gaussians arranged in a circle"
 RADIUS = 2.0       # the circle's radius

@@ -1,6 +1,6 @@
 """A small MNIST classifier, trained with minigan itself, to judge a GAN's samples.
 
-``minigan.evaluate`` asks two questions of generated digits that need a classifier: *which digits
+``minigan.tools.evaluate`` asks two questions of generated digits that need a classifier: *which digits
 does G draw* (the label histogram, the mode-collapse diagnostic) and *how far are the samples from
 real digits in a feature space that knows about digits* (the Fréchet distance of Heusel et al. 2017,
 computed here on this network's penultimate layer instead of Inception-v3's).
@@ -19,7 +19,7 @@ discriminator does the same). About 215,000 parameters, 0.9 MB in float32.
 Training (``train_classifier``): Adam (lr 1e-3, decayed ×0.75 per epoch), 6 epochs of minibatches of 128,
 softmax cross-entropy (``losses.cross_entropy``), on x_train[:50000]; after every epoch the accuracy
 on the validation images x_train[50000:] is measured and the best epoch's weights are kept (model
-selection never looks at the test set). The shipped weights ``minigan/data/classifier.npz`` were made
+selection never looks at the test set). The shipped weights ``minigan/tools/data/classifier.npz`` were made
 by ``python examples/train_classifier.py`` (6 epochs, seed 0: 467 s on a shared 2-core CPU) and reach
 98.58% on the validation images and **98.70% on the 10,000 test images**; both numbers are kept in
 the checkpoint's metadata (``load_classifier().metadata``). ``tests/test_evaluate.py`` checks the test
@@ -31,10 +31,10 @@ import time
 
 import numpy
 
-from . import losses, nn, optim
-from .autograd import Tensor, no_grad
-from .backend import get_backend, to_numpy
-from .backend import seed as seed_backend
+from minigan.engine import losses, nn, optim
+from minigan.engine.autograd import Tensor, no_grad
+from minigan.engine.backend import get_backend, to_numpy
+from minigan.engine.backend import seed as seed_backend
 from .data import DataLoader, load_mnist
 from .io import load_checkpoint, save_checkpoint
 

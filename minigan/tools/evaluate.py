@@ -1,14 +1,14 @@
 """Evaluate a GAN's MNIST samples: which digits it draws, how close they are to real digits, and the
 Parzen-window log-likelihood of Goodfellow et al. 2014, Table 1.
 
-    python -m minigan.evaluate runs/mnist_gan/samples.npy
-    python -m minigan.evaluate samples.npy --no-parzen              # seconds instead of a minute
-    python -m minigan.evaluate samples.npy --sigma 0.2              # skip the search for σ
+    python -m minigan.tools.evaluate runs/mnist_gan/samples.npy
+    python -m minigan.tools.evaluate samples.npy --no-parzen              # seconds instead of a minute
+    python -m minigan.tools.evaluate samples.npy --sigma 0.2              # skip the search for σ
 
 SAMPLES.npy holds n generated images, float, every value in [0, 1], shape (n, 28, 28), (n, 28, 28, 1)
 or (n, 784) — what ``examples/mnist_gan.py`` writes. Four numbers are reported.
 
-1. **Label histogram and mode count.** The classifier of ``minigan.classifier`` (≈ 99% test accuracy)
+1. **Label histogram and mode count.** The classifier of ``minigan.tools.classifier`` (≈ 99% test accuracy)
    labels every sample; the histogram counts samples per predicted digit. A digit class counts as
    *present* when it receives at least ``MODE_THRESHOLD`` = 1% of the samples (a tenth of its share under
    a uniform spread): one stray misclassified sample does not make a mode, while a digit drawn one time
@@ -70,8 +70,8 @@ import time
 
 import numpy
 
-from .autograd import Tensor, no_grad
-from .backend import get_backend
+from minigan.engine.autograd import Tensor, no_grad
+from minigan.engine.backend import get_backend
 from .classifier import CLASSES, check_images, load_classifier, shipped_classifier
 from .cli import positive_float, positive_int
 from .data import load_mnist
@@ -324,7 +324,7 @@ def load_samples(path):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m minigan.evaluate",
+    parser = argparse.ArgumentParser(prog="python -m minigan.tools.evaluate",
                                      description="Label histogram, mode count, Frechet distance and Parzen log-likelihood of MNIST samples.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("samples", metavar="SAMPLES.npy", help="generated images: float in [0, 1], shape (n, 28, 28), (n, 28, 28, 1) or (n, 784)")
@@ -349,7 +349,7 @@ def main(argv=None):
                                   batch_size=args.batch_size, validation_size=args.validation_size, classifier=classifier,
                                   log=lambda line: print(f"... {line}", file=sys.stderr, flush=True))
     except (ValueError, TypeError, OSError) as error:
-        print(f"python -m minigan.evaluate: error: {error}", file=sys.stderr)
+        print(f"python -m minigan.tools.evaluate: error: {error}", file=sys.stderr)
         return 2
     print("\n".join(format_report(result, args.samples)))
     print(f"({time.perf_counter() - started:.1f} s)")

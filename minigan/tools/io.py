@@ -30,7 +30,7 @@ import zlib
 
 import numpy
 
-from .backend import to_numpy
+from minigan.engine.backend import to_numpy
 
 
 class FileFormatError(ValueError):

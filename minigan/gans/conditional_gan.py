@@ -6,7 +6,7 @@ Goodfellow et al.'s with y added to both players (Mirza & Osindero 2014, §3.2, 
 
     min_G max_D  V(D, G) = E_{x,y ~ p_data}[log D(x | y)] + E_{z ~ p_z, y ~ p_data}[log(1 − D(G(z | y) | y))].
 
-What changes from ``minigan/gan.py`` (Algorithm 1) is only what the networks are given:
+What changes from ``minigan/gans/gan.py`` (Algorithm 1) is only what the networks are given:
 
 * minibatches are pairs (images (m, 28, 28, 1), labels (m,)), as ``DataLoader(images, m, labels=labels)``
   yields them;
@@ -40,10 +40,11 @@ marginals) is reused with the one-hot concatenated at the input, so that the lab
 
 import numpy
 
-from . import backend, models, nn, optim
-from .autograd import Tensor, no_grad
+from minigan.engine import backend, nn, optim
+from . import models
+from minigan.engine.autograd import Tensor, no_grad
 from .gan import GAN, evaluating, frozen
-from .ops import concatenate
+from minigan.engine.ops import concatenate
 
 NUM_CLASSES = 10  # MNIST's digits 0..9
 

@@ -18,9 +18,9 @@ DCGAN for 28×28 (Radford et al. 2015, §3 "Architecture guidelines", §4 "Detai
 
 import numpy
 
-from . import nn, optim
+from minigan.engine import nn, optim
 from .gan import GAN
-from .nn import init
+from minigan.engine.nn import init
 
 NOISE_DIM = 100
 

@@ -30,9 +30,9 @@ import contextlib
 
 import numpy
 
-from . import backend
-from .autograd import Tensor, no_grad
-from .losses import binary_cross_entropy_with_logits
+from minigan.engine import backend
+from minigan.engine.autograd import Tensor, no_grad
+from minigan.engine.losses import binary_cross_entropy_with_logits
 
 GENERATOR_LOSSES = ("minimax", "non-saturating")
 NOISE_DISTRIBUTIONS = ("normal", "uniform")

@@ -1,0 +1,18 @@
+"""The engine: arrays, automatic differentiation, the layers and the optimisers. Nothing here knows about GANs.
+
+Read it in this order (each module is one idea):
+
+    backend     which array library (NumPy / CuPy), default dtype, seeded generators
+    autograd    Tensor, Function, no_grad: the reverse-mode engine
+    ops/        the differentiable operations, forward and backward side by side
+                (arithmetic, reduce, shape, linalg, activations, conv, batchnorm, dropout)
+    losses      binary cross-entropy (on logits and probabilities), softmax cross-entropy, MSE
+    nn/         Module, Parameter and the layers (linear, conv, norm, dropout, maxout)
+    optim       SGD and Adam over one flat parameter buffer
+    gradcheck   finite-difference checking of any backward pass
+"""
+
+from . import backend, losses, nn, ops, optim
+from .autograd import Function, Tensor, no_grad
+from .backend import BackendError, get_backend, seed, set_backend
+from .gradcheck import GradcheckError, gradcheck

@@ -1,0 +1,12 @@
+"""The tools around training: data, files, pictures, judging samples, exploring the latent space.
+
+    data/        MNIST, shipped with the package, and seeded minibatches; a 2-D ring of 8 Gaussians
+    io           atomic files and pickle-free checkpoints
+    plots        sample grids and training curves
+    classifier   a small MNIST CNN trained with minigan, to judge samples
+    evaluate     label histogram, modes, Fréchet distance, Parzen window (python -m minigan.tools.evaluate)
+    latent       interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
+    cli          argument types shared by the command-line programs (examples, evaluator, benchmarks)
+
+Imported on demand (``from minigan.tools import plots``), so that ``import minigan`` stays light.
+"""
