@@ -17,9 +17,10 @@ What changes from ``minigan/gans/gan.py`` (Algorithm 1) is only what the network
   says nothing about real against fake: D can only win by checking whether x looks like a y;
 * D sees the label it must check the image against: real (x, y) pairs count as real, (G(z | y), y) as fake.
 
-Everything else -- the losses, k discriminator steps per generator step, freezing D during G's step,
-reseeding iteration t from (seed, t) so that a resumed run draws what the uninterrupted run drew -- is
-``GAN``'s, unchanged.
+Everything else -- the loop itself (``GAN.train_iteration``), the losses (``objectives.Standard``), k
+discriminator steps per generator step, freezing D during G's step, reseeding iteration t from (seed, t)
+so that a resumed run draws what the uninterrupted run drew -- is ``GAN``'s, unchanged: ``ConditionalGAN``
+overrides only how a minibatch splits into (x, y), how the labels are checked, and how G and D are called.
 
 How the label enters the networks (the simplest way, Mirza & Osindero 2014, §4.1, Fig. 1): as a one-hot
 vector, concatenated to the noise for G and to the flattened image for D::
@@ -41,10 +42,10 @@ marginals) is reused with the one-hot concatenated at the input, so that the lab
 import numpy
 
 from minigan.engine import backend, nn, optim
-from . import models
-from minigan.engine.autograd import Tensor, no_grad
-from .gan import GAN, evaluating, frozen
+from minigan.engine.autograd import Tensor
 from minigan.engine.ops import concatenate
+from . import models
+from .gan import GAN
 
 NUM_CLASSES = 10  # MNIST's digits 0..9
 
@@ -137,17 +138,19 @@ def conditional_mlp_discriminator(num_classes=NUM_CLASSES, units=240, pieces=5, 
     )
 
 
-# ----- the training algorithm -----------------------------------------------------------------------
-def _as_tensor(images):
-    return images if isinstance(images, Tensor) else Tensor(backend.get_backend().asarray(images))
-
-
+# ----- the training algorithm: GAN's loop, with the label added to both players -----------------------
 class ConditionalGAN(GAN):
     """``GAN`` whose players see the label: minibatches are (images, labels) pairs, G draws G(z | y).
 
     Takes ``GAN``'s arguments (the generator and discriminator are a ``ConditionalGenerator`` and a
     ``ConditionalDiscriminator``, or any modules called as G(z, labels) and D(x, labels)), plus
-    ``num_classes``. Each method below is GAN's with the label added; the comments marked "(y)" say where.
+    ``num_classes``. ``GAN.train_iteration`` runs unchanged; the methods below are the only ones that
+    differ, and the comments marked "(y)" say where the label enters. So:
+
+        gan.train_iteration(real_batches)         real_batches yields (images (m, …), labels (m,)) pairs
+        gan.discriminator_step(images, labels)    D on real (x, y) and fakes (G(z | y), y), the same labels
+        gan.generator_step(m, labels)             G on m fakes G(z | y) judged as D(G(z | y) | y)
+        gan.generate(noise, labels)               G(z | y) in evaluation mode
     """
 
     def __init__(self, generator, discriminator, generator_optimizer, discriminator_optimizer, noise_dim,
@@ -157,50 +160,26 @@ class ConditionalGAN(GAN):
             raise ValueError(f"ConditionalGAN: num_classes must be an int >= 2, got {num_classes!r}")
         self.num_classes = num_classes
 
-    def discriminator_step(self, images, labels):
-        """One update of D on real pairs (x, y) and as many fakes (G(z | y), y) for the *same* labels y.
+    def split_batch(self, batch):
+        """(images, labels) as ``DataLoader(images, m, labels=labels)`` yields it -> (x, condition y)."""
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise TypeError(f"{type(self).__name__}.train_iteration: real_batches must yield (images, labels) pairs, as "
+                            f"DataLoader(images, batch_size, labels=labels) does; got a {type(batch).__name__}")
+        images, labels = batch
+        return images, labels                                                           # (y): the batch's labels
 
-        images: (m, 28, 28, 1) for MNIST; labels: (m,) ints in 0..num_classes − 1.
-        """
-        images = _as_tensor(images)
-        labels = check_labels(labels, images.shape[0], self.num_classes, "ConditionalGAN.discriminator_step: labels")
-        with no_grad():
-            fake = self.generator(self.sample_noise(images.shape[0]), labels)           # (y): G(z | y)
-        real_logits = self.discriminator(images, labels)                                 # (y): D(x | y)
-        fake_logits = self.discriminator(fake, labels)                                   # (y): D(G(z | y) | y)
-        return self.update_discriminator(real_logits, fake_logits)  # −[log D(x | y) + log(1 − D(G(z | y) | y))] (eq. 2)
+    def check_condition(self, condition, m, method):
+        """The labels for m examples as an int array (m,) on the device, or an error naming the method."""
+        name = f"{type(self).__name__}.{method}: labels"
+        if condition is None:
+            raise TypeError(f"{name}: a conditional GAN needs the class labels, an int array of shape ({m},), got None")
+        return check_labels(condition, m, self.num_classes, name)
 
-    def generator_step(self, labels):
-        """One update of G through a frozen D, on m = len(labels) fakes G(z | y) judged as D(G(z | y) | y)."""
-        labels = check_labels(labels, None, self.num_classes, "ConditionalGAN.generator_step: labels")
-        with frozen(self.discriminator):
-            fake_logits = self.discriminator(self.generator(self.sample_noise(len(labels)), labels), labels)  # (y)
-            return self.update_generator(fake_logits)  # log(1 − D(G(z | y) | y)) or −log D(G(z | y) | y)
+    def call_generator(self, noise, labels):
+        return self.generator(noise, labels)                                            # (y): G(z | y)
 
-    def train_iteration(self, real_batches):
-        """k discriminator steps, each on a pair ``next(real_batches)`` = (images, labels), then one
-        generator step for the labels of the last pair. Iteration t reseeds from (seed, t) as in ``GAN``."""
-        self.seed_iteration()
-        for _ in range(self.discriminator_steps):
-            pair = next(real_batches)
-            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-                raise TypeError("ConditionalGAN.train_iteration: real_batches must yield (images, labels) pairs, as "
-                                f"DataLoader(images, batch_size, labels=labels) does; got a {type(pair).__name__}")
-            images, labels = pair
-            stats = self.discriminator_step(images, labels)
-        stats.update(self.generator_step(labels))                                       # (y): the batch's labels
-        self.iteration += 1
-        return stats
-
-    def generate(self, noise, labels):
-        """G(z | y) in evaluation mode (batch norm uses running statistics), without a graph.
-
-        noise: (m, noise_dim); labels: (m,) ints, the class to draw for each row of noise.
-        """
-        noise = _as_tensor(noise)
-        labels = check_labels(labels, noise.shape[0], self.num_classes, "ConditionalGAN.generate: labels")
-        with evaluating(self.generator), no_grad():
-            return self.generator(noise, labels)
+    def call_discriminator(self, x, labels):
+        return self.discriminator(x, labels)                                            # (y): D(x | y)
 
 
 def build_conditional_gan(lr=2e-4, generator_loss="non-saturating", discriminator_steps=1, seed=None, images=None,
