@@ -28,12 +28,17 @@ import numpy
 
 import minigan
 from minigan import backend
+from minigan.gans.conditional_gan import NUM_CLASSES, build_conditional_gan
+from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
 from minigan.tools.cli import non_negative_int, positive_float, positive_int
-from minigan.gans.conditional_gan import NUM_CLASSES, build_conditional_gan
 from minigan.tools.data import DataError, DataLoader, load_mnist
-from minigan.tools.io import FileFormatError, save_checkpoint, save_npz
-from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
+from minigan.tools.io import FileFormatError
+
+from common import checkpoint_each_epoch, save_history, side_rng
+
+GRID_STREAM, EVALUATION_STREAM = 0, 1  # the side streams (common.side_rng) of the grid's noise and of the evaluation's
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -66,8 +71,7 @@ def grid_inputs(gan, seed, rows=NUM_CLASSES, columns=10):
     The noise comes from G's own distribution, from a generator that training never touches, so the
     grids of successive epochs show G changing and nothing else.
     """
-    grid_seed = int(numpy.random.SeedSequence([seed, 2**31]).generate_state(1)[0])
-    column_noise = gan.sample_noise(columns, rng=backend.get_backend().rng(grid_seed))  # (columns, noise_dim)
+    column_noise = gan.sample_noise(columns, rng=side_rng(seed, GRID_STREAM))          # (columns, noise_dim)
     noise = column_noise.xp.tile(column_noise.data, (rows, 1))                         # image i gets z_{i % columns}
     labels = numpy.repeat(numpy.arange(rows), columns)                                  # image i gets digit i // columns
     return noise, labels
@@ -86,7 +90,7 @@ def label_accuracy(gan, per_digit, seed, batch=500):
     """
     from minigan.tools.classifier import predict  # loads the shipped weights on first use
 
-    rng = backend.get_backend().rng(int(numpy.random.SeedSequence([seed, 2**31 + 1]).generate_state(1)[0]))
+    rng = side_rng(seed, EVALUATION_STREAM)
     confusion = numpy.zeros((NUM_CLASSES, NUM_CLASSES), dtype=numpy.int64)
     for digit in range(NUM_CLASSES):
         for start in range(0, per_digit, batch):
@@ -132,23 +136,18 @@ def train(args):
           f"backend {backend.get_backend().name}: {remaining_steps} generator steps ({steps_per_epoch(gan, loader)} per epoch), "
           f"writing to {args.out}", flush=True)
 
+    def grid(epoch):  # the digit-per-row grid after this epoch
+        path = os.path.join(args.out, f"digits_epoch_{epoch:03d}.png")
+        save_grid(gan, grid_noise, grid_labels, path)
+        return path
+
+    # Algorithm 1 with labels, epoch after epoch (minigan/gans/training.py keeps the history and the progress
+    # lines); after every epoch, the grid and a checkpoint
     started = time.perf_counter()
-
-    def end_of_epoch(epoch):  # the digit-per-row grid, and a checkpoint
-        grid = os.path.join(args.out, f"digits_epoch_{epoch:03d}.png")
-        save_grid(gan, grid_noise, grid_labels, grid)
-        save_checkpoint(os.path.join(args.out, "checkpoint.npz"),
-                        {"gan": gan.state_dict(), "history": {k: numpy.asarray(v, numpy.float64) for k, v in history.items()},
-                         "epoch": numpy.array(epoch)},
-                        metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
-        print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
-
-    # Algorithm 1 with labels, epoch after epoch (minigan/gans/training.py keeps the history and the progress lines)
     train_epochs(gan, loader, args.epochs, history, max_steps=remaining_steps, log_every=args.log_every,
-                 on_epoch_end=end_of_epoch, names=("D(x|y)", "D(G(z|y)|y)"))
+                 on_epoch_end=checkpoint_each_epoch(args.out, gan, history, config, grid), names=("D(x|y)", "D(G(z|y)|y)"))
 
-    plots.plot_training(os.path.join(args.out, "training.png"), history, title="conditional GAN on MNIST")
-    save_npz(os.path.join(args.out, "history.npz"), **{k: numpy.asarray(v) for k, v in history.items()})
+    save_history(args.out, history, title="conditional GAN on MNIST")
     print(f"training took {time.perf_counter() - started:.0f} s; wrote training.png and history.npz", flush=True)
 
     if args.eval_per_digit:

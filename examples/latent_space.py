@@ -47,13 +47,15 @@ import time
 import numpy
 
 from minigan import backend
-from minigan.tools import classifier, latent
-from minigan.gans import models
 from minigan.engine.autograd import Tensor, no_grad
-from minigan.tools.cli import non_negative_int, positive_int
+from minigan.gans import models
 from minigan.gans.gan import evaluating
+from minigan.tools import classifier, latent
+from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.io import FileFormatError, load_checkpoint
 from minigan.tools.plots import save_image_grid
+
+from common import RunError, seeded_rng, to_unit_range
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
 CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability
@@ -68,10 +70,6 @@ FIGURE_COLUMNS = 7      # the arithmetic figure: 3 concepts, a gap, the 3×3 res
 STREAM_PAIRS, STREAM_POOL, STREAM_NEIGHBOURS, STREAM_REPEATS = 0, 1, 2, 3
 REPEATS = 20            # random exemplar sets for the arithmetic's repeated check
 MEASURED_PAIRS = 200    # pairs behind the interpolation's printed confidence (the grid shows the first --pairs)
-
-
-class RunError(Exception):
-    """A problem with what the user asked for (reported as one line, not a traceback)."""
 
 
 def digit(text):
@@ -127,24 +125,18 @@ def load_generator(path):
     return gan, model
 
 
-def stream(seed, purpose):
-    """A generator of the current backend for one purpose, from (--seed, purpose)."""
-    return backend.get_backend().rng(int(numpy.random.SeedSequence([seed, purpose]).generate_state(1)[0]))
-
-
 def draw_noise(gan, count, seed, purpose):
-    """``count`` noise vectors from G's own noise distribution, as a NumPy array (count, noise_dim)."""
-    return backend.to_numpy(gan.sample_noise(count, rng=stream(seed, purpose)).data)
+    """``count`` noise vectors from G's own noise distribution, as a NumPy array (count, noise_dim), from the
+    stream seeded by (--seed, purpose)."""
+    return backend.to_numpy(gan.sample_noise(count, rng=seeded_rng(seed, purpose)).data)
 
 
 def generate(gan, model, noise, batch=500):
     """G(z) for NumPy noise (n, noise_dim), as float32 images (n, 28, 28) in [0, 1]."""
-    low, high = models.OUTPUT_RANGE[model]
-    chunks = []
-    for start in range(0, len(noise), batch):
-        images = backend.to_numpy(gan.generate(noise[start : start + batch]).data)[..., 0]  # (m, 28, 28)
-        chunks.append((images - low) / (high - low))                                         # G's range -> [0, 1]
-    return numpy.clip(numpy.concatenate(chunks), 0, 1).astype(numpy.float32)
+    chunks = [to_unit_range(backend.to_numpy(gan.generate(noise[start : start + batch]).data)[..., 0],  # (m, 28, 28)
+                            models.OUTPUT_RANGE[model])                                             # G's range -> [0, 1]
+              for start in range(0, len(noise), batch)]
+    return numpy.concatenate(chunks)
 
 
 def realism(gan, model, images, batch=500):
@@ -279,7 +271,7 @@ def arithmetic(gan, model, args, log=print, samples=None):
     concepts = {f"thick {a}": thick_a, f"thin {a}": thin_a, f"thin {b}": thin_b}
 
     result = latent.vector_arithmetic(pool[thick_a], pool[thin_a], pool[thin_b])  # (d,)
-    offsets = stream(args.seed, STREAM_NEIGHBOURS).uniform(-NEIGHBOUR_SCALE, NEIGHBOUR_SCALE, size=(NEIGHBOURS, len(result)))
+    offsets = seeded_rng(args.seed, STREAM_NEIGHBOURS).uniform(-NEIGHBOUR_SCALE, NEIGHBOUR_SCALE, size=(NEIGHBOURS, len(result)))
     neighbours = result + backend.to_numpy(offsets).astype(result.dtype)          # (8, d)
     means = numpy.stack([latent.concept_mean(pool[indices]) for indices in concepts.values()])  # (3, d)
     mean_images = generate(gan, model, means)

@@ -23,19 +23,20 @@ generator step.
 import argparse
 import os
 import sys
-import time
 
 import numpy
 
 import minigan
 from minigan import backend
 from minigan.gans import models
+from minigan.gans.objectives import GENERATOR_LOSSES
+from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
 from minigan.tools.cli import non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataError, DataLoader, load_mnist
-from minigan.gans.gan import GENERATOR_LOSSES
-from minigan.tools.io import FileFormatError, atomic_write, load_checkpoint, save_checkpoint, save_npz
-from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
+from minigan.tools.io import FileFormatError, atomic_write, load_checkpoint
+
+from common import RunError, checkpoint_each_epoch, save_history, side_rng, to_unit_range
 
 GRID_NOISE = 100  # a 10×10 grid
 
@@ -76,10 +77,6 @@ def parse_args(argv=None):
 CONFIG_KEYS = ("model", "batch_size", "k", "generator_loss", "lr", "seed")
 
 
-class RunError(Exception):
-    """A problem with what the user asked for (reported as one line, not a traceback)."""
-
-
 def save_grid(gan, fixed_noise, path, model):
     images = gan.generate(fixed_noise).numpy()
     plots.save_image_grid(path, images, rows=10, value_range=models.OUTPUT_RANGE[model], zoom=3)
@@ -87,12 +84,9 @@ def save_grid(gan, fixed_noise, path, model):
 
 def final_samples(gan, count, model, batch=500):
     """``count`` samples as float32 in [0, 1], shape (count, 28, 28), drawn in batches."""
-    chunks = []
-    for start in range(0, count, batch):
-        images = gan.generate(gan.sample_noise(min(batch, count - start))).numpy()[..., 0]
-        low, high = models.OUTPUT_RANGE[model]
-        chunks.append((images - low) / (high - low))  # G's range -> [0, 1]
-    return numpy.clip(numpy.concatenate(chunks), 0, 1).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
+    chunks = [to_unit_range(gan.generate(gan.sample_noise(min(batch, count - start))).numpy()[..., 0], models.OUTPUT_RANGE[model])
+              for start in range(0, count, batch)]  # (≤ batch, 28, 28) each, G's range -> [0, 1]
+    return numpy.concatenate(chunks) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
 
 
 def train(args):
@@ -124,8 +118,7 @@ def train(args):
 
     # The same noise every epoch, from G's own noise distribution and from a generator that training
     # never touches, so the grids show G changing and nothing else.
-    grid_seed = int(numpy.random.SeedSequence([config["seed"], 2**31]).generate_state(1)[0])
-    fixed_noise = gan.sample_noise(GRID_NOISE, rng=backend.get_backend().rng(grid_seed))
+    fixed_noise = gan.sample_noise(GRID_NOISE, rng=side_rng(config["seed"]))
     os.makedirs(args.out, exist_ok=True)
     per_epoch = steps_per_epoch(gan, loader)
     remaining_steps = (args.epochs - start_epoch) * per_epoch
@@ -135,23 +128,18 @@ def train(args):
           f"{config['generator_loss']} loss, backend {backend.get_backend().name}: {remaining_steps} generator steps "
           f"({per_epoch} per epoch), writing to {args.out}")
 
-    started = time.perf_counter()
+    def grid(epoch):  # the fixed noise's samples after this epoch
+        path = os.path.join(args.out, f"samples_epoch_{epoch:03d}.png")
+        save_grid(gan, fixed_noise, path, config["model"])
+        return path
 
-    def end_of_epoch(epoch):  # a grid from the fixed noise, and a checkpoint to resume from
-        grid = os.path.join(args.out, f"samples_epoch_{epoch:03d}.png")
-        save_grid(gan, fixed_noise, grid, config["model"])
-        save_checkpoint(os.path.join(args.out, "checkpoint.npz"),
-                        {"gan": gan.state_dict(), "history": {k: numpy.asarray(v, numpy.float64) for k, v in history.items()}, "epoch": numpy.array(epoch)},
-                        metadata={"config": config, "epoch": epoch, "backend": backend.get_backend().name})
-        print(f"epoch {epoch}: wrote {grid} and checkpoint.npz ({time.perf_counter() - started:.0f} s so far)", flush=True)
-
-    # Algorithm 1, epoch after epoch: minigan/gans/training.py keeps the history and prints the progress lines
+    # Algorithm 1, epoch after epoch: minigan/gans/training.py keeps the history and prints the progress
+    # lines; after every epoch, a grid and a checkpoint to resume from
     train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, max_steps=remaining_steps,
-                 log_every=args.log_every, on_epoch_end=end_of_epoch)
+                 log_every=args.log_every, on_epoch_end=checkpoint_each_epoch(args.out, gan, history, config, grid))
 
     if history["d_loss"]:
-        plots.plot_training(os.path.join(args.out, "training.png"), history, title=f"{config['model']} on MNIST")
-        save_npz(os.path.join(args.out, "history.npz"), **{k: numpy.asarray(v) for k, v in history.items()})
+        save_history(args.out, history, title=f"{config['model']} on MNIST")
     samples = final_samples(gan, args.samples, config["model"])
     with atomic_write(os.path.join(args.out, "samples.npy")) as f:
         numpy.save(f, samples)

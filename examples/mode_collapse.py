@@ -58,10 +58,12 @@ import numpy
 
 import minigan
 from minigan import backend, nn, optim
+from minigan.gans.gan import GAN
 from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
-from minigan.gans.gan import GAN
 from minigan.tools.io import atomic_write
+
+from common import side_rng
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)
@@ -193,8 +195,7 @@ def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     # The same evaluation noise for every setup and checkpoint, from a generator training never touches.
-    evaluation_seed = int(numpy.random.SeedSequence([args.seed, 2**31]).generate_state(1)[0])
-    evaluation_noise = backend.get_backend().rng(evaluation_seed).standard_normal((EVALUATION_SAMPLES, NOISE_DIM), dtype=backend.get_backend().dtype)
+    evaluation_noise = side_rng(args.seed).standard_normal((EVALUATION_SAMPLES, NOISE_DIM), dtype=backend.get_backend().dtype)
     print(f"ring of {MODES} Gaussians (radius {RADIUS:g}, std {STD:g}); {args.iterations} iterations per setup, "
           f"batch {args.batch_size}, seed {args.seed}, backend {backend.get_backend().name}")
     results, started = {}, time.perf_counter()

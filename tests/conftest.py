@@ -6,6 +6,7 @@ GPU are present (otherwise that case is reported as skipped, never failed).
 
 import importlib.util
 import os
+import sys
 
 import numpy
 import pytest
@@ -52,16 +53,23 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-9):
 
 # ----- the example scripts ------------------------------------------------------------------------
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the first 8 bytes of every PNG file
 
 
 def example_path(name):
     """The path of ``examples/<name>.py``."""
-    return os.path.join(ROOT, "examples", f"{name}.py")
+    return os.path.join(EXAMPLES, f"{name}.py")
 
 
 def load_example(name):
-    """``examples/<name>.py`` imported as a module (the examples are scripts, not a package)."""
+    """``examples/<name>.py`` imported as a module (the examples are scripts, not a package).
+
+    Run as ``python examples/<name>.py`` a script finds its sibling ``examples/common.py`` because Python
+    puts the script's folder on ``sys.path``; here the folder is put there the same way.
+    """
+    if EXAMPLES not in sys.path:
+        sys.path.insert(0, EXAMPLES)
     spec = importlib.util.spec_from_file_location(f"example_{name}", example_path(name))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
