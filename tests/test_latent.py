@@ -227,12 +227,20 @@ def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint)
     numpy.testing.assert_allclose(scores, expected, rtol=1e-6)
 
 
-def test_classify_reads_real_digits():
+def test_classify_reads_real_digits_with_the_classifiers_softmax():
+    from minigan.tools.classifier import shipped_classifier
     from minigan.tools.data import load_mnist
 
     images, labels = load_mnist(split="test", scale="sigmoid")
     digits, confidence = latent_space.classify(images[:20, ..., 0])
     assert (digits == labels[:20]).mean() >= 0.9 and ((0 < confidence) & (confidence <= 1)).all()
+    probabilities = shipped_classifier().probabilities(images[:20])
+    assert probabilities.shape == (20, 10) and probabilities.dtype == numpy.float64
+    numpy.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    numpy.testing.assert_array_equal(digits, shipped_classifier().predict(images[:20]))  # the most likely digit
+    numpy.testing.assert_array_equal(confidence, probabilities.max(axis=1))
+    logits = shipped_classifier().logits(images[:20]).astype(numpy.float64)
+    numpy.testing.assert_allclose(numpy.log(probabilities[:, :1] / probabilities), logits[:, :1] - logits, atol=1e-9)
 
 
 def test_missing_checkpoint_is_one_line_that_says_how_to_make_one(tmp_path, capsys):

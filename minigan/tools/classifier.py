@@ -47,9 +47,9 @@ IMAGE_SHAPE = (28, 28, 1)
 class Classifier(nn.Module):
     """The network above: ``forward`` maps a Tensor (N, 28, 28, 1) to logits (N, 10).
 
-    ``features``, ``logits`` and ``predict`` take plain arrays of images in [0, 1] (any of the layouts
-    ``check_images`` accepts), run in evaluation mode without recording a graph, in batches, and return
-    NumPy arrays.
+    ``features``, ``logits``, ``probabilities`` and ``predict`` take plain arrays of images in [0, 1] (any
+    of the layouts ``check_images`` accepts), run in evaluation mode without recording a graph, in
+    batches, and return NumPy arrays.
     """
 
     def __init__(self, rng=None):
@@ -83,6 +83,13 @@ class Classifier(nn.Module):
     def logits(self, images, batch_size=500):
         """Class scores (n, 10) float32."""
         return self._batched(images, self, batch_size)
+
+    def probabilities(self, images, batch_size=500):
+        """The softmax of the logits, (n, 10) float64, each row summing to 1:
+        pₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m) with m = maxⱼ zⱼ (subtracting m changes nothing but keeps e^· ≤ 1)."""
+        logits = self.logits(images, batch_size).astype(numpy.float64)          # (n, 10)
+        exponentials = numpy.exp(logits - logits.max(axis=1, keepdims=True))    # (n, 10), largest 1 per row
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
 
     def predict(self, images, batch_size=500):
         """The most likely digit (n,) int64 for each image."""
