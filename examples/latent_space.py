@@ -262,7 +262,8 @@ def arithmetic(gan, model, args, log=print, samples=None):
     """
     a, b = args.digits
     k = args.exemplars
-    pool, pool_images, labels, confidence, amount = samples if samples is not None else draw_pool(gan, model, args)
+    samples = draw_pool(gan, model, args) if samples is None else samples
+    pool, pool_images, labels, confidence, amount = samples
     thick_a, thin_a = pick_exemplars(labels, confidence, amount, a, k)
     thick_b, thin_b = pick_exemplars(labels, confidence, amount, b, k)
     concepts = {f"thick {a}": thick_a, f"thin {a}": thin_a, f"thin {b}": thin_b}

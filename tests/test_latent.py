@@ -215,6 +215,19 @@ def test_the_example_accepts_the_run_folder(tiny_checkpoint, tmp_path, monkeypat
     assert (tmp_path / "out" / "arithmetic.png").exists()
 
 
+def test_arithmetic_without_a_pool_draws_one_and_checks_with_it(tiny_checkpoint, tmp_path, monkeypatch):
+    """``arithmetic(..., samples=None)`` draws its own pool; the repeated check must use that pool too (it
+    was once handed the None instead). The output is the same as with the same pool drawn beforehand."""
+    monkeypatch.setattr(latent_space, "classify", fake_classify)
+    gan, model = latent_space.load_generator(str(tiny_checkpoint))
+    args = latent_space.parse_args(["--out", str(tmp_path), "--pool", "60"])
+    own_pool, given_pool = [], []
+    latent_space.arithmetic(gan, model, args, log=own_pool.append)
+    latent_space.arithmetic(gan, model, args, log=given_pool.append, samples=latent_space.draw_pool(gan, model, args))
+    assert any(line.startswith(f"  repeated with {latent_space.REPEATS} random exemplar sets") for line in own_pool)
+    assert own_pool == given_pool
+
+
 def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint):
     from minigan.engine.autograd import Tensor
 
