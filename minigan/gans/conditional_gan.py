@@ -145,7 +145,9 @@ class ConditionalGAN(GAN):
     Takes ``GAN``'s arguments (the generator and discriminator are a ``ConditionalGenerator`` and a
     ``ConditionalDiscriminator``, or any modules called as G(z, labels) and D(x, labels)), plus
     ``num_classes``. ``GAN.train_iteration`` runs unchanged; the methods below are the only ones that
-    differ, and the comments marked "(y)" say where the label enters. So:
+    differ, and the comments marked "(y)" say where the label enters. With them the objective's losses
+    become eq. 2's: D's −[log D(x | y) + log(1 − D(G(z | y) | y))], G's log(1 − D(G(z | y) | y)) or,
+    non-saturating, −log D(G(z | y) | y). So:
 
         gan.train_iteration(real_batches)         real_batches yields (images (m, …), labels (m,)) pairs
         gan.discriminator_step(images, labels)    D on real (x, y) and fakes (G(z | y), y), the same labels

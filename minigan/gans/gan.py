@@ -64,16 +64,6 @@ class GAN:
     def __init__(self, generator, discriminator, generator_optimizer, discriminator_optimizer, noise_dim,
                  generator_loss=None, discriminator_steps=1, noise="normal", real_label=None, seed=None, *,
                  objective=None):
-        if objective is None:
-            objective = Standard("non-saturating" if generator_loss is None else generator_loss,
-                                 1.0 if real_label is None else real_label)
-        elif generator_loss is not None or real_label is not None:
-            raise ValueError(f"GAN: generator_loss and real_label build the default Standard objective; with "
-                             f"objective={objective!r} given, leave them out (for example, pass "
-                             f"objective=Standard(generator_loss='minimax', real_label=0.9))")
-        if not (callable(getattr(objective, "discriminator_loss", None)) and callable(getattr(objective, "generator_loss", None))):
-            raise TypeError(f"GAN: objective must have discriminator_loss(gan, real, fake, condition) and "
-                            f"generator_loss(gan, fake, condition) methods, got {objective!r}")
         if not isinstance(discriminator_steps, int) or discriminator_steps < 1:
             raise ValueError(f"GAN: discriminator_steps (k) must be a positive int, got {discriminator_steps!r}")
         if noise not in NOISE_DISTRIBUTIONS:
@@ -81,7 +71,7 @@ class GAN:
         self.generator, self.discriminator = generator, discriminator
         self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
         self.noise_dim, self.discriminator_steps, self.noise, self.seed = noise_dim, discriminator_steps, noise, seed
-        self.objective = objective
+        self.objective = _objective(objective, generator_loss, real_label)
         self.iteration = 0  # completed iterations of Algorithm 1's outer loop
         self.discriminator_step_count = 0
         self.generator_step_count = 0
@@ -97,8 +87,8 @@ class GAN:
         self.seed_iteration()
         for _ in range(self.discriminator_steps):                    # for k steps:
             real, condition = self.split_batch(next(real_batches))   #   m examples x (and their condition y)
-            stats = self.discriminator_step(real, condition)         #   ascend D's objective on x and m fresh G(z)
-        stats.update(self.generator_step(real.shape[0], condition))  # descend G's objective on m fresh G(z)
+            stats = self.discriminator_step(real, condition)         #   update D on them and on m fresh G(z)
+        stats.update(self.generator_step(real.shape[0], condition))  # update G on m fresh G(z)
         self.iteration += 1
         return stats
 
@@ -211,6 +201,20 @@ class GAN:
 
 
 # ----- helpers of the loop ---------------------------------------------------------------------------
+def _objective(objective, generator_loss, real_label):
+    """``objective`` if given (and then without the other two), else ``Standard(generator_loss, real_label)``."""
+    if objective is None:
+        return Standard("non-saturating" if generator_loss is None else generator_loss, 1.0 if real_label is None else real_label)
+    if generator_loss is not None or real_label is not None:
+        raise ValueError(f"GAN: generator_loss and real_label build the default Standard objective; with "
+                         f"objective={objective!r} given, leave them out (for example, pass "
+                         f"objective=Standard(generator_loss='minimax', real_label=0.9))")
+    if not (callable(getattr(objective, "discriminator_loss", None)) and callable(getattr(objective, "generator_loss", None))):
+        raise TypeError(f"GAN: objective must have discriminator_loss(gan, real, fake, condition) and "
+                        f"generator_loss(gan, fake, condition) methods, got {objective!r}")
+    return objective
+
+
 def descend(optimizer, loss):
     """One optimiser step down ``loss``: clear the old gradients, backpropagate, update the parameters."""
     optimizer.zero_grad()

@@ -1,8 +1,8 @@
 """The bookkeeping around Algorithm 1: epochs, progress lines, the history of statistics.
 
-``gan.train_iteration`` is one iteration of Algorithm 1 (``minigan/gans/gan.py``, or its conditional form in
-``minigan/gans/conditional_gan.py``). ``train_epochs`` runs it over the epochs of a ``DataLoader``, as the
-MNIST examples do:
+``gan.train_iteration`` is one iteration of Algorithm 1 (``minigan/gans/gan.py``; a ``ConditionalGAN`` runs
+the same loop on (images, labels) minibatches). ``train_epochs`` runs it over the epochs of a ``DataLoader``,
+as the MNIST examples do:
 
     for each epoch:
         for each of len(loader) // k generator steps:      (each takes k real minibatches)
