@@ -26,7 +26,7 @@ stroke thickness is measured as *ink*, the mean pixel value in [0, 1]. Thick A a
 most confidently classified samples among the inkiest tenth of the pool's A's; thin A and thin B come
 likewise from the least inky tenth (``pick_exemplars`` says why not simply the inkiest).
 
-Printed numbers (the README explains them with measured values):
+Printed numbers (docs/latent-space.md explains them with measured values):
     interpolation   means over 200 pairs (the grids show the first --pairs): ‖z‖ at the endpoints and
                     its smallest value along each path; on the endpoint images and on the middle column,
                     the ink (mean pixel value), the classifier's confidence (largest softmax

@@ -28,7 +28,7 @@ G: here 3 hidden layers of 256 instead of 2 of 128 (132,609 parameters against t
 and G's 49,666), so D separates real from fake early and sharply. Only D's size changes; k stays 1
 (more D steps per G step is the other way to make D strong, at k times the cost).
 
-What a default run (seed 0) showed here (see the README for the numbers): minimax G first spreads into
+What a default run (seed 0) showed here (see docs/mode-collapse.md for the numbers): minimax G first spreads into
 a wide cloud, then along the whole ring, and only slowly gathers onto the centres; non-saturating G is
 a compact blob that hops around the ring without settling on a mode; with the strong D, G collapses
 onto a single mode by iteration 500 and stays there, ever sharper. Seeds 1 and 2 told the same story

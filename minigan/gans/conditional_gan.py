@@ -34,7 +34,7 @@ to the noise or image part unchanged (labels get none: they are constants).
 
 The paper's own MNIST nets fed y through a separate hidden layer first (G: z → 200 ReLU and y → 1000 ReLU,
 joined in 1200 ReLU; D: x → maxout 240×5 and y → maxout 50×5, joined in maxout 240×4); here the project's
-MLP GAN recipe (``models.build_gan("mlp")``, see README "The MLP GAN recipe": batch norm in G, maxout D
+MLP GAN recipe (``models.build_gan("mlp")``, see docs/training-mnist.md, "The MLP GAN recipe": batch norm in G, maxout D
 with dropout, label smoothing 0.9, Adam 2e-4 β₁ 0.5, U(−1, 1) noise, G's output bias from the pixel
 marginals) is reused with the one-hot concatenated at the input, so that the label is the only change.
 """
