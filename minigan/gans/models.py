@@ -109,7 +109,7 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
 
     DCGAN: Adam(lr 2e-4, β₁ 0.5) for both nets, N(0, 0.02) init, noise N(0, I); images in [−1, 1].
 
-    MLP GAN (see README, "The MLP GAN recipe"): batch norm in G's hidden layers, Adam(lr 2e-4, β₁ 0.5)
+    MLP GAN (see docs/training-mnist.md, "The MLP GAN recipe"): batch norm in G's hidden layers, Adam(lr 2e-4, β₁ 0.5)
     for both nets, one-sided label smoothing (real target 0.9), dropout in D and noise U(−1, 1) as in the
     paper, images in [0, 1], and — when the training ``images`` are given — G's output bias set from the
     pixel marginals.
