@@ -1,68 +1,25 @@
-"""conv2d and conv_transpose2d: the specification, checked against plain loops and finite differences.
+"""conv2d and conv_transpose2d: the specification, checked against their slow twins and finite differences.
 
 Channels-last: images (N, H, W, C), weights (out, kh, kw, in) of the convolution; the transposed conv
-takes the weight of the conv it is the adjoint of. Each fast path (im2col/col2im + GEMM) is compared
-with a loop definition written here for clarity, on hypothesis-drawn geometry.
+takes the weight of the conv it is the adjoint of. Each fast path (im2col/col2im + GEMM) is compared on
+hypothesis-drawn geometry with its twin in ``minigan.engine.ops.reference`` (loops over pixels and
+kernel offsets; im2col/col2im one slice per offset), and the twins themselves are checked against
+facts that do not depend on them: the two loop definitions are each other's adjoint, and so are
+im2col and col2im.
 """
 
 import numpy
 import pytest
 from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from minigan import Tensor, gradcheck, nn
 from minigan.engine.ops import conv2d, conv_transpose2d
+from minigan.engine.ops import conv, reference
 from minigan.engine.ops.conv import conv_output_size, conv_transpose_output_size
 
 from conftest import assert_close, to_numpy
 from strategies import conv_geometries, random_array, seeds
-
-# ----- the slow twins: loop definitions ----------------------------------------------------------
-
-
-def conv2d_reference(x, weight, bias, stride, padding, dilation):
-    """y[n, i, j, o] = bias[o] + Σ_{a, b} W[o, a, b, :] · x[n, i·sh + a·dh − ph, j·sw + b·dw − pw, :],
-
-    with x read as zero outside its H×W pixels (zero padding).
-    """
-    n_images, height, width, _ = x.shape
-    out_channels, kh, kw, _ = weight.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    oh = (height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    ow = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    y = numpy.zeros((n_images, oh, ow, out_channels))
-    for n in range(n_images):
-        for i in range(oh):
-            for j in range(ow):
-                for a in range(kh):
-                    for b in range(kw):
-                        row, col = i * sh + a * dh - ph, j * sw + b * dw - pw
-                        if 0 <= row < height and 0 <= col < width:
-                            y[n, i, j] += weight[:, a, b, :] @ x[n, row, col]
-    return y if bias is None else y + bias
-
-
-def conv_transpose2d_reference(x, weight, bias, stride, padding, output_padding, dilation):
-    """Scatter each input pixel through the kernel — defined without reference to conv2d:
-
-    y[n, i·sh + a·dh − ph, j·sw + b·dw − pw, :] += x[n, i, j, :] · W[:, a, b, :] for every (i, j, a, b)
-    that lands inside the oh×ow output, oh = (H − 1)sh − 2ph + dh(kh − 1) + output_padding + 1.
-    """
-    n_images, height, width, _ = x.shape
-    _, kh, kw, out_channels = weight.shape
-    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
-    oh = (height - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
-    ow = (width - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
-    y = numpy.zeros((n_images, oh, ow, out_channels))
-    for n in range(n_images):
-        for i in range(height):
-            for j in range(width):
-                for a in range(kh):
-                    for b in range(kw):
-                        row, col = i * sh + a * dh - ph, j * sw + b * dw - pw
-                        if 0 <= row < oh and 0 <= col < ow:
-                            y[n, row, col] += x[n, i, j] @ weight[:, a, b, :]
-    return y if bias is None else y + bias
-
 
 # ----- drawing a case ---------------------------------------------------------------------------------
 
@@ -99,7 +56,14 @@ def assume_valid_transposed(g):
     assume(min(transposed_output_shape(g)) >= 1)  # else the padding crops away the whole output
 
 
-# ----- forward: the fast path equals the loop definition -------------------------------------------
+def adjoint_geometry(g):
+    """The transposed conv that maps conv2d's output back to its input size: output_padding = the
+    remainder that the conv's floor division dropped, (H + 2p − d(k − 1) − 1) mod s (< s)."""
+    output_padding = tuple((h + 2 * p - d * (k - 1) - 1) % s for h, k, s, p, d in zip(g.size, g.kernel, g.stride, g.padding, g.dilation))
+    return dict(stride=g.stride, padding=g.padding, dilation=g.dilation), output_padding
+
+
+# ----- forward: the fast path equals its twin, the loop definition ------------------------------
 
 
 @given(g=conv_geometries(), seed=seeds)
@@ -107,7 +71,7 @@ def test_conv2d_equals_its_loop_definition(xp, g, seed):
     assume_valid_conv(g)
     x, weight, bias = conv_case(xp, g, seed)
     y = conv2d(x, weight, bias, stride=g.stride, padding=g.padding, dilation=g.dilation)
-    expected = conv2d_reference(x.numpy(), weight.numpy(), bias.numpy(), g.stride, g.padding, g.dilation)
+    expected = reference.conv2d(x.numpy(), weight.numpy(), bias.numpy(), g.stride, g.padding, g.dilation)
     assert y.shape == (g.batch, *conv_output_shape(g), g.out_channels)
     assert_close(y.data, expected)
 
@@ -117,7 +81,7 @@ def test_conv_transpose2d_equals_its_scatter_definition(xp, g, seed):
     assume_valid_transposed(g)
     x, weight, bias = transposed_case(xp, g, seed)
     y = conv_transpose2d(x, weight, bias, stride=g.stride, padding=g.padding, output_padding=g.output_padding, dilation=g.dilation)
-    expected = conv_transpose2d_reference(x.numpy(), weight.numpy(), bias.numpy(), g.stride, g.padding, g.output_padding, g.dilation)
+    expected = reference.conv_transpose2d(x.numpy(), weight.numpy(), bias.numpy(), g.stride, g.padding, g.output_padding, g.dilation)
     assert y.shape == (g.batch, *transposed_output_shape(g), g.out_channels)
     assert_close(y.data, expected)
 
@@ -129,14 +93,94 @@ def test_int_arguments_mean_the_same_on_both_axes(xp):
     assert_close(conv_transpose2d(y, weight, None, 2, 1, 1, 1).data, conv_transpose2d(y, weight, None, (2, 2), (1, 1), (1, 1), (1, 1)).data)
 
 
+# ----- im2col and col2im: the fast kernels equal their twins ----------------------------------------
+
+
+def zero_pad(xp, x, padding):
+    """x (N, H, W, C) with ``padding`` = (ph, pw) zeros on each side, by ``xp.pad`` (not ``conv.pad2d``)."""
+    (ph, pw) = padding
+    return xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+
+
+def col2im_geometry(g, transposed):
+    """(image size, output size) for col2im: conv2d's dL/dx puts back onto its input, of size g.size,
+    what its oh×ow output pixels took; conv_transpose2d's forward puts its input pixels, g.size of
+    them, onto its larger output (output_padding included, whose extra rows receive nothing)."""
+    if transposed:
+        return transposed_output_shape(g), g.size
+    return g.size, conv_output_shape(g)
+
+
+@given(g=conv_geometries(), seed=seeds)
+def test_im2col_equals_its_twin(xp, g, seed):
+    """A copy either way, so exactly equal."""
+    assume_valid_conv(g)
+    x_padded = zero_pad(xp, random_array(xp, (g.batch, *g.size, g.in_channels), seed), g.padding)
+    geometry = (g.kernel, conv_output_shape(g), g.stride, g.dilation)
+    numpy.testing.assert_array_equal(to_numpy(conv.im2col(x_padded, *geometry)), to_numpy(reference.im2col(x_padded, *geometry)))
+
+
+@given(g=conv_geometries(transposed=True), seed=seeds, transposed=st.booleans())
+def test_col2im_equals_its_twin(xp, g, seed, transposed):
+    if transposed:
+        assume_valid_transposed(g)
+    else:
+        assume_valid_conv(g)
+    image_size, output_size = col2im_geometry(g, transposed)
+    kh, kw = g.kernel
+    cols = random_array(xp, (kh * kw, g.batch, *output_size, g.in_channels), seed)  # (kh·kw, N, oh, ow, C)
+    args = ((g.batch, *image_size, g.in_channels), g.kernel, output_size, g.stride, g.dilation, g.padding)
+    assert_close(conv.col2im(cols, *args), reference.col2im(cols, *args), rtol=1e-12, atol=1e-12)
+
+
+# ----- the twins themselves, against facts that do not depend on them -------------------------------
+
+
+@given(g=conv_geometries(transposed=True), seed=seeds, transposed=st.booleans())
+def test_twin_col2im_is_the_adjoint_of_twin_im2col(xp, g, seed, transposed):
+    """⟨im2col(pad(x)), c⟩ = ⟨x, col2im(c)⟩ for every image x and columns c: col2im puts back what im2col took."""
+    if transposed:
+        assume_valid_transposed(g)
+    else:
+        assume_valid_conv(g)
+    image_size, output_size = col2im_geometry(g, transposed)
+    kh, kw = g.kernel
+    x = random_array(xp, (g.batch, *image_size, g.in_channels), seed)
+    cols = random_array(xp, (kh * kw, g.batch, *output_size, g.in_channels), seed + 1)  # (kh·kw, N, oh, ow, C), offset-major
+    patches = reference.im2col(zero_pad(xp, x, g.padding), g.kernel, output_size, g.stride, g.dilation)  # (N·oh·ow, kh·kw·C)
+    # im2col's layout for the same numbers: (kh·kw, N, oh, ow, C) -> (N, oh, ow, kh·kw, C) -> (N·oh·ow, kh·kw·C)
+    cols_by_pixel = cols.transpose(1, 2, 3, 0, 4).reshape(patches.shape)
+    x_back = reference.col2im(cols, x.shape, g.kernel, output_size, g.stride, g.dilation, g.padding)
+    assert x_back.shape == x.shape
+    lhs, rhs = float((patches * cols_by_pixel).sum()), float((x * x_back).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+
+
+@given(g=conv_geometries(), seed=seeds)
+def test_twin_im2col_times_the_weight_is_the_loop_convolution(xp, g, seed):
+    """conv2d = im2col(pad(x)) · W_flatᵀ: the patch matrix holds exactly the terms of the loop definition."""
+    assume_valid_conv(g)
+    x, weight, _ = (t.data for t in conv_case(xp, g, seed))
+    patches = reference.im2col(zero_pad(xp, x, g.padding), g.kernel, conv_output_shape(g), g.stride, g.dilation)
+    y = patches @ weight.reshape(g.out_channels, -1).T  # (N·oh·ow, kh·kw·C) @ (kh·kw·C, O) -> (N·oh·ow, O)
+    expected = reference.conv2d(x, weight, None, g.stride, g.padding, g.dilation)
+    assert_close(y.reshape(expected.shape), expected)
+
+
+@given(g=conv_geometries(max_side=4), seed=seeds)
+def test_the_two_loop_twins_are_each_others_adjoint(xp, g, seed):
+    """⟨conv2d(x, w), y⟩ = ⟨x, conv_transpose2d(y, w)⟩ for the twins, written independently of each other."""
+    assume_valid_conv(g)
+    x, weight, _ = (t.data for t in conv_case(xp, g, seed))
+    geometry, output_padding = adjoint_geometry(g)
+    y = random_array(xp, (g.batch, *conv_output_shape(g), g.out_channels), seed + 3)
+    x_back = reference.conv_transpose2d(y, weight, None, output_padding=output_padding, **geometry)
+    assert x_back.shape == x.shape
+    lhs = float((reference.conv2d(x, weight, None, **geometry) * y).sum())
+    assert lhs == pytest.approx(float((x * x_back).sum()), rel=1e-9, abs=1e-9)
+
+
 # ----- each op is the other's adjoint ----------------------------------------------------------------
-
-
-def adjoint_geometry(g):
-    """The transposed conv that maps conv2d's output back to its input size: output_padding = the
-    remainder that the conv's floor division dropped, (H + 2p − d(k − 1) − 1) mod s (< s)."""
-    output_padding = tuple((h + 2 * p - d * (k - 1) - 1) % s for h, k, s, p, d in zip(g.size, g.kernel, g.stride, g.padding, g.dilation))
-    return dict(stride=g.stride, padding=g.padding, dilation=g.dilation), output_padding
 
 
 @given(g=conv_geometries(), seed=seeds)
