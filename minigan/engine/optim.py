@@ -70,6 +70,9 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum μ and weight decay λ (PyTorch's convention):
 
         g ← g + λθ;    v ← μv + g;    θ ← θ − η v        (without momentum: θ ← θ − η g)
+
+    Equals ``ops.reference.sgd``, which applies these lines to one parameter array at a time; here each
+    is one in-place pass over the flat buffer holding every parameter (see the module docstring).
     """
 
     def __init__(self, parameters, lr=0.01, momentum=0.0, weight_decay=0.0):
@@ -112,8 +115,12 @@ class Adam(Optimizer):
         m̂ ← m / (1 − β₁ᵗ);  v̂ ← v / (1 − β₂ᵗ)  bias correction (m and v start at 0)
         θ ← θ − α m̂ / (√v̂ + ε)
 
-    DCGAN uses α = 2e-4, β₁ = 0.5 (Radford et al. 2015, §4). Each line is one or two in-place passes over
-    the flat buffers, with the bias corrections folded into Python-float scalars.
+    DCGAN uses α = 2e-4, β₁ = 0.5 (Radford et al. 2015, §4).
+
+    Equals ``ops.reference.adam``, these lines written out with m̂ and v̂ as arrays, for one parameter at a
+    time. Here each line is one or two in-place passes over the flat buffers of all the parameters (no
+    loop over parameters, no temporary arrays), and m̂ and v̂ are never formed: the bias corrections
+    are folded into two Python-float scalars (``step``), which saves a pass over the buffers.
     """
 
     def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -139,7 +146,8 @@ class Adam(Optimizer):
         s *= 1 - self.beta2
         self.v += s
         # θ ← θ − α m̂ / (√v̂ + ε) = θ − αₜ m / (√v + ε̂), with αₜ = α √(1 − β₂ᵗ) / (1 − β₁ᵗ) and
-        # ε̂ = ε √(1 − β₂ᵗ): the reordering of Kingma & Ba §2, which saves a pass over the buffers
+        # ε̂ = ε √(1 − β₂ᵗ) (multiply the numerator and the denominator by √(1 − β₂ᵗ)): the reordering of
+        # Kingma & Ba §2, which saves a pass over the buffers
         correction = (1 - self.beta2**self.t) ** 0.5
         xp.sqrt(self.v, out=s)
         s += self.eps * correction

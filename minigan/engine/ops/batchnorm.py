@@ -11,16 +11,29 @@ Backward (training mode, where μ and σ² depend on x), with every sum over the
 
     dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ·inv_std·(dy − (x̂·dγ + dβ)/m)
 
-In eval mode μ and σ² are the running statistics (constants), y is an affine map per channel and
-dx = γ·inv_std·dy, with dγ and dβ as above.
+This is the paper's backward (§3, written out term by term in ``reference.batch_norm_backward``, the
+slow twin), rearranged. With x − μ = x̂/inv_std and (σ² + ε)^(−3/2) = inv_std³:
 
-Speed (see shared/PERFORMANCE.md): column sums are matrix-vector products (``ones @ a``, one BLAS call),
-sums of products Σ a·b are ``einsum`` (one read of both, no product array written), per-channel factors
-are folded into (C,) vectors before they touch the (m, C) matrix, and every vector is tiled to one
-example's length before it is broadcast (see ``forward``). The forward saves the centred input x − μ
-(not x̂; x̂·s is (x − μ)·(inv_std·s), folded into the vector), so training costs five full passes
-forward and six backward, two of each only reading. Scalars enter as ``dtype.type`` values, so a float32
-pipeline never creates a float64 temporary.
+    ∂ℓ/∂x̂  = γ·dy
+    ∂ℓ/∂σ² = Σ ∂ℓ/∂x̂·(x − μ)·(−½)(σ² + ε)^(−3/2)           = −½·γ·inv_std²·Σ dy·x̂ = −½·γ·inv_std²·dγ
+    ∂ℓ/∂μ  = Σ ∂ℓ/∂x̂·(−inv_std) + ∂ℓ/∂σ²·Σ −2(x − μ)/m     = −γ·inv_std·dβ          (Σ (x − μ) = 0)
+    ∂ℓ/∂x  = ∂ℓ/∂x̂·inv_std + ∂ℓ/∂σ²·2(x − μ)/m + ∂ℓ/∂μ/m   = γ·inv_std·dy − γ·inv_std·x̂·dγ/m − γ·inv_std·dβ/m
+                                                            = γ·inv_std·(dy − (x̂·dγ + dβ)/m)
+
+so after the two sums dβ and dγ, dx is one expression with per-channel factors, and x̂ never needs to
+be stored: x̂·s = (x − μ)·(inv_std·s) for any per-channel s, so the forward saves the centred input.
+
+In eval mode μ and σ² are the running statistics (constants), y is an affine map per channel and
+dx = γ·inv_std·dy, with dγ and dβ as above (twins: ``reference.batch_norm_inference`` and its backward).
+
+Why faster than the twin, which recomputes x̂ and makes a full pass over the (m, C) matrix for every
+operation of every term: column sums are matrix-vector products (``ones @ a``, one BLAS call, instead
+of NumPy's row-by-row axis-0 sum), sums of products Σ a·b are ``einsum`` (one read of both, no product
+array written), per-channel factors are folded into (C,) vectors before they touch the (m, C) matrix,
+and every vector is tiled to one example's length before it is broadcast (see ``forward``). Training
+costs five full passes forward and six backward, two of each only reading (measurements in
+``benchmarks/README.md``). Scalars enter as ``dtype.type`` values, so a float32 pipeline never
+creates a float64 temporary.
 """
 
 from ..autograd import Function, Tensor
@@ -28,8 +41,10 @@ from ..backend import array_module
 
 
 class BatchNorm(Function):
-    """y = γ·(x − μ)·inv_std + β per channel (last axis); dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv_std·(dy − (x̂·dγ + dβ)/m).
+    """y = γ·x̂ + β, x̂ = (x − μ)·inv_std, per channel (last axis); dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv_std·(dy − (x̂·dγ + dβ)/m).
 
+    Equals ``reference.batch_norm_forward`` and ``reference.batch_norm_backward`` (Ioffe & Szegedy 2015,
+    Algorithm 1 and §3); the module docstring derives this backward from the twin's.
     In eval mode (``training=False``) μ, σ² are ``running_mean``, ``running_var`` and dx = γ·inv_std·dy.
     In training mode the running statistics, when given, are updated in place (see ``batch_norm``).
     """
@@ -43,8 +58,8 @@ class BatchNorm(Function):
         m = rows.shape[0]
         self.ones = ones = xp.ones(m, dtype=x.dtype)  # (m,): ones @ a is the column sum of a (m, C)
         # The elementwise passes run on x viewed (N, R·C), one row per example (R = m/N positions), with
-        # each (C,) vector tiled R times: NumPy runs one inner loop per row of a broadcast, and rows of
-        # only C values made those passes about 1.8× slower at (64, 14, 14, 64).
+        # each (C,) vector tiled R times: NumPy runs one inner loop per row of a broadcast, and on rows
+        # of only C values that loop's start-up cost is paid m times instead of N (benchmarks/README.md).
         self.tile = tile = m // x.shape[0] if x.shape[0] else 1  # R = m / N
         wide = x.reshape(-1, tile * channels)  # (N, R·C)
         if training:

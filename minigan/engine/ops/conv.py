@@ -9,12 +9,16 @@ Layouts (channels-last throughout):
   exactly the input gradient of ``conv2d(·, w)``, and ``conv2d(·, w)`` is the input gradient of
   ``conv_transpose2d(·, w)``: each op's backward is the other's forward.
 
-Why channels-last: im2col then copies, for each of the kh·kw kernel offsets, a strided slice whose
-innermost axis (C) is contiguous, straight into a buffer laid out (N, oh, ow, kh, kw, C) that *is* the
-GEMM operand after a free reshape; the GEMM output (N·oh·ow, out) is already the next image in
-(N, oh, ow, out). With channels-first every step needs transposed copies; channels-last im2col measured
-about 2× faster (``PERFORMANCE.md``). No loop runs over the batch or over pixels, only over the kh·kw
-kernel offsets, so the Python overhead is 16 slice copies for a 4×4 kernel whatever the batch size.
+Why channels-last: the C channels of one pixel are then contiguous, the innermost axis of every patch,
+so im2col copies whole runs of them straight into a buffer laid out (N, oh, ow, kh, kw, C) that *is*
+the GEMM operand after a free reshape, and the GEMM output (N·oh·ow, out) is already the next image in
+(N, oh, ow, out). With channels-first every one of those steps would need a transposed copy. No Python
+loop runs over the batch or over pixels: im2col loops over the kh kernel rows and col2im over the
+kh·kw kernel offsets, so the Python overhead is the same whatever the batch size.
+
+Each kernel here has a slow twin in ``reference.py``, written the obvious way (loops over pixels for
+the two convolutions, one strided slice per kernel offset for im2col and col2im); the tests check that
+each fast kernel equals its twin, and each docstring below says why the fast one is faster.
 
 Output sizes, per spatial axis, for input size H, kernel k, stride s, padding p, dilation d:
 
@@ -25,8 +29,9 @@ Output sizes, per spatial axis, for input size H, kernel k, stride s, padding p,
 strided conv maps to the same output size; it adds rows/columns at the bottom/right that receive no
 contribution (they only carry the bias).
 
-The same lines run on NumPy and CuPy: only slicing, matmul, reshape and ``zeros``/``empty`` from the
-input's array module.
+The same lines run on NumPy and CuPy: only slicing, ``lib.stride_tricks.as_strided`` views (both
+libraries have them, with strides in bytes), matmul, reshape and ``zeros``/``empty`` from the input's
+array module.
 """
 
 from ..autograd import Function, Tensor
@@ -66,12 +71,17 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
     Returns:
         (N·oh·ow, kh·kw·C): one row per output pixel, one column per (kernel offset, channel).
 
-    One loop over the kh kernel *rows*. For kernel row a, the kw·C values that every output pixel
+    Equals ``reference.im2col``, which copies one strided slice (N, oh, ow, C) per kernel offset: kh·kw
+    copies, each moving runs of only C contiguous floats (one pixel's channels) with a jump between them.
+
+    Here, one loop over the kh kernel *rows*. For kernel row a, the kw·C values that every output pixel
     needs form a window sliding along the image row: a strided view (``as_strided``, nothing copied)
-    with axes (N, oh, ow, kw, C), copied in one go into the buffer. With dilation 1 each window is
-    kw·C contiguous floats, so kh large copies replace kh·kw small ones: 0.65× the time of one copy per
-    kernel offset at D's 64→128 conv (best of 61 alternating calls). With one channel (D's first conv)
-    the windows are tiny and it is about 1.3× slower, but that im2col is 16× smaller.
+    with axes (N, oh, ow, kw, C), copied in one go into the buffer. Why faster: NumPy pays for every
+    contiguous run it copies, and with dilation 1 each window is kw·C contiguous floats, so kh copies
+    of long runs replace kh·kw copies of short ones. With a single channel (D's first conv) the windows
+    are only kw floats long and this way is the slower of the two, but that layer's im2col moves
+    sixteen times fewer values than the next one's (N·14·14·16 against N·7·7·1024), so the trade pays.
+    The measurements are in ``benchmarks/README.md``.
     """
     xp = array_module(x_padded)
     n, _, _, c = x_padded.shape
@@ -95,6 +105,11 @@ def kernel_offset_weights(weight):
     Matrix a·kw + b is weight[:, a, b, :]. ``x @ kernel_offset_weights(w)`` is then one batched GEMM whose
     result is the *offset-major* columns (kh·kw, rows, B) that ``col2im`` adds back, each offset's block
     contiguous: the same products as ``x @ w.reshape(A, kh·kw·B)``, laid out offset by offset.
+
+    Its plain twin is that one GEMM followed by a transposing copy, (rows, kh·kw, B) -> (kh·kw, rows, B),
+    into the layout ``reference.col2im`` takes. The batched GEMM does the same multiply-adds at about
+    the same speed (``benchmarks/README.md``) and writes the offset-major layout directly, so that copy
+    is never made.
     """
     a, kh, kw, b = weight.shape
     return weight.reshape(a, kh * kw, b).transpose(1, 0, 2)  # (A, kh·kw, B) -> (kh·kw, A, B)
@@ -119,15 +134,20 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
         (N, H, W, C): image[n, i·sh + a·dh − ph, j·sw + b·dw − pw, c] += cols[a·kw + b, n, i, j, c],
         for the terms that land inside the image (what lands in the padding is dropped).
 
-    With stride s the image splits into sh·sw *phases*: the pixels (y, x) with y mod sh = r and
+    Equals ``reference.col2im``, which adds each kernel offset's block onto a strided slice of a zero
+    buffer the size of the padded image, then crops the padding off.
+
+    Here, with stride s the image splits into sh·sw *phases*: the pixels (y, x) with y mod sh = r and
     x mod sw = t, an (N, ⌈H/sh⌉, ⌈W/sw⌉, C) grid of their own. Kernel offset a always lands in the same
     phase r, shifted by the same number of phase rows (``_phase``), so each offset's block adds onto a
     shifted window of one phase grid: both sides are (N, rows, ow·C) with contiguous rows. The phases are
-    summed in a phase-major buffer, then interleaved into the image with sh·sw strided copies. Why not
-    add into the image directly: a stride-2 slice of the image is contiguous only C floats at a time, and
-    NumPy pays per contiguous run; adding whole phase rows made D's 64→128 conv's col2im about 1.9×
-    faster. Overlapping patches add up, so this is a sum, never an assignment; within one offset the
-    targets are distinct, so no ``add.at`` is needed.
+    summed in a phase-major buffer, then interleaved into the image with sh·sw strided copies, and what
+    would land in the padding is cut off by the window bounds (no padded buffer, no crop). Why faster
+    than the twin: a stride-2 slice of the image is contiguous only C floats at a time, and NumPy pays
+    per contiguous run; here every add moves whole phase rows of ow·C floats, and the strided work is
+    left to the sh·sw interleaving copies, one per phase instead of one per offset (measured in
+    ``benchmarks/README.md``). Overlapping patches add up, so this is a sum, never an assignment; within
+    one offset the targets are distinct, so no ``add.at`` is needed.
     """
     xp = array_module(cols)
     n, h, w, c = image_shape
@@ -156,8 +176,12 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
 
 
 def column_sums(a):
-    """Σ over the rows of a (m, C) matrix, as ``ones @ a``: one BLAS matrix-vector product, about 5×
-    faster than ``a.sum(axis=0)`` at the conv shapes here (NumPy reduces that axis row by row)."""
+    """Σ over the rows of a (m, C) matrix, as ``ones @ a``: one BLAS matrix-vector product.
+
+    Its twin is ``a.sum(axis=0)``, the same sums. NumPy reduces that axis row by row, one short pass
+    of C values per row; the matrix-vector product streams the whole matrix through in long runs and is
+    several times faster at the conv shapes here (``benchmarks/README.md``).
+    """
     return array_module(a).ones(a.shape[0], dtype=a.dtype) @ a
 
 
@@ -168,6 +192,11 @@ class Conv2d(Function):
     X = im2col(x) (N·oh·ow, kh·kw·C) and W_flat (O, kh·kw·C):
 
         Y = X W_flatᵀ + b;   dL/dW_flat = dL/dYᵀ X;   dL/db = Σ_rows dL/dY;   dL/dx = col2im(dL/dY W_flat).
+
+    Equals ``reference.conv2d``, the loop over every output pixel and kernel offset, whose work is
+    N·oh·ow·kh·kw small products of a (O, C) matrix with a C-vector, each one Python iteration. Here
+    the same multiply-adds are one GEMM, which BLAS runs at close to the processor's peak, and the only
+    Python loops are im2col's over kernel rows and col2im's over kernel offsets.
 
     Forward and backward are one GEMM per result. For dL/dx the GEMM is batched over the kernel offsets,
     dL/dY W[:, a, b, :] for each (a, b) (``kernel_offset_weights``): the same products as dL/dY W_flat,
@@ -216,6 +245,9 @@ class ConvTranspose2d(Function):
 
         Y = col2im(X W_flat) + b;   dL/dX = im2col(dL/dY) W_flatᵀ;   dL/dW_flat = Xᵀ im2col(dL/dY);
         dL/db = Σ_{n, i, j} dL/dY.
+
+    Equals ``reference.conv_transpose2d``, the loop scattering every input pixel through every kernel
+    offset; faster for the same reason as ``Conv2d``: one GEMM instead of N·H·W·kh·kw small products.
 
     This forward is ``Conv2d``'s input gradient and this backward is ``Conv2d``'s forward (im2col + one
     GEMM) with the same weight: the two ops are each other's adjoint. The forward's GEMM X W_flat is
