@@ -42,6 +42,19 @@ def test_script_runs_and_writes_json(name, tmp_path):
             assert row["gemm"]["flops_per_iteration"] == [row["gemm"]["flops_formula"]]
 
 
+def test_the_choices_script_checks_each_pair_agrees_and_writes_json(tmp_path):
+    """bench_choices: every case's two contestants agree (checked before timing) and each row has a ratio."""
+    path = tmp_path / "choices.json"
+    result = run_script("bench_choices", "--tiny", "--repeats", "1", "--warmup", "0", "--json", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| choice | in the code | shape | chosen median (min) ms |" in result.stdout
+    with open(path, encoding="utf-8") as handle:
+        payload = json.load(handle)
+    assert payload["script"] == "bench_choices" and payload["settings"]["tiny"] is True
+    assert payload["machine"]["thread_environment"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert len(payload["results"]) >= 10 and all(row["ratio"] > 0 for row in payload["results"])
+
+
 @pytest.mark.parametrize("args, message", [
     (["--repeats", "0"], "--repeats"),
     (["--warmup", "-1"], "--warmup"),

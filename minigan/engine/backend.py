@@ -87,8 +87,8 @@ def keep_freed_memory():
 
     Why: by default glibc serves each array above ~128 KiB with a fresh ``mmap`` and gives it back with
     ``munmap`` when freed, so every op's output costs page faults on first touch. A training step frees
-    and re-allocates the same sizes hundreds of times; keeping the memory made a whole DCGAN iteration
-    about 25–30% faster on the project's 2-core machine (NumPy, one BLAS thread). The cost: the process
+    and re-allocates the same sizes hundreds of times, and keeping the memory saves those page faults
+    every time (the DCGAN iteration's speed-up is in ``benchmarks/README.md``). The cost: the process
     keeps its peak memory until it exits. Applied when the NumPy backend is created; set
     ``MINIGAN_KEEP_FREED_MEMORY=0`` to leave the allocator alone. Returns True if it was applied.
     """

@@ -21,8 +21,8 @@ class Maxout(Module):
     row k·out_features + j is piece k of output unit j.
 
     Why pieces-major: the max then runs over the middle axis of (N, pieces, out), as ``pieces`` passes
-    over contiguous rows of ``out`` values; over a last axis of 5 NumPy reduces row by row, which measured
-    about 35× slower at the MNIST discriminator's size (N = 100, 240 units × 5 pieces).
+    over contiguous rows of ``out`` values; over a last axis of only 5 values NumPy reduces row by row,
+    one short loop per unit, which is far slower (measured in ``benchmarks/README.md``).
     """
 
     def __init__(self, in_features, out_features, pieces, dtype=None, rng=None):

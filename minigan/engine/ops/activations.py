@@ -14,7 +14,7 @@ class ReLU(Function):
     def forward(self, x):
         xp = array_module(x)
         # max against an array of zeros, not against the scalar 0: NumPy's maximum with a scalar operand
-        # measured 2.3× slower at (64, 14, 14, 64) on this machine
+        # takes a slower loop than with two arrays (measured in benchmarks/README.md)
         self.y = y = xp.zeros_like(x)
         xp.maximum(x, y, out=y)
         return y
@@ -26,8 +26,9 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """y = max(x, a·x) for 0 ≤ a < 1 (DCGAN: a = 0.2);   dy/dx = 1 if x > 0 else a.
 
-    ``maximum(x, a·x)`` is used rather than ``where(x > 0, x, a·x)``: one fused pass, and on this
-    hardware it measured 40× faster (see shared/PERFORMANCE.md).
+    ``maximum(x, a·x)`` is used rather than ``where(x > 0, x, a·x)``: two plain passes (a·x, then the
+    maximum), where ``where`` makes three, one of them building a boolean mask and one choosing through
+    it element by element, which NumPy runs much more slowly (``benchmarks/README.md``).
     """
 
     def forward(self, x, slope):
@@ -36,7 +37,8 @@ class LeakyReLU(Function):
 
     def backward(self, grad):
         # slope + (1 − slope)·[x > 0], built in place: five passes and no float64 temporaries. (A masked
-        # copy, copyto(a·dy, dy, where=x > 0), is fewer passes but measured 13× slower: masked loops are slow.)
+        # copy, copyto(a·dy, dy, where=x > 0), is fewer passes but far slower: NumPy's masked loops are
+        # slow; benchmarks/README.md has the numbers.)
         scale = (self.x > 0).astype(grad.dtype)
         scale *= grad.dtype.type(1.0 - self.slope)
         scale += grad.dtype.type(self.slope)

@@ -143,11 +143,11 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
     shifted window of one phase grid: both sides are (N, rows, ow·C) with contiguous rows. The phases are
     summed in a phase-major buffer, then interleaved into the image with sh·sw strided copies, and what
     would land in the padding is cut off by the window bounds (no padded buffer, no crop). Why faster
-    than the twin: a stride-2 slice of the image is contiguous only C floats at a time, and NumPy pays
-    per contiguous run; here every add moves whole phase rows of ow·C floats, and the strided work is
-    left to the sh·sw interleaving copies, one per phase instead of one per offset (measured in
-    ``benchmarks/README.md``). Overlapping patches add up, so this is a sum, never an assignment; within
-    one offset the targets are distinct, so no ``add.at`` is needed.
+    than the twin, and the more so the fewer channels: a stride-2 slice of the image is contiguous only
+    C floats at a time, and NumPy pays per contiguous run; here every add moves whole phase rows of
+    ow·C floats, and the strided work is left to the sh·sw interleaving copies, one per phase instead
+    of one per offset (measured in ``benchmarks/README.md``). Overlapping patches add up, so this is a
+    sum, never an assignment; within one offset the targets are distinct, so no ``add.at`` is needed.
     """
     xp = array_module(cols)
     n, h, w, c = image_shape

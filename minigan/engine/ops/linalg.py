@@ -25,8 +25,9 @@ def gemm(a, b):
 
 def matrix_product(a, b):
     """a @ b (b may be a stack), with the one shape BLAS handles badly done by broadcasting instead."""
-    # With an inner dimension of 1 the product is an outer product, which BLAS runs at a few GFLOP/s
-    # (D's last dense layer, 6272 → 1, hits it in every backward pass); broadcasting does it in one pass.
+    # With an inner dimension of 1 the product is an outer product, which BLAS runs far below its GEMM
+    # speed (D's last dense layer, 6272 → 1, hits it in every backward pass); broadcasting does it in
+    # one pass (benchmarks/README.md).
     return a * b if a.shape[1] == 1 else a @ b
 
 
