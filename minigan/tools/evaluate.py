@@ -2,17 +2,17 @@
 Parzen-window log-likelihood of Goodfellow et al. 2014, Table 1.
 
     python -m minigan.tools.evaluate runs/mnist_gan/samples.npy
-    python -m minigan.tools.evaluate samples.npy --no-parzen              # seconds instead of a minute
+    python -m minigan.tools.evaluate samples.npy --no-parzen              # skips the slow part
     python -m minigan.tools.evaluate samples.npy --sigma 0.2              # skip the search for σ
 
 SAMPLES.npy holds n generated images, float, every value in [0, 1], shape (n, 28, 28), (n, 28, 28, 1)
 or (n, 784) — what ``examples/mnist_gan.py`` writes. Four numbers are reported.
 
-1. **Label histogram and mode count.** The classifier of ``minigan.tools.classifier`` (≈ 99% test accuracy)
-   labels every sample; the histogram counts samples per predicted digit. A digit class counts as
-   *present* when it receives at least ``MODE_THRESHOLD`` = 1% of the samples (a tenth of its share under
-   a uniform spread): one stray misclassified sample does not make a mode, while a digit drawn one time
-   in a hundred still does. A collapsed generator shows few classes present.
+1. **Label histogram and mode count.** The classifier of ``minigan.tools.classifier`` (98.7% accuracy on
+   the MNIST test images) labels every sample; the histogram counts samples per predicted digit. A
+   digit class counts as *present* when it receives at least ``MODE_THRESHOLD`` = 1% of the samples (a
+   tenth of its share under a uniform spread): one stray misclassified sample does not make a mode,
+   while a digit drawn one time in a hundred still does. A collapsed generator shows few classes present.
 2. **KL(label histogram ‖ uniform)** = Σₖ pₖ log(10 pₖ), in nats: 0 when every digit is equally frequent,
    log 10 ≈ 2.303 when one digit takes everything. (MNIST's own test labels give 0.0017.)
 3. **Fréchet distance** (Heusel et al. 2017, the "FID" formula) between Gaussians fitted to the
@@ -317,10 +317,6 @@ def load_samples(path):
     if not isinstance(samples, numpy.ndarray):
         raise ValueError(f"{path!r} is an .npz archive, expected a single .npy array of shape (n, 28, 28)")
     return check_images(samples, f"samples in {path!r}")
-
-
-
-
 
 
 def parse_args(argv=None):

@@ -9,16 +9,17 @@ the last good one was. ``atomic_write`` gives that guarantee for every file mini
        either the old file or the new one, never a mixture;
     4. if the body raises, delete the temporary file and leave the old file untouched.
 
-Checkpoints are nested dicts of arrays, e.g.::
+Checkpoints are nested dicts of arrays, e.g. what ``examples/mnist_gan.py`` saves::
 
-    {"generator": G.state_dict(), "discriminator": D.state_dict(),
-     "g_optimizer": {"step": 300, "m": ..., "v": ...},
-     "epoch": 3, "rng_state": rng.bit_generator.state}
+    {"gan": {"generator": G.state_dict(), "discriminator": D.state_dict(),
+             "generator_optimizer": {"t": array(300), "m": ..., "v": ...}, "discriminator_optimizer": {...},
+             "counters": {"iteration": array(300), ...}},          # GAN.state_dict()
+     "history": {"d_loss": ..., ...}, "epoch": array(3)}
 
 ``save_checkpoint`` stores the arrays of such a tree in one ``.npz`` under "/"-joined keys
-(``"generator/fc.weight"``) and everything else (the tree's shape, plain Python values such as
-``epoch`` and the generator state, your ``metadata``) as JSON in the same file. Loading uses
-``allow_pickle=False``: opening a checkpoint can never run code.
+(``"gan/generator/0.weight"``) and everything else (the tree's shape, plain Python values such as an
+``int`` epoch or a generator's ``bit_generator.state``, your ``metadata``) as JSON in the same file.
+Loading uses ``allow_pickle=False``: opening a checkpoint can never run code.
 """
 
 import contextlib

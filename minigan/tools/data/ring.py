@@ -6,7 +6,7 @@ Networks") is an equal mixture of ``modes`` = 8 isotropic Gaussians whose centre
     c_j = radius · (cos 2πj/modes, sin 2πj/modes),   j = 0 … modes−1      (radius = 2)
     x   = c_J + std · ε,   J ~ Uniform{0 … modes−1},  ε ~ N(0, I₂)        (std = 0.02)
 
-The modes are 100 std apart around the ring (2·radius·sin(π/8) ≈ 1.53 for radius 2), so a sample
+Neighbouring modes are about 77 std apart (2·radius·sin(π/8) ≈ 1.53 for radius 2), so a sample
 belongs to an obvious mode, and a generator that draws only some of them is visibly collapsed.
 
 The diagnostic (Srivastava et al. 2017, "VEEGAN", in their synthetic-data experiments; the metric used
