@@ -5,7 +5,8 @@ Read it in this order (each module is one idea):
     backend     which array library (NumPy / CuPy), default dtype, seeded generators
     autograd    Tensor, Function, no_grad: the reverse-mode engine
     ops/        the differentiable operations, forward and backward side by side
-                (arithmetic, reduce, shape, linalg, activations, conv, batchnorm, dropout)
+                (arithmetic, reduce, shape, linalg, activations, conv, batchnorm, dropout),
+                and ops/reference.py, the slow twin of each fast kernel, to read beside it
     losses      binary cross-entropy (on logits and probabilities), softmax cross-entropy, MSE
     nn/         Module, Parameter and the layers (linear, conv, norm, dropout, maxout)
     optim       SGD and Adam over one flat parameter buffer

@@ -28,8 +28,6 @@ def _fill(parameter, values):
     return parameter
 
 
-
-
 def normal_(parameter, std=0.02, mean=0.0, rng=None):
     rng = rng if rng is not None else default_rng()
     values = rng.standard_normal(parameter.shape, dtype=parameter.dtype) * parameter.dtype.type(std) + parameter.dtype.type(mean)

@@ -8,6 +8,9 @@
 * ``conv``        conv2d and its adjoint conv_transpose2d (channels-last, im2col + GEMM)
 * ``batchnorm``   batch normalisation (channels-last) with a fused backward
 * ``dropout``     inverted dropout
+* ``reference``   the slow twins: each fast kernel above written the obvious way (loops, one slice per
+                  kernel offset, the papers' algorithms line by line); the tests' oracles, never used in
+                  training and not imported here
 
 This module also gives ``Tensor`` its operators (``x + y``, ``x @ w``, ``x.sum()``, ``x[1:]`` …), so
 that the engine in ``autograd.py`` stays free of any particular op.

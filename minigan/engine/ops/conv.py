@@ -72,7 +72,8 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
         (N·oh·ow, kh·kw·C): one row per output pixel, one column per (kernel offset, channel).
 
     Equals ``reference.im2col``, which copies one strided slice (N, oh, ow, C) per kernel offset: kh·kw
-    copies, each moving runs of only C contiguous floats (one pixel's channels) with a jump between them.
+    copies, each moving (for a stride above 1) runs of only C contiguous floats, one pixel's channels,
+    with a jump between them.
 
     Here, one loop over the kh kernel *rows*. For kernel row a, the kw·C values that every output pixel
     needs form a window sliding along the image row: a strided view (``as_strided``, nothing copied)
