@@ -9,7 +9,8 @@ the last good one was. ``atomic_write`` gives that guarantee for every file mini
        either the old file or the new one, never a mixture;
     4. if the body raises, delete the temporary file and leave the old file untouched.
 
-Checkpoints are nested dicts of arrays, e.g. what ``examples/mnist_gan.py`` saves::
+Checkpoints are nested dicts of arrays, e.g. what the MNIST examples save after every epoch
+(``examples/common.py``)::
 
     {"gan": {"generator": G.state_dict(), "discriminator": D.state_dict(),
              "generator_optimizer": {"t": array(300), "m": ..., "v": ...}, "discriminator_optimizer": {...},
