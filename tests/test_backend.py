@@ -78,3 +78,26 @@ def test_allocator_tuning_can_be_switched_off(monkeypatch):
 
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert backend.keep_freed_memory() is True
+
+
+BAD_SEEDS = {"-1": (-1, ValueError), "2**64": (2**64, ValueError), "10**400": (10**400, ValueError),
+             "'abc'": ("abc", TypeError), "1.5": (1.5, TypeError), "3.0": (3.0, TypeError), "True": (True, TypeError),
+             "[1, 2]": ([1, 2], TypeError), "int64(-5)": (numpy.int64(-5), ValueError)}
+
+
+@pytest.mark.parametrize("bad, error", list(BAD_SEEDS.values()), ids=list(BAD_SEEDS))
+def test_a_bad_seed_is_refused_at_the_call_naming_the_range(xp, bad, error):
+    with pytest.raises(error, match=r"minigan.seed: expected an int in \[0, 2\*\*64\), got"):
+        minigan.seed(bad)
+    with pytest.raises(error, match=r"rng: expected an int in \[0, 2\*\*64\)"):
+        backend.get_backend().rng(bad)
+
+
+def test_seeds_across_the_whole_range_and_none_are_accepted(xp):
+    for good in (0, 2**64 - 1, numpy.uint64(2**64 - 1), numpy.uint32(7), None):
+        minigan.seed(good)
+        backend.default_rng().standard_normal(2)
+    minigan.seed(numpy.uint32(7))
+    first = backend.to_numpy(backend.default_rng().standard_normal(3))
+    minigan.seed(7)
+    numpy.testing.assert_array_equal(first, backend.to_numpy(backend.default_rng().standard_normal(3)))

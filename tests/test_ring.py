@@ -144,6 +144,7 @@ def test_accepts_tensors_and_integer_arrays():
     (lambda: sample_ring(10, radius="big"), TypeError, "sample_ring: radius must be a positive number, got 'big'"),
     (lambda: sample_ring(10, modes=2.5), ValueError, "sample_ring: modes must be a positive int"),
     (lambda: sample_ring(10, seed=-1), ValueError, "sample_ring: seed must be a non-negative int"),
+    (lambda: sample_ring(10, seed=2**64), ValueError, "sample_ring: seed must be a non-negative int below 2**64"),
     (lambda: ring_batches(0), ValueError, "ring_batches: batch_size must be a positive int, got 0"),
     (lambda: ring_centres(radius=0), ValueError, "ring_centres: radius must be a positive finite number, got 0"),
 ])

@@ -44,8 +44,9 @@ class Backend:
         self.dtype = xp.dtype(DEFAULT_DTYPE)
 
     def rng(self, seed=None):
-        """A random generator on this device; the same seed gives the same stream on the same backend."""
-        return self.xp.random.default_rng(seed)
+        """A random generator on this device; the same seed (an int in [0, 2**64), see ``check_seed``)
+        gives the same stream on the same backend, None a fresh unpredictable one."""
+        return self.xp.random.default_rng(None if seed is None else check_seed(seed, f"Backend({self.name!r}).rng"))
 
     def asarray(self, data, dtype=None):
         """``data`` (NumPy array, CuPy array, list, scalar) as an array on this device."""
@@ -134,11 +135,33 @@ def get_backend():
 _generators = {}
 
 
+# Seeds are ints in [0, 2**64). NumPy's and CuPy's generators both hand an int seed to NumPy's
+# SeedSequence, which takes any non-negative int, but its work grows with the int's size (a 10⁶-bit
+# seed takes seconds, so a typo'd seed looks like a hang), and 64 bits is the widest integer a NumPy
+# array, a checkpoint's counters or another framework (PyTorch's manual_seed) can hold.
+SEED_LIMIT = 2**64
+
+
+def check_seed(value, name="seed"):
+    """``value`` as a Python int in [0, 2**64), or a TypeError/ValueError that names ``name`` and the range.
+
+    Python and NumPy integers are accepted; bools, floats (even 3.0), strings and sequences are not, so
+    that a mistyped seed fails here rather than deep inside NumPy's SeedSequence (or, for True, silently).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)):
+        raise TypeError(f"{name}: expected an int in [0, 2**64), got {value!r} (a {type(value).__name__})")
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"{name}: expected an int in [0, 2**64), got {value}")
+    return int(value)
+
+
 def seed(value):
     """Seed the default generator of every backend (used by initialisers, dropout and noise samplers).
 
-    The same seed on the same backend gives the same parameters, noise and losses.
+    ``value``: an int in [0, 2**64) (see ``check_seed``), or None for fresh, unpredictable entropy. The
+    same seed on the same backend gives the same parameters, noise and losses.
     """
+    value = None if value is None else check_seed(value, "minigan.seed")
     _generators.clear()
     _generators["seed"] = value
 

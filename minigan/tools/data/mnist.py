@@ -22,6 +22,8 @@ import os
 
 import numpy
 
+from minigan.engine.backend import SEED_LIMIT
+
 from ..io import FileFormatError, load_npz
 
 
@@ -291,8 +293,9 @@ class DataLoader:
 
 
 def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
-        raise TypeError(f"seed must be a non-negative int or a numpy.random.Generator, got {seed!r}")
+    """The range of ``minigan.seed`` (an int in [0, 2**64), see ``backend.check_seed``): one rule for every seed."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or not 0 <= seed < SEED_LIMIT:
+        raise TypeError(f"seed must be a non-negative int below 2**64 or a numpy.random.Generator, got {seed!r}")
     return int(seed)
 
 

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy
 
-from minigan.engine.backend import to_numpy
+from minigan.engine.backend import SEED_LIMIT, to_numpy
 
 MODES = 8          # Metz et al. 2016: "a mixture of 8 Gaussians arranged in a circle"
 RADIUS = 2.0       # the circle's radius
@@ -72,9 +72,10 @@ def _rng(seed, caller):
     """A NumPy generator from an int seed, None (fresh entropy) or an existing ``numpy.random.Generator``."""
     if isinstance(seed, numpy.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (int, numpy.integer)) and not isinstance(seed, bool) and seed >= 0):
+    if seed is None or (isinstance(seed, (int, numpy.integer)) and not isinstance(seed, bool) and 0 <= seed < SEED_LIMIT):
         return numpy.random.default_rng(seed)
-    raise ValueError(f"{caller}: seed must be a non-negative int, None or a numpy.random.Generator, got {seed!r}")
+    raise ValueError(f"{caller}: seed must be a non-negative int below 2**64 (as for minigan.seed), None or a "
+                     f"numpy.random.Generator, got {seed!r}")
 
 
 # ----- the distribution -------------------------------------------------------------------------
