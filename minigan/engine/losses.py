@@ -3,15 +3,22 @@
 The GAN losses are binary cross-entropies. With D's output as a *logit* z (before the sigmoid) and a
 target y ∈ [0, 1]:
 
-    ℓ(z, y) = −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y·z
-            = max(z, 0) − y·z + log(1 + e^(−|z|))
+    ℓ(z, y) = −[y log σ(z) + (1 − y) log(1 − σ(z))] = y·softplus(−z) + (1 − y)·softplus(z)
+            = y·max(−z, 0) + (1 − y)·max(z, 0) + log(1 + e^(−|z|))
 
-The last form never overflows (ℓ(±1e4, y) is finite) and its gradient is simply σ(z) − y: this is why
-the GAN code feeds logits here rather than probabilities to ``binary_cross_entropy``.
+(using −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z)). The last form never overflows
+(ℓ(±1e4, y) is finite), is exact at z = ±∞, and its gradient is simply σ(z) − y: this is why the GAN
+code feeds logits here rather than probabilities to ``binary_cross_entropy``.
+
+Arguments are checked at the call, so a mistake gets one line naming the loss, the argument and the
+value found: predictions must be floating point, targets must lie in [0, 1], and the probabilities
+given to ``binary_cross_entropy`` must lie in [0, 1] (NaN included: it is outside).
 """
 
-from .autograd import Function, as_tensor
-from .backend import array_module
+import numbers
+
+from .autograd import Function, Tensor, as_tensor
+from .backend import array_module, to_numpy
 from .ops.activations import _sigmoid, _softplus
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -28,6 +35,41 @@ def _check(name, prediction, target, reduction):
     return target
 
 
+def _floating(name, argument, value):
+    """``value`` as a floating-point Tensor (arrays are wrapped), or a TypeError naming the argument."""
+    value = value if isinstance(value, Tensor) else Tensor(value)
+    if value.dtype.kind != "f":
+        raise TypeError(f"{name}: {argument} must be floating point, got dtype {value.dtype}")
+    return value
+
+
+def _scalar_target(name, target):
+    """A Python or NumPy number as a float checked to lie in [0, 1] (free: it is on the host); else None."""
+    if isinstance(target, Tensor) or not isinstance(target, numbers.Real):
+        return None
+    value = float(target)
+    if not 0 <= value <= 1:  # written so that NaN fails too
+        raise ValueError(f"{name}: target must lie in [0, 1], got {target!r}")
+    return value
+
+
+def _check_unit_interval(name, arrays):
+    """Refuse any array of ``arrays`` ({argument: array}) with a value outside [0, 1], NaN included.
+
+    This reads the minima and maxima back to the host: one device→host transfer for all the arrays
+    together (a synchronisation under CuPy), paid once per call at the boundary of the loss.
+    """
+    arrays = {argument: array for argument, array in arrays.items() if array.size}
+    if not arrays:
+        return
+    xp = array_module(*arrays.values())
+    bounds = to_numpy(xp.stack([bound for array in arrays.values() for bound in (array.min(), array.max())])).tolist()
+    for (argument, array), low, high in zip(arrays.items(), bounds[0::2], bounds[1::2]):
+        if not (0 <= low and high <= 1):  # written so that NaN fails too
+            hint = " (logits? use binary_cross_entropy_with_logits)" if argument == "probabilities" and low == low and high == high else ""
+            raise ValueError(f"{name}: {argument} must lie in [0, 1], found values from {low} to {high}{hint}")
+
+
 def _reduce(values, reduction):
     if reduction == "mean":
         return values.mean()
@@ -37,16 +79,41 @@ def _reduce(values, reduction):
 
 
 class BCEWithLogits(Function):
-    """ℓ = max(z, 0) − y·z + log(1 + e^(−|z|)) elementwise;   dℓ/dz = σ(z) − y,   dℓ/dy = −z."""
+    """ℓ = y·max(−z, 0) + (1 − y)·max(z, 0) + log(1 + e^(−|z|)) elementwise;   dℓ/dz = σ(z) − y,   dℓ/dy = −z.
 
-    def forward(self, logits, target):
+    This equals softplus(z) − y·z, but that shorter form is ∞ − ∞ = NaN at z = ±∞ and, for large z,
+    subtracts two nearly equal numbers (in float32, softplus(20) − 20 is 0 instead of 2e−9). Here each
+    term is ≥ 0 and nothing cancels. A term whose weight y or 1 − y is exactly 0 is *left out*, not
+    multiplied, because 0·∞ is NaN while the loss's limit is 0: ℓ(+∞, 1) = ℓ(−∞, 0) = 0 and
+    ℓ(+∞, 0) = ℓ(−∞, 1) = +∞, with gradient σ(z) − y = 0 and ±1 there.
+
+    ``constant``: the target as a Python float when it is one number known on the host (the GAN's 1.0,
+    0.0 or a smoothed 0.9); the zero weights are then dropped by an ``if``, with no array pass.
+    """
+
+    def forward(self, logits, target, constant=None):
+        xp = array_module(logits)
         self.logits, self.target = logits, target
-        return _softplus(logits) - target * logits
+        loss = xp.log1p(xp.exp(-xp.abs(logits)))                 # log(1 + e^(−|z|)) ∈ (0, log 2]
+        if constant is None:                                     # an array of targets
+            loss += _weighted(target, xp.maximum(-logits, 0)) + _weighted(1 - target, xp.maximum(logits, 0))
+            return loss
+        if constant != 0:
+            loss += xp.maximum(-logits, 0) if constant == 1 else constant * xp.maximum(-logits, 0)
+        if constant != 1:
+            loss += xp.maximum(logits, 0) if constant == 0 else (1 - constant) * xp.maximum(logits, 0)
+        return loss
 
     def backward(self, grad):
         grad_logits = grad * (_sigmoid(self.logits) - self.target)
         grad_target = -grad * self.logits if self.needs_input_grad[1] else None
         return grad_logits, grad_target
+
+
+def _weighted(weight, values):
+    """weight · values with 0 · ∞ taken as 0 (the term is absent), computed without an invalid-value warning."""
+    xp = array_module(values)
+    return weight * xp.where(weight == 0, 0, values)
 
 
 class BCE(Function):
@@ -84,19 +151,36 @@ def _clamped_log1p_neg(p):
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
-    """BCE on logits z (any shape) against targets y (same shape, or a scalar such as 1.0 for 'real')."""
-    target = _check("binary_cross_entropy_with_logits", logits, target, reduction)
-    return _reduce(BCEWithLogits.apply(logits, target), reduction)
+    """BCE on logits z (any shape) against targets y ∈ [0, 1] (same shape, or a number such as 1.0 for 'real').
+
+    A number as target is checked here for free. An array of targets is *not* scanned: that would cost
+    a pass over it and, under CuPy, a device→host synchronisation on every call of the training loop's
+    loss; a target outside [0, 1] gives a loss that is not a cross-entropy (it can be negative).
+    """
+    name = "binary_cross_entropy_with_logits"
+    logits = _floating(name, "logits", logits)
+    constant = _scalar_target(name, target)
+    target = _check(name, logits, target if constant is None else constant, reduction)
+    return _reduce(BCEWithLogits.apply(logits, target, constant=constant), reduction)
 
 
 def binary_cross_entropy(probabilities, target, reduction="mean"):
-    """BCE on probabilities p ∈ [0, 1]; prefer ``binary_cross_entropy_with_logits`` for stability."""
-    target = _check("binary_cross_entropy", probabilities, target, reduction)
+    """BCE on probabilities p ∈ [0, 1] against targets y ∈ [0, 1]; prefer ``binary_cross_entropy_with_logits``.
+
+    p and y outside [0, 1] (NaN included) are refused with the range found: the clamped logs below
+    would otherwise turn a NaN into the finite loss 100.
+    """
+    name = "binary_cross_entropy"
+    probabilities = _floating(name, "probabilities", probabilities)
+    constant = _scalar_target(name, target)
+    target = _check(name, probabilities, target if constant is None else constant, reduction)
+    _check_unit_interval(name, {"probabilities": probabilities.data, **({} if constant is not None else {"target": target.data})})
     return _reduce(BCE.apply(probabilities, target), reduction)
 
 
 def mse_loss(prediction, target, reduction="mean"):
     """ℓ = (prediction − target)²; composed from + and ×, whose gradients give dℓ/dp = 2(p − t)."""
+    prediction = _floating("mse_loss", "prediction", prediction)
     target = _check("mse_loss", prediction, target, reduction)
     difference = prediction - target
     return _reduce(difference * difference, reduction)
@@ -115,9 +199,6 @@ __all__ = ["binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss
 # largest term is e⁰ = 1, so the log's argument is in [1, C]. The derivative is ∂ℓ/∂zₖ = pₖ − [k = y]:
 # softmax minus the one-hot label. One fused Function stores only p, instead of the graph of
 # max, subtract, exp, sum, log and index that composing the ops would record.
-
-from .autograd import Tensor  # noqa: E402  (kept with the function that needs it)
-
 
 class CrossEntropy(Function):
     """ℓ = logsumexp(z) − z_y over the last axis;   dℓ/dz = softmax(z) − onehot(y).
