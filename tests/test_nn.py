@@ -75,7 +75,7 @@ def test_load_state_dict_errors_name_keys_and_shapes():
     with pytest.raises(KeyError, match=r"missing keys \['out.weight'\]"):
         model.load_state_dict({k: v for k, v in state.items() if k != "out.weight"})
     state["hidden.bias"] = numpy.zeros(5)
-    with pytest.raises(ValueError, match=r"'hidden.bias' has shape \(5,\) in the state but \(4,\) in the module"):
+    with pytest.raises(ValueError, match=r"'hidden.bias' has shape \(5,\) in the state, expected \(4,\)"):
         model.load_state_dict(state)
 
 
@@ -115,3 +115,33 @@ def test_same_seed_same_parameters():
     minigan.seed(5)
     b = nn.Linear(4, 4).weight.numpy()
     numpy.testing.assert_array_equal(a, b)
+
+
+def test_load_state_dict_refuses_non_finite_and_non_numeric_values_and_changes_nothing(xp):
+    model = TwoLayer()
+    before = model.state_dict()
+    for key, value, error, message in [
+        ("out.weight", numpy.full((1, 4), numpy.nan), ValueError,
+         r"TwoLayer.load_state_dict: 'out.weight' holds 4 non-finite value\(s\) of 4 \(NaN or ±inf in float32; the first at index \(0, 0\) is nan\)"),
+        ("hidden.bias", numpy.array([0, 0, numpy.inf, 0]), ValueError, "'hidden.bias' holds 1 non-finite value"),
+        ("hidden.bias", numpy.full(4, 1e39), ValueError, "'hidden.bias' holds 4 non-finite value.*in float32"),  # overflows the cast
+        ("hidden.bias", numpy.array([None] * 4), TypeError, "'hidden.bias' must be an array of real numbers, got dtype object"),
+        ("hidden.bias", numpy.array(["a"] * 4), TypeError, "'hidden.bias' must be an array of real numbers"),
+    ]:
+        state = dict(before, **{key: value})
+        with pytest.raises(error, match=message):
+            model.load_state_dict(state)
+    for name, value in model.state_dict().items():  # the checks come before any copy
+        numpy.testing.assert_array_equal(value, before[name])
+    model.load_state_dict(dict(before, **{"hidden.bias": [1, 2, 3, 4]}))  # nested lists of numbers are fine
+    assert model.hidden.bias.numpy().tolist() == [1, 2, 3, 4]
+    with pytest.raises(TypeError, match=r"state must be a dict \{name: array\}"):
+        model.load_state_dict(None)
+
+
+def test_batch_norm_refuses_a_negative_running_variance(xp):
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    state = model.state_dict()
+    state["1.running_var"] = numpy.array([1.0, -0.5, 1.0])
+    with pytest.raises(ValueError, match=r"Sequential.load_state_dict: 1.running_var must be ≥ 0 \(a variance\), found 1 negative value\(s\), the smallest -0.5"):
+        model.load_state_dict(state)

@@ -10,6 +10,7 @@ nothing after the first, and everything stays in the parameters' dtype (float32 
 import numpy
 
 from .backend import array_module, to_numpy
+from .checks import finite_number, state_array
 from .nn.module import Parameter
 
 
@@ -29,7 +30,7 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: parameter {i} has dtype {p.dtype}, parameter 0 has {parameters[0].dtype}")
         if len({id(p) for p in parameters}) != len(parameters):
             raise ValueError(f"{type(self).__name__}: a parameter appears twice in the list")
-        if not lr > 0:
+        if not finite_number(type(self).__name__, "lr", lr) > 0:
             raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
         self.parameters, self.lr = parameters, lr
         self.data, self.grad = self._flatten(parameters)
@@ -60,10 +61,21 @@ class Optimizer:
     def step(self):
         raise NotImplementedError
 
+    # ----- checks of a loaded state, all made before anything is changed ------------------------
+    def _check_state_keys(self, state, expected):
+        """``state`` is a dict with exactly the keys ``expected`` (so a state of another optimiser is refused)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict):
+            raise TypeError(f"{where}: state must be a dict such as state_dict() returns, got {type(state).__name__}")
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected} (expected {sorted(expected)}; "
+                           "a state saved by an optimiser of another kind or with other settings?)")
+
     def _check_state_shapes(self, state, names):
-        for name in names:
-            if name in state and tuple(state[name].shape) != tuple(self.data.shape):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} has shape {tuple(state[name].shape)}, expected {tuple(self.data.shape)}")
+        """Each of ``names`` present in ``state`` as a NumPy array of the flat buffer's shape and dtype, all finite."""
+        where = f"{type(self).__name__}.load_state_dict"
+        return {name: state_array(where, name, state[name], self.data.shape, self.data.dtype) for name in names if name in state}
 
 
 class SGD(Optimizer):
@@ -77,9 +89,9 @@ class SGD(Optimizer):
 
     def __init__(self, parameters, lr=0.01, momentum=0.0, weight_decay=0.0):
         super().__init__(parameters, lr)
-        if not 0 <= momentum < 1:
+        if not 0 <= finite_number("SGD", "momentum", momentum) < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        if weight_decay < 0:
+        if not finite_number("SGD", "weight_decay", weight_decay) >= 0:
             raise ValueError(f"SGD: weight_decay must be ≥ 0, got {weight_decay}")
         self.momentum, self.weight_decay = momentum, weight_decay
         self.velocity = self.xp.zeros_like(self.data) if momentum else None
@@ -101,9 +113,10 @@ class SGD(Optimizer):
         return {"velocity": to_numpy(self.velocity).copy()} if self.momentum else {}
 
     def load_state_dict(self, state):
-        self._check_state_shapes(state, ["velocity"])
+        self._check_state_keys(state, ["velocity"] if self.momentum else [])
+        arrays = self._check_state_shapes(state, ["velocity"])
         if self.momentum:
-            self.velocity[...] = self.xp.asarray(state["velocity"])
+            self.velocity[...] = self.xp.asarray(arrays["velocity"])
 
 
 class Adam(Optimizer):
@@ -125,10 +138,13 @@ class Adam(Optimizer):
 
     def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
-        beta1, beta2 = betas
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
+        if not all(0 <= finite_number("Adam", f"betas[{i}]", beta) < 1 for i, beta in enumerate((beta1, beta2))):
             raise ValueError(f"Adam: betas must each be in [0, 1), got {betas}")
-        if not eps > 0:
+        if not finite_number("Adam", "eps", eps) > 0:
             raise ValueError(f"Adam: eps must be positive, got {eps}")
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.t = 0
@@ -159,7 +175,14 @@ class Adam(Optimizer):
         return {"t": numpy.array(self.t), "m": to_numpy(self.m).copy(), "v": to_numpy(self.v).copy()}
 
     def load_state_dict(self, state):
-        self._check_state_shapes(state, ["m", "v"])
-        self.t = int(state["t"])
-        self.m[...] = self.xp.asarray(state["m"])
-        self.v[...] = self.xp.asarray(state["v"])
+        self._check_state_keys(state, ["t", "m", "v"])
+        arrays = self._check_state_shapes(state, ["m", "v"])
+        t = numpy.asarray(to_numpy(state["t"]))
+        if t.shape != () or t.dtype.kind not in "iu" or t < 0:
+            raise ValueError(f"Adam.load_state_dict: 't' must be a non-negative integer (the number of steps taken), got {state['t']!r}")
+        if (arrays["v"] < 0).any():  # an average of squares: a negative entry would make √v NaN
+            raise ValueError(f"Adam.load_state_dict: 'v' must be ≥ 0 (a running average of squared gradients), "
+                             f"found {int((arrays['v'] < 0).sum())} negative value(s), the smallest {arrays['v'].min()}")
+        self.t = int(t)
+        self.m[...] = self.xp.asarray(arrays["m"])
+        self.v[...] = self.xp.asarray(arrays["v"])

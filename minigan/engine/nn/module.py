@@ -8,6 +8,7 @@ so there is no registration to forget. Buffers are arrays that belong to the sta
 
 from ..autograd import Tensor
 from ..backend import array_module, to_numpy
+from ..checks import state_array
 
 
 class Parameter(Tensor):
@@ -114,19 +115,42 @@ class Module:
         return state
 
     def load_state_dict(self, state):
-        """Copy values from ``state`` into the existing arrays (in place); keys and shapes must match."""
+        """Copy values from ``state`` into the existing arrays (in place); returns self.
+
+        Everything is checked before anything is copied, so a state that does not fit leaves the module
+        as it was: the keys must be exactly those of ``state_dict()``, and each value an array of real
+        numbers of its target's shape, finite once cast to its dtype (``checks.state_array``). Each
+        layer may then check its own entries (``check_state``: batch norm's variance must be ≥ 0).
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict):
+            raise TypeError(f"{where}: state must be a dict {{name: array}} such as state_dict() returns, got {type(state).__name__}")
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
         missing = sorted(set(targets) - set(state))
         unexpected = sorted(set(state) - set(targets))
         if missing or unexpected:
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}")
+        values = {name: state_array(where, name, state[name], target.shape, target.dtype) for name, target in targets.items()}
+        for prefix, module in self.named_modules():
+            own = [name for name, value in vars(module).items() if isinstance(value, Parameter)] + vars(module).get("_buffer_names", [])
+            module.check_state(where, prefix, {name: values[prefix + name] for name in own if prefix + name in values})
         for name, target in targets.items():
-            value = state[name]
-            if tuple(value.shape) != tuple(target.shape):
-                raise ValueError(f"load_state_dict: {name!r} has shape {tuple(value.shape)} in the state but {tuple(target.shape)} in the module")
-            target[...] = array_module(target).asarray(to_numpy(value), dtype=target.dtype)
+            target[...] = array_module(target).asarray(values[name])
         return self
+
+    def check_state(self, where, prefix, state):
+        """Checks of this module's own entries ``state`` ({name: NumPy array}) before they are loaded.
+
+        Shapes and finiteness are already checked; a layer with stricter rules overrides this and raises
+        a ValueError naming ``where``, ``prefix + name`` and the value found. The default accepts all.
+        """
+
+    def named_modules(self, prefix=""):
+        """(dotted prefix, module) for this module (prefix "") and every module below it, parents first."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}{name}.")
 
     def __repr__(self):
         children = "".join(f"\n  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children())

@@ -34,6 +34,13 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: input must have shape {self.layout} ({self.ndim} dimensions), got shape {x.shape}")
         return batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, self.training, self.momentum, self.eps)
 
+    def check_state(self, where, prefix, state):
+        """A variance is ≥ 0: a negative running_var would make eval-mode outputs NaN (√(var + ε))."""
+        variance = state.get("running_var")
+        if variance is not None and (variance < 0).any():
+            raise ValueError(f"{where}: {prefix}running_var must be ≥ 0 (a variance), found {int((variance < 0).sum())} "
+                             f"negative value(s), the smallest {variance.min()}")
+
     def extra_repr(self):
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
 
