@@ -206,3 +206,83 @@ def test_command_line_reports_a_bad_samples_file_in_one_line(tmp_path):
     assert "pixel values must lie in [0, 1], found values from -0.5 to -0.5" in done.stderr and "Traceback" not in done.stderr
     done = run_evaluate(str(tmp_path / "missing.npy"))
     assert done.returncode == 2 and "no samples file at" in done.stderr
+
+
+# ----- sample sizes and the arguments that depend on them -----------------------------------------------------
+def test_frechet_bias_is_the_mean_excess_of_the_estimate_over_the_true_distance():
+    # n samples of N(μ, Σ) against N(μ, Σ) itself: the true distance is 0, so the mean estimate is the bias.
+    rng = numpy.random.default_rng(0)
+    k, n, repeats = 8, 400, 600
+    a = rng.standard_normal((k, k))
+    cov = a @ a.T / k + 0.1 * numpy.eye(k)
+    root = numpy.linalg.cholesky(cov)
+    estimates = []
+    for _ in range(repeats):
+        x = rng.standard_normal((n, k)) @ root.T                                   # (n, k) from N(0, Σ)
+        estimates.append(evaluate.frechet_distance_gaussians(x.mean(axis=0), numpy.cov(x, rowvar=False), numpy.zeros(k), cov))
+    mean, standard_error = numpy.mean(estimates), numpy.std(estimates) / math.sqrt(repeats)
+    assert abs(mean - evaluate.frechet_bias(cov, n)) < 3 * standard_error + 0.02 * mean  # second order: O(1/n²) left
+    # white features: Tr Σ/n + (k² + k)σ²/(4(n − 1)), which grows like k/n relative to Tr Σ
+    assert evaluate.frechet_bias(4 * numpy.eye(k), n) == pytest.approx(4 * k / n + 4 * (k * k + k) / (4 * (n - 1)))
+
+
+def test_identical_feature_sets_are_at_distance_exactly_zero(test_set):
+    features = classifier.features(test_set[0][:1000])
+    distance = evaluate.frechet_distance(features, features)
+    assert distance == 0.0 and math.copysign(1, distance) == 1  # rounding used to leave -4.5e-07: "-0.000"
+    assert evaluate.frechet_distance_gaussians(numpy.zeros(2), numpy.eye(2), numpy.zeros(2), numpy.eye(2)) == 0.0
+
+
+def test_a_small_sample_gets_a_warning_that_names_the_size_and_the_bias(test_set):
+    small = evaluate.evaluate_samples(test_set[0][:300], parzen=False)
+    assert len(small["warnings"]) == 1
+    warning = small["warnings"][0]
+    assert warning.startswith(f"300 samples are fewer than {evaluate.MIN_SAMPLES:,} (10 per feature dimension)")
+    assert evaluate.MIN_SAMPLES == 10 * classifier.FEATURE_DIM == 1280
+    assert f"the first 300 real validation images score {small['frechet_reference_at_n']:.1f}" in warning
+    assert "KL to uniform by about 0.015 nats" in warning  # (10 − 1) / (2 · 300)
+    report = evaluate.format_report(small)
+    assert report[1] == f"warning: {warning}"
+    assert "and the first 300 of them, what a perfect generator gets with 300 samples" in "\n".join(report)
+    # real images score far above the 10,000-image reference at this n: the bias the warning is about
+    assert small["frechet_reference_at_n"] > 3 * small["frechet_reference"]
+    enough = evaluate.evaluate_samples(test_set[0][:evaluate.MIN_SAMPLES], parzen=False)
+    assert enough["warnings"] == [] and not any(line.startswith("warning") for line in evaluate.format_report(enough))
+
+
+def test_evaluate_samples_refuses_counts_larger_than_what_they_count_before_any_work(test_set, monkeypatch):
+    images = test_set[0][:20]
+    with pytest.raises(ValueError, match=r"validation_size is 10,001 but there are only the 10000 validation images x_train\[50000:\]: at most 10,000"):
+        evaluate.evaluate_samples(images, validation_size=10001)
+    with pytest.raises(ValueError, match="parzen_samples is 21 but there are only the 20 samples: at most 20"):
+        evaluate.evaluate_samples(images, parzen_samples=21)
+    with pytest.raises(ValueError, match="sigma must be None or a positive finite number, got nan"):
+        evaluate.evaluate_samples(images, sigma=float("nan"))
+    monkeypatch.setattr(evaluate, "MAX_SAMPLES", 19)
+    with pytest.raises(ValueError, match="need from 2 samples .* to 19, got 20"):
+        evaluate.evaluate_samples(images, parzen=False)
+
+
+def test_command_line_refuses_a_validation_size_above_the_validation_split(capsys):
+    from conftest import assert_usage_error
+
+    assert_usage_error(evaluate.parse_args, ["s.npy", "--validation-size", "1000000"],
+                       "argument --validation-size: at most 10,000 (all the validation images x_train[50000:]), got 1,000,000", capsys)
+    assert evaluate.parse_args(["s.npy", "--validation-size", "10000"]).validation_size == 10000
+
+
+def test_command_line_refuses_more_parzen_samples_than_the_file_holds(tmp_path, capsys):
+    path = tmp_path / "samples.npy"
+    numpy.save(path, numpy.full((30, 28, 28), 0.5, numpy.float32))
+    assert evaluate.main([str(path), "--parzen-samples", "100000000"]) == 2
+    assert "argument --parzen-samples: at most the 30 samples in" in capsys.readouterr().err
+
+
+def test_command_line_refuses_an_absurd_sample_file_before_reading_it(tmp_path, capsys):
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as handle:  # only the header of a (10⁸, 28, 28) float32 array: 313 GB if it were read
+        numpy.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (10**8, 28, 28)})
+    assert evaluate.main([str(path), "--no-parzen"]) == 2
+    err = capsys.readouterr().err
+    assert "holds 100,000,000 samples (shape (100000000, 28, 28)); the evaluator takes at most 1,000,000" in err
+    assert "Traceback" not in err

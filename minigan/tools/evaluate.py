@@ -23,11 +23,13 @@ or (n, 784) — what ``examples/mnist_gan.py`` writes. Four numbers are reported
    Tr (Σ₁Σ₂)^½ is computed in float64 as Σᵢ √λᵢ over the eigenvalues λᵢ of the symmetric positive
    semi-definite M = Σ₁^½ Σ₂ Σ₁^½, which has the same eigenvalues as Σ₁Σ₂ (AB and BA share them, with
    A = Σ₁^½, B = Σ₁^½Σ₂); Σ₁^½ itself comes from the eigendecomposition of Σ₁. Rounding can leave tiny
-   negative eigenvalues; they are set to 0. Only NumPy is needed. The value depends on the feature
-   network, so it is comparable between runs of this program but **not** with FIDs published on
-   Inception-v3 features; it is also biased upwards for small n, so compare runs with the same n.
-   For scale the program prints the distance between the validation images x_train[50000:] and the
-   test images: what a perfect generator would get with 10,000 samples.
+   negative eigenvalues; they are set to 0, and so is a distance that rounding leaves just below 0
+   (d² ≥ 0; identical sets give 0.000, not −0.000). Only NumPy is needed. The value depends on the
+   feature network, so it is comparable between runs of this program but **not** with FIDs published
+   on Inception-v3 features; it is also biased upwards for small n (see "How many samples" below), so
+   compare runs with the same n. For scale the program prints the distance between the validation
+   images x_train[50000:] and the test images: what a perfect generator would get with 10,000
+   samples, and with fewer samples also that of the first n validation images: what it gets with n.
 4. **Parzen-window log-likelihood** (Goodfellow et al. 2014, Table 1, following Breuleux et al. 2011):
    fit a Gaussian Parzen window — an equal mixture of N(μᵢ, σ²I) — to the n generated samples μᵢ
    (flattened to d = 784, in [0, 1]) and report the mean log-likelihood of the 10,000 test images with
@@ -56,6 +58,27 @@ of generative models", §3.2) — read the number with these in mind:
 * σ is tuned on held-out data, so the result is a best case for the family of isotropic windows, and
   the numbers depend on the pixel scale ([0, 1] here) and on the number of samples n.
 
+**How many samples.** Each number is an estimate from the n samples, and below ``MIN_SAMPLES`` =
+10·k = 1,280 samples (k = 128 feature dimensions) the program prints a warning, because the estimates
+then say as much about n as about the generator. The size comes from the Fréchet distance, the most
+sample-hungry of the four. Fitting N(μ̂, Σ̂) to n samples of N(μ, Σ) and expanding the matrix square
+root to second order in the sampling error Σ̂ − Σ gives the expected upward bias (``frechet_bias``)
+
+    E[d̂²] − d² ≈ Tr Σ / n + [Σᵢⱼ λᵢλⱼ / (2(λᵢ + λⱼ)) + Tr Σ / 4] / (n − 1),   λᵢ the eigenvalues of Σ,
+
+from ‖μ̂ − μ‖² and from the square root of a noisy covariance. Since λᵢλⱼ/(λᵢ + λⱼ) ≤ (λᵢ + λⱼ)/4,
+the bias is at most about (k + 5)/(4n) of Tr Σ — the distance of a generator that collapsed onto the
+mean feature — with equality for white features: it grows like k/n. At n ≤ k the sample covariance
+is singular (rank ≤ n − 1) and the covariance term measures that; at n = 10k the bound is 2.6% of
+Tr Σ. The warning prints this bias for the test images' Σ. The same size suits the other numbers:
+the histogram's KL is biased upwards by about (K − 1)/(2n) nats for K = 10 classes (Miller 1955),
+0.0035 at 1,280, and 1% of 1,280 samples is 12.8, so a class present is more than a few strays.
+The Parzen estimate depends on its number of samples (Theis et al. 2015): compare it only at equal
+n, and with the paper's 225 only at 10,000.
+
+``MAX_SAMPLES`` = 1,000,000 (100 times the paper's 10,000, over 3 GB as float32): a larger file is
+refused before it is read rather than filling the memory.
+
 Theis et al. recommend against using Parzen estimates to compare models; it is reported here only to
 compare with Table 1 of the 2014 paper. The classifier-based numbers (1–3) have their own caveat: they
 see the samples only through a network trained on real digits, so images that fool it (or noise it
@@ -72,14 +95,18 @@ import numpy
 
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.backend import get_backend
-from .classifier import CLASSES, check_images, load_classifier, shipped_classifier
+from .classifier import CLASSES, FEATURE_DIM, check_images, load_classifier, shipped_classifier
 from .cli import positive_float, positive_int
 from .data import load_mnist
+from .data.mnist import TRAIN_SIZE
 
 MODE_THRESHOLD = 0.01  # a digit class is "present" with at least this share of the samples
 SIGMAS = numpy.logspace(-1, 0, 10)  # the σ grid of Goodfellow et al.'s parzen_ll.py: 0.1 … 1
 VALIDATION_SIZE = 1000  # the first 1,000 validation images choose σ (as in parzen_ll.py's --limit_size)
+VALIDATION_IMAGES = 60000 - TRAIN_SIZE  # MNIST's 60,000 training images less the 50,000 that train: x_train[50000:]
 PARZEN_SAMPLES = 10000  # Goodfellow et al. 2014 fitted the window to 10,000 samples
+MIN_SAMPLES = 10 * FEATURE_DIM  # below this the estimates mostly measure n (module docstring, "How many samples")
+MAX_SAMPLES = 1_000_000  # larger sample files are refused before they are read (module docstring)
 
 
 # ----- the label histogram and mode collapse ----------------------------------------------------------
@@ -151,7 +178,31 @@ def frechet_distance_gaussians(mu1, cov1, mu2, cov2):
     eigenvalues = numpy.linalg.eigvalsh((middle + middle.T) / 2)                 # symmetrised against rounding
     trace_sqrt = numpy.sqrt(numpy.clip(eigenvalues, 0, None)).sum()
     difference = mu1 - mu2
-    return float(difference @ difference + numpy.trace(cov1) + numpy.trace(cov2) - 2 * trace_sqrt)
+    distance = float(difference @ difference + numpy.trace(cov1) + numpy.trace(cov2) - 2 * trace_sqrt)
+    # d² ≥ 0, but for (nearly) equal Gaussians rounding can leave it just below: the square roots of
+    # eigenvalues that should be 0 but come out as rounding noise ε are √ε, far larger than ε.
+    return distance if distance > 0 else 0.0
+
+
+def frechet_bias(cov, n):
+    """The expected upward bias of ``frechet_distance`` for n samples of N(μ, Σ) against the true Gaussian:
+
+        Tr Σ / n + [Σᵢⱼ λᵢλⱼ / (2(λᵢ + λⱼ)) + Tr Σ / 4] / (n − 1),   λᵢ the eigenvalues of Σ (k, k)
+
+    to second order in Σ̂ − Σ (the covariance divisor is n − 1). The first term is E‖μ̂ − μ‖²; the
+    others come from √(Σ^½ Σ̂ Σ^½) expanded around Σ, with E[(Σ̂ − Σ)ᵢⱼ²] = (λᵢλⱼ + [i = j] λᵢ²)/(n − 1)
+    in Σ's eigenbasis (Gaussian samples).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 2:
+        raise ValueError(f"frechet_bias: n must be an int >= 2 (a covariance needs 2 samples), got {n!r}")
+    cov = numpy.asarray(cov, dtype=numpy.float64)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"frechet_bias: cov must be a square matrix (k, k), got shape {cov.shape}")
+    eigenvalues = numpy.clip(numpy.linalg.eigvalsh((cov + cov.T) / 2), 0, None)          # (k,)
+    sums = eigenvalues[:, None] + eigenvalues[None, :]                                      # (k, k) λᵢ + λⱼ
+    pairs = numpy.divide(numpy.outer(eigenvalues, eigenvalues), 2 * sums, out=numpy.zeros_like(sums), where=sums > 0)
+    trace = eigenvalues.sum()
+    return float(trace / n + (pairs.sum() + trace / 4) / (n - 1))
 
 
 def _sqrt_psd(matrix):
@@ -234,35 +285,60 @@ def choose_sigma(samples, validation, sigmas=SIGMAS, batch_size=200):
 
 
 # ----- everything together ------------------------------------------------------------------------------------
-def evaluate_samples(samples, parzen=True, parzen_samples=PARZEN_SAMPLES, sigma=None, batch_size=200,
+def evaluate_samples(samples, parzen=True, parzen_samples=None, sigma=None, batch_size=200,
                      validation_size=VALIDATION_SIZE, classifier=None, log=None):
-    """All the numbers of this module for ``samples`` (n images in [0, 1]), as a dict.
+    """All the numbers of this module for ``samples`` (n images in [0, 1], 2 ≤ n ≤ ``MAX_SAMPLES``), as a dict.
+
+    ``parzen_samples``: fit the window to the first this many samples (at most n); None takes
+    min(n, ``PARZEN_SAMPLES``). ``validation_size``: choose σ on the first this many of the 10,000
+    validation images (at most that many). Every argument is checked before any work is done.
 
     Keys: "n", "histogram" (10 counts), "modes", "kl_uniform", "frechet", "frechet_reference"
-    (validation vs test images), and with ``parzen``: "sigma", "sigma_grid" ({σ: mean validation
-    log-likelihood}, empty when ``sigma`` was given), "parzen_mean", "parzen_stderr", "parzen_n".
+    (validation vs test images), "frechet_reference_at_n" (the first n validation images vs the test
+    images, when n is smaller than the validation set), "warnings" (a list of sentences; one when
+    n < ``MIN_SAMPLES``, see the module docstring), and with ``parzen``: "sigma", "sigma_grid"
+    ({σ: mean validation log-likelihood}, empty when ``sigma`` was given), "parzen_mean",
+    "parzen_stderr", "parzen_n".
     """
     say = log or (lambda line: None)
     samples = check_images(samples, "samples")
-    if len(samples) < 2:
-        raise ValueError(f"evaluate_samples: need at least 2 samples (a covariance needs 2), got {len(samples)}")
-    classifier = shipped_classifier() if classifier is None else classifier
+    n = len(samples)
+    if not 2 <= n <= MAX_SAMPLES:
+        raise ValueError(f"evaluate_samples: need from 2 samples (a covariance needs 2) to {MAX_SAMPLES:,}, got {n:,}")
     x_test, _ = load_mnist(split="test", scale="sigmoid")
     x_valid, _ = load_mnist(split="validation", scale="sigmoid")
-    result = {"n": len(samples)}
+    if parzen:
+        parzen_samples = min(n, PARZEN_SAMPLES) if parzen_samples is None else _count(parzen_samples, "parzen_samples", n, f"the {n} samples")
+        validation_size = _count(validation_size, "validation_size", len(x_valid), f"the {len(x_valid)} validation images x_train[50000:]")
+        if sigma is not None and not (isinstance(sigma, (int, float, numpy.floating)) and not isinstance(sigma, bool)
+                                      and sigma > 0 and math.isfinite(sigma)):
+            raise ValueError(f"evaluate_samples: sigma must be None or a positive finite number, got {sigma!r}")
+        _check_parzen(samples[:1], x_test[:1], batch_size, "evaluate_samples")
+    classifier = shipped_classifier() if classifier is None else classifier
+    result = {"n": n, "warnings": []}
 
     say("classifying the samples and the test images")
     sample_features = classifier.features(samples)
     histogram = label_histogram(_predict_from_features(classifier, sample_features))
     result.update(histogram=histogram, modes=count_modes(histogram), kl_uniform=kl_to_uniform(histogram))
     test_features = classifier.features(x_test)
+    valid_features = classifier.features(x_valid)
     result["frechet"] = frechet_distance(sample_features, test_features)
-    result["frechet_reference"] = frechet_distance(classifier.features(x_valid), test_features)
+    result["frechet_reference"] = frechet_distance(valid_features, test_features)
+    if n < len(valid_features):
+        result["frechet_reference_at_n"] = frechet_distance(valid_features[:n], test_features)
+    if n < MIN_SAMPLES:
+        bias = frechet_bias(numpy.cov(test_features.astype(numpy.float64), rowvar=False), n)
+        result["warnings"].append(
+            f"{n} samples are fewer than {MIN_SAMPLES:,} (10 per feature dimension), too few for these estimates to mean "
+            f"much: the Frechet distance is biased upwards by about {bias:.1f} at this n (the first {n} real validation "
+            f"images score {result['frechet_reference_at_n']:.1f}), KL to uniform by about {(CLASSES - 1) / (2 * n):.3f} "
+            f"nats, and 1% of the samples is {n / 100:g}; compare runs only at equal n")
 
     if parzen:
         centres = samples[:parzen_samples]
         if sigma is None:
-            say(f"choosing sigma on the first {min(validation_size, len(x_valid))} validation images "
+            say(f"choosing sigma on the first {validation_size} validation images "
                 f"({len(SIGMAS)} values from {SIGMAS[0]:g} to {SIGMAS[-1]:g})")
             sigma, means = choose_sigma(centres, x_valid[:validation_size], SIGMAS, batch_size)
             result["sigma_grid"] = dict(zip(SIGMAS.tolist(), means.tolist()))
@@ -273,6 +349,15 @@ def evaluate_samples(samples, parzen=True, parzen_samples=PARZEN_SAMPLES, sigma=
         result.update(sigma=float(sigma), parzen_n=len(centres), parzen_mean=float(log_likelihoods.mean()),
                       parzen_stderr=float(log_likelihoods.std() / math.sqrt(len(log_likelihoods))))
     return result
+
+
+def _count(value, name, largest, what):
+    """``value`` as an int in [1, largest], or a ValueError naming ``name`` and the largest (``what`` it counts)."""
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < 1:
+        raise ValueError(f"evaluate_samples: {name} must be a positive int, got {value!r}")
+    if value > largest:
+        raise ValueError(f"evaluate_samples: {name} is {value:,} but there are only {what}: at most {largest:,}")
+    return int(value)
 
 
 def _predict_from_features(classifier, features):
@@ -294,13 +379,16 @@ def format_report(result, path=None):
              f"{math.log(len(histogram)):.3f}: a single digit)",
              f"Frechet distance, classifier features, samples vs the 10,000 test images: {result['frechet']:.3f}",
              f"  for scale: the 10,000 real validation images vs the test images: {result['frechet_reference']:.3f}"]
+    if "frechet_reference_at_n" in result:
+        lines.append(f"  and the first {n} of them, what a perfect generator gets with {n} samples: {result['frechet_reference_at_n']:.3f}")
+    lines[1:1] = [f"warning: {warning}" for warning in result.get("warnings", [])]
     if "parzen_mean" in result:
         if result["sigma_grid"]:
             grid = ", ".join(f"{s:.3g}: {m:.1f}" for s, m in result["sigma_grid"].items())
             lines.append(f"Parzen sigma search (mean validation log-likelihood per sigma): {grid}")
         lines.append(f"Parzen window log-likelihood of the 10,000 test images: {result['parzen_mean']:.1f} "
                      f"± {result['parzen_stderr']:.1f} (standard error; sigma {result['sigma']:.4g}, "
-                     f"{result['parzen_n']} samples; Goodfellow et al. 2014 report 225 ± 2)")
+                     f"{result['parzen_n']} samples; Goodfellow et al. 2014 report 225 ± 2 with 10,000)")
     return lines
 
 
@@ -310,13 +398,29 @@ def load_samples(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no samples file at {path!r}: expected a .npy file such as runs/mnist_gan/samples.npy")
     try:
-        samples = numpy.load(path, allow_pickle=False)
+        shape = _npy_shape(path)  # the header first: a file too large to evaluate is refused unread
+        if shape is None or not shape or shape[0] <= MAX_SAMPLES:
+            samples = numpy.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise ValueError(f"{path!r} is not a readable .npy array ({type(error).__name__}: {error}); "
                          "expected numpy.save of an (n, 28, 28) float array") from error
+    if shape and shape[0] > MAX_SAMPLES:
+        raise ValueError(f"{path!r} holds {shape[0]:,} samples (shape {shape}); the evaluator takes at most {MAX_SAMPLES:,}: "
+                         f"save fewer, e.g. numpy.save(path, samples[:{PARZEN_SAMPLES}])")
     if not isinstance(samples, numpy.ndarray):
         raise ValueError(f"{path!r} is an .npz archive, expected a single .npy array of shape (n, 28, 28)")
     return check_images(samples, f"samples in {path!r}")
+
+
+def _npy_shape(path):
+    """The shape written in the header of the .npy file ``path`` (its data unread), or None if it has no such header."""
+    readers = {(1, 0): numpy.lib.format.read_array_header_1_0, (2, 0): numpy.lib.format.read_array_header_2_0}
+    with open(path, "rb") as handle:
+        try:
+            reader = readers.get(numpy.lib.format.read_magic(handle))
+            return reader(handle)[0] if reader else None
+        except ValueError:  # not a .npy file (an .npz archive, a damaged file): numpy.load then says which
+            return None
 
 
 def parse_args(argv=None):
@@ -324,15 +428,22 @@ def parse_args(argv=None):
                                      description="Label histogram, mode count, Frechet distance and Parzen log-likelihood of MNIST samples.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("samples", metavar="SAMPLES.npy", help="generated images: float in [0, 1], shape (n, 28, 28), (n, 28, 28, 1) or (n, 784)")
-    parser.add_argument("--parzen-samples", type=positive_int, default=PARZEN_SAMPLES,
-                        help="fit the Parzen window to the first this many samples (the paper used 10,000)")
+    parser.add_argument("--parzen-samples", type=positive_int, default=None,
+                        help=f"fit the Parzen window to the first this many samples, at most all of them (default: "
+                             f"{PARZEN_SAMPLES:,} or all if fewer; the paper used 10,000)")
     parser.add_argument("--sigma", type=positive_float, default=None, help="Parzen window width; skips the search on validation images")
     parser.add_argument("--no-parzen", action="store_true", help="skip the Parzen estimate (the slow part)")
     parser.add_argument("--validation-size", type=positive_int, default=VALIDATION_SIZE,
-                        help="how many of the validation images x_train[50000:] choose sigma (the first ones)")
+                        help=f"how many of the {VALIDATION_IMAGES:,} validation images x_train[50000:] choose sigma (the first ones)")
     parser.add_argument("--batch-size", type=positive_int, default=200, help="test images per Parzen batch (memory: batch x samples x 8 bytes)")
     parser.add_argument("--classifier", metavar="PATH", default=None, help="classifier weights (default: the ones shipped with minigan)")
-    return parser.parse_args(argv)
+    parser.epilog = (f"Below {MIN_SAMPLES:,} samples the report starts with a warning: the estimates are then biased "
+                     f"by the small n (see the module docstring). Files of more than {MAX_SAMPLES:,} samples are refused.")
+    args = parser.parse_args(argv)
+    if args.validation_size > VALIDATION_IMAGES:
+        parser.error(f"argument --validation-size: at most {VALIDATION_IMAGES:,} (all the validation images x_train[50000:]), "
+                     f"got {args.validation_size:,}")
+    return args
 
 
 def main(argv=None):
@@ -340,6 +451,10 @@ def main(argv=None):
     started = time.perf_counter()
     try:
         samples = load_samples(args.samples)
+        if args.parzen_samples is not None and args.parzen_samples > len(samples) and not args.no_parzen:
+            print(f"python -m minigan.tools.evaluate: error: argument --parzen-samples: at most the {len(samples):,} samples "
+                  f"in {args.samples!r}, got {args.parzen_samples:,}", file=sys.stderr)
+            return 2
         classifier = None if args.classifier is None else load_classifier(args.classifier)
         result = evaluate_samples(samples, parzen=not args.no_parzen, parzen_samples=args.parzen_samples, sigma=args.sigma,
                                   batch_size=args.batch_size, validation_size=args.validation_size, classifier=classifier,
