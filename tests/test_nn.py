@@ -145,3 +145,32 @@ def test_batch_norm_refuses_a_negative_running_variance(xp):
     state["1.running_var"] = numpy.array([1.0, -0.5, 1.0])
     with pytest.raises(ValueError, match=r"Sequential.load_state_dict: 1.running_var must be ≥ 0 \(a variance\), found 1 negative value\(s\), the smallest -0.5"):
         model.load_state_dict(state)
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: nn.Linear(True, 3), ValueError, "Linear: in_features must be a positive int, got True"),
+    (lambda: nn.Maxout(4, 3, pieces=True), ValueError, "Maxout: pieces must be a positive int, got True"),
+    (lambda: nn.BatchNorm1d(True), ValueError, "BatchNorm1d: num_features must be a positive int, got True"),
+    (lambda: nn.BatchNorm2d(3, eps=float("inf")), ValueError, "BatchNorm2d: eps must be finite, got inf"),
+    (lambda: nn.BatchNorm1d(3, momentum="0.1"), TypeError, "BatchNorm1d: momentum must be a real number, got '0.1'"),
+    (lambda: nn.LeakyReLU("0.2"), TypeError, "LeakyReLU: negative_slope must be a real number, got '0.2'"),
+    (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a real number, got '0.5'"),
+    (lambda: nn.Dropout(True), TypeError, "Dropout: p must be a real number, got True"),
+    (lambda: nn.init.normal_(nn.Parameter(numpy.zeros((2, 2))), std=float("nan")), ValueError, "normal_: std must be finite, got nan"),
+    (lambda: nn.init.normal_(nn.Parameter(numpy.zeros((2, 2))), std=-0.02), ValueError, "normal_: std must be ≥ 0, got -0.02"),
+    (lambda: nn.init.uniform_(nn.Parameter(numpy.zeros((2, 2))), float("inf")), ValueError, "uniform_: bound must be finite, got inf"),
+    (lambda: nn.init.uniform_(nn.Parameter(numpy.zeros((2, 2))), -1.0), ValueError, r"uniform_: bound must be ≥ 0 \(values are drawn from U\(−bound, bound\)\), got -1.0"),
+    (lambda: nn.Sequential(nn.Linear(2, 2), 3), TypeError, r"Sequential: layer 1 is a int \(3\), expected a Module"),
+    (lambda: nn.Sequential([nn.Linear(2, 2)]), TypeError, r"layer 0 is a list .* \(pass the layers themselves, not a list: Sequential\(\*layers\)\)"),
+    (lambda: nn.Linear(2, 2).train("eval"), TypeError, r"Linear.train: mode must be True or False, got 'eval' \(for evaluation mode call .eval\(\)\)"),
+    (lambda: nn.Linear(2, 2).requires_grad_("no"), TypeError, "Linear.requires_grad_: requires_grad must be True or False, got 'no'"),
+])
+def test_layers_refuse_bad_arguments_at_construction(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_train_and_requires_grad_take_numpy_bools():
+    layer = nn.Linear(2, 2)
+    assert layer.train(numpy.bool_(False)).training is False
+    assert layer.requires_grad_(numpy.bool_(False)).weight.requires_grad is False

@@ -199,3 +199,11 @@ def test_a_float64_state_too_large_for_float32_is_refused_not_turned_into_inf():
     state = {"t": numpy.array(1), "m": numpy.full(11, 1e300), "v": numpy.ones(11)}
     with pytest.raises(ValueError, match="'m' holds 11 non-finite value.*in float32"):
         adam.load_state_dict(state)
+
+
+def test_a_model_or_a_single_parameter_instead_of_a_parameter_list_is_named():
+    layer = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match=r"Adam: parameters must be an iterable of Parameters such as model.parameters\(\), got a Linear \(pass model.parameters\(\)\)"):
+        optim.Adam(layer)
+    with pytest.raises(TypeError, match=r"SGD: parameters must be .* got a Parameter \(wrap it in a list\)"):
+        optim.SGD(layer.weight)  # list() would have iterated over its rows: "parameter 0 is a Tensor"

@@ -11,13 +11,17 @@ import numpy
 
 from .backend import array_module, to_numpy
 from .checks import finite_number, state_array
-from .nn.module import Parameter
+from .autograd import Tensor
+from .nn.module import Module, Parameter
 
 
 class Optimizer:
     """Owns the flat buffers ``self.data`` and ``self.grad``; subclasses write ``step``."""
 
     def __init__(self, parameters, lr):
+        if isinstance(parameters, (Module, Tensor)):  # list() would fail, or iterate over a parameter's rows
+            raise TypeError(f"{type(self).__name__}: parameters must be an iterable of Parameters such as model.parameters(), "
+                            f"got a {type(parameters).__name__}" + (" (pass model.parameters())" if isinstance(parameters, Module) else " (wrap it in a list)"))
         parameters = list(parameters)
         if not parameters:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")

@@ -1,5 +1,6 @@
 """Activation layers: thin modules over the ops in ``ops.activations`` (where the derivatives are)."""
 
+from ..checks import finite_number
 from ..ops import activations
 from .module import Module
 
@@ -15,7 +16,7 @@ class LeakyReLU(Module):
     """y = max(x, a·x); DCGAN's discriminator uses a = 0.2."""
 
     def __init__(self, negative_slope=0.2):
-        if not 0 <= negative_slope < 1:
+        if not 0 <= finite_number("LeakyReLU", "negative_slope", negative_slope) < 1:
             raise ValueError(f"LeakyReLU: negative_slope must be in [0, 1), got {negative_slope}")
         self.negative_slope = negative_slope
 

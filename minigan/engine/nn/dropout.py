@@ -1,5 +1,6 @@
 """``Dropout``: inverted dropout in training mode, the identity in eval mode. Its op is ``ops.dropout.dropout``."""
 
+from ..checks import finite_number
 from ..ops.dropout import dropout
 from .module import Module
 
@@ -11,7 +12,7 @@ class Dropout(Module):
     """
 
     def __init__(self, p=0.5, rng=None):
-        if not 0 <= p < 1:
+        if not 0 <= finite_number("Dropout", "p", p) < 1:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p, self.rng = p, rng
 

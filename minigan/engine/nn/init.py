@@ -11,6 +11,7 @@ Fans: a dense weight (out, in) has fan_in = in, fan_out = out; a convolution wei
 """
 
 from ..backend import array_module, default_rng
+from ..checks import finite_number
 
 
 def fans(shape):
@@ -29,12 +30,17 @@ def _fill(parameter, values):
 
 
 def normal_(parameter, std=0.02, mean=0.0, rng=None):
+    finite_number("normal_", "mean", mean)
+    if not finite_number("normal_", "std", std) >= 0:
+        raise ValueError(f"normal_: std must be ≥ 0, got {std}")
     rng = rng if rng is not None else default_rng()
     values = rng.standard_normal(parameter.shape, dtype=parameter.dtype) * parameter.dtype.type(std) + parameter.dtype.type(mean)
     return _fill(parameter, array_module(parameter.data).asarray(values))
 
 
 def uniform_(parameter, bound, rng=None):
+    if not finite_number("uniform_", "bound", bound) >= 0:
+        raise ValueError(f"uniform_: bound must be ≥ 0 (values are drawn from U(−bound, bound)), got {bound}")
     rng = rng if rng is not None else default_rng()
     values = rng.uniform(-bound, bound, size=parameter.shape)
     return _fill(parameter, array_module(parameter.data).asarray(values))

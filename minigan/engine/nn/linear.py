@@ -14,7 +14,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, rng=None):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Linear: {name} must be a positive int, got {value!r}")
         xp, dtype = get_backend().xp, dtype or get_backend().dtype
         self.in_features, self.out_features = in_features, out_features

@@ -26,9 +26,9 @@ class Maxout(Module):
     """
 
     def __init__(self, in_features, out_features, pieces, dtype=None, rng=None):
-        if not isinstance(pieces, int) or pieces < 1:
+        if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 1:
             raise ValueError(f"Maxout: pieces must be a positive int, got {pieces!r}")
-        if not isinstance(out_features, int) or out_features < 1:
+        if isinstance(out_features, bool) or not isinstance(out_features, int) or out_features < 1:
             raise ValueError(f"Maxout: out_features must be a positive int, got {out_features!r}")
         self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
         self.linear = Linear(in_features, out_features * pieces, dtype=dtype, rng=rng)

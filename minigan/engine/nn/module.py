@@ -6,6 +6,8 @@ so there is no registration to forget. Buffers are arrays that belong to the sta
 (batch norm's running statistics); they are named once with ``register_buffer``.
 """
 
+import numpy
+
 from ..autograd import Tensor
 from ..backend import array_module, to_numpy
 from ..checks import state_array
@@ -87,6 +89,8 @@ class Module:
     # ----- modes and gradients ----------------------------------------------------------------
     def train(self, mode=True):
         """Training mode (batch statistics, dropout on) for this module and all below; returns self."""
+        _check_flag(f"{type(self).__name__}.train", "mode", mode, " (for evaluation mode call .eval())")
+        mode = bool(mode)
         for module in self.modules():
             module.training = mode
         return self
@@ -103,6 +107,8 @@ class Module:
 
     def requires_grad_(self, requires_grad=True):
         """Freeze (False) or unfreeze every parameter; a frozen module still passes gradients to its input."""
+        _check_flag(f"{type(self).__name__}.requires_grad_", "requires_grad", requires_grad)
+        requires_grad = bool(requires_grad)
         for parameter in self.parameters():
             parameter.requires_grad = requires_grad
         return self
@@ -160,10 +166,20 @@ class Module:
         return ""
 
 
+def _check_flag(where, name, value, hint=""):
+    """A bool (Python or NumPy): a string such as 'eval' is truthy and would silently mean True."""
+    if not isinstance(value, (bool, numpy.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False, got {value!r}{hint}")
+
+
 class Sequential(Module):
     """Modules applied one after another: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``."""
 
     def __init__(self, *layers):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} is a {type(layer).__name__} ({layer!r}), expected a Module"
+                                + (" (pass the layers themselves, not a list: Sequential(*layers))" if isinstance(layer, (list, tuple)) else ""))
         self.layers = list(layers)
 
     def named_children(self):

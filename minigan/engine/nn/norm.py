@@ -7,6 +7,7 @@ unbiased variance, as in PyTorch); in eval mode (``module.eval()``) it normalise
 """
 
 from ..backend import get_backend
+from ..checks import finite_number
 from ..ops.batchnorm import batch_norm
 from .module import Module, Parameter
 
@@ -16,11 +17,11 @@ class _BatchNorm(Module):
     layout = None
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=None):
-        if not isinstance(num_features, int) or num_features < 1:
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
-        if not 0 <= momentum <= 1:
+        if not 0 <= finite_number(type(self).__name__, "momentum", momentum) <= 1:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
-        if not eps > 0:
+        if not finite_number(type(self).__name__, "eps", eps) > 0:  # eps = inf would silently output β everywhere
             raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
         xp, dtype = get_backend().xp, dtype or get_backend().dtype
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
