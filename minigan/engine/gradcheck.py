@@ -13,7 +13,8 @@ in float32 the rounding error of the difference quotient (~1e-7/h) swamps the ch
 import numpy
 
 from .autograd import Tensor
-from .backend import to_numpy
+from .backend import check_seed, to_numpy
+from .checks import finite_number
 
 
 class GradcheckError(AssertionError):
@@ -57,6 +58,11 @@ def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         The list of relative errors, one per checked input. Raises ``GradcheckError`` naming the input,
         its shape and the error when one exceeds ``tolerance``.
     """
+    if not finite_number("gradcheck", "step", step) > 0:
+        raise ValueError(f"gradcheck: step must be positive, got {step}")
+    if not finite_number("gradcheck", "tolerance", tolerance) >= 0:
+        raise ValueError(f"gradcheck: tolerance must be ≥ 0, got {tolerance}")
+    check_seed(seed, "gradcheck: seed")
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
@@ -66,9 +72,14 @@ def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         if x.requires_grad and not x.data.flags.c_contiguous:
             inputs[i] = x = Tensor(x.xp.ascontiguousarray(x.data), requires_grad=True)
         x.grad = None
+    if not any(x.requires_grad for x in inputs):
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is no gradient to check")
     output = function(*inputs)
+    if not isinstance(output, Tensor):
+        raise TypeError(f"gradcheck: function must return a Tensor, got a {type(output).__name__}")
     cotangent = numpy.random.default_rng(seed).standard_normal(output.shape)
-    output.backward(output.xp.asarray(cotangent, dtype=output.dtype))
+    if output.requires_grad:  # else no graph reached the output: the analytic gradient is 0, compared below
+        output.backward(output.xp.asarray(cotangent, dtype=output.dtype))
 
     errors = []
     for i, x in enumerate(inputs):
