@@ -307,5 +307,7 @@ def test_batch_larger_than_the_data_and_mismatched_labels_are_refused():
         list(minibatches(examples(), 2, seed=0, labels=numpy.arange(3)))
     with pytest.raises(TypeError, match="seed must be a non-negative int"):
         list(minibatches(examples(), 2, seed="zero"))
+    with pytest.raises(TypeError, match="drop_last must be True or False, got 'no'"):
+        DataLoader(examples(), 2, seed=0, drop_last="no")  # a truthy string used to mean True
     with pytest.raises(TypeError, match=r"seed must be a non-negative int below 2\*\*64"):
         DataLoader(examples(), 2, seed=2**64)  # NumPy would take it, and spend seconds on a 10⁶-bit one

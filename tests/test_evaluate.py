@@ -286,3 +286,29 @@ def test_command_line_refuses_an_absurd_sample_file_before_reading_it(tmp_path, 
     err = capsys.readouterr().err
     assert "holds 100,000,000 samples (shape (100000000, 28, 28)); the evaluator takes at most 1,000,000" in err
     assert "Traceback" not in err
+
+
+def test_classifier_arguments_are_checked(test_set, tmp_path):
+    images = test_set[0][:3]
+    for batch_size in (0, -1, 2.5, True):  # −1 used to return no rows at all, 0 failed inside range()
+        with pytest.raises(ValueError, match=f"Classifier: batch_size must be a positive int, got {batch_size!r}"):
+            classifier.features(images, batch_size=batch_size)
+    with pytest.raises(ValueError, match=r"accuracy: labels must be a 1-D array of integer digits, got shape \(3,\) and dtype float64"):
+        classifier.accuracy(classifier.shipped_classifier(), images, [0, 1.5, 2])
+    with pytest.raises(ValueError, match="train_classifier: epochs must be a positive int, got True"):
+        classifier.train_classifier(epochs=True)
+    with pytest.raises(ValueError, match="train_classifier: lr_decay must be finite, got nan"):
+        classifier.train_classifier(epochs=1, lr_decay=float("nan"))
+
+
+def test_a_classifier_file_with_other_weights_is_one_line_on_the_command_line(tmp_path):
+    from minigan.tools.io import save_checkpoint
+
+    weights = tmp_path / "other.npz"
+    save_checkpoint(weights, {"classifier": {"w": numpy.zeros(2)}})
+    with pytest.raises(ValueError, match=r"load_classifier: .*other.npz' does not hold this classifier's weights: Classifier.load_state_dict: missing keys"):
+        classifier.load_classifier(weights)
+    samples = tmp_path / "samples.npy"
+    numpy.save(samples, numpy.full((4, 28, 28), 0.5, numpy.float32))
+    done = run_evaluate(str(samples), "--no-parzen", "--classifier", str(weights))  # a KeyError traceback before
+    assert done.returncode == 2 and "does not hold this classifier's weights" in done.stderr and "Traceback" not in done.stderr

@@ -297,3 +297,21 @@ def test_smooth_is_a_bias_corrected_moving_average():
     numpy.testing.assert_allclose(plots.smooth([0.0, 1.0], weight=0.5), [0.0, 0.5 / 0.75])  # s_2 = 0.5 * 0 + 0.5 * 1, over 1 - 0.5**2
     out = plots.smooth([numpy.nan, 1.0, numpy.nan])
     assert numpy.isnan(out[0]) and out[1] == pytest.approx(1.0) and out[2] == pytest.approx(1.0)
+
+
+def test_a_grid_of_nan_images_is_refused_rather_than_drawn_black(tmp_path):
+    images = numpy.zeros((4, 28, 28), numpy.float32)
+    images[2, 3, 4] = numpy.nan
+    with pytest.raises(ValueError, match="image_grid: 1 of the 3136 pixel values are NaN; expected numbers"):
+        plots.save_image_grid(tmp_path / "grid.png", images)
+    assert not (tmp_path / "grid.png").exists()
+    with pytest.raises(ValueError, match=r"value_range must be finite with low < high, got \(-inf, inf\)"):
+        plots.image_grid(numpy.zeros((4, 28, 28)), value_range=(-numpy.inf, numpy.inf))
+    with pytest.raises(ValueError, match="pad_value must be a number in \\[0, 1\\], got 'grey'"):
+        plots.image_grid(numpy.zeros((4, 28, 28)), pad_value="grey")
+
+
+@pytest.mark.parametrize("weight", [1.0, 2, -0.1, float("nan"), "0.9"])
+def test_smooth_refuses_a_weight_outside_0_1(weight):
+    with pytest.raises(ValueError, match="smooth: weight must be a number in \\[0, 1\\)"):
+        plots.smooth([1.0, 2.0, 3.0], weight=weight)

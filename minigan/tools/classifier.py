@@ -35,6 +35,7 @@ from minigan.engine import losses, nn, optim
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.backend import get_backend, to_numpy
 from minigan.engine.backend import seed as seed_backend
+from minigan.engine.checks import finite_number
 from .data import DataLoader, load_mnist
 from .io import load_checkpoint, save_checkpoint
 
@@ -66,6 +67,8 @@ class Classifier(nn.Module):
         return self.head(self.body(x))
 
     def _batched(self, images, layer, batch_size):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
+            raise ValueError(f"Classifier: batch_size must be a positive int, got {batch_size!r}")  # −1 gave no rows at all
         images = check_images(images)
         xp = get_backend().xp
         outputs = []
@@ -123,6 +126,8 @@ def check_images(images, name="images", dtype=numpy.float32):
 def accuracy(classifier, images, labels, batch_size=500):
     """The fraction of ``images`` whose predicted digit equals ``labels``."""
     labels = numpy.asarray(labels)
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise ValueError(f"accuracy: labels must be a 1-D array of integer digits, got shape {labels.shape} and dtype {labels.dtype}")
     if len(labels) != len(images):
         raise ValueError(f"accuracy: {len(images)} images but {len(labels)} labels; expected one label per image")
     return float((classifier.predict(images, batch_size) == labels).mean())
@@ -144,8 +149,10 @@ def train_classifier(epochs=6, seed=0, batch_size=128, lr=1e-3, lr_decay=0.75, d
         The classifier in evaluation mode, its weights those of the best validation epoch, with
         ``classifier.metadata`` = {"epochs", "seed", "best_epoch", "validation_accuracy", "seconds", ...}.
     """
-    if not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"train_classifier: epochs must be a positive int, got {epochs!r}")
+    if not finite_number("train_classifier", "lr_decay", lr_decay) > 0:  # NaN would turn Adam's lr into NaN after epoch 1
+        raise ValueError(f"train_classifier: lr_decay must be positive, got {lr_decay}")
     x_train, y_train = load_mnist(data, split="train", scale="sigmoid")
     x_valid, y_valid = load_mnist(data, split="validation", scale="sigmoid")
     seed_backend(seed)
@@ -201,7 +208,11 @@ def load_classifier(path=None):
         raise ValueError(f"load_classifier: {path!r} is a minigan checkpoint but holds no 'classifier' entry "
                          f"(found {sorted(state)}); expected a file written by save_classifier")
     classifier = Classifier(rng=numpy.random.default_rng(0))  # placeholder values, overwritten; leaves minigan.seed's stream alone
-    classifier.load_state_dict(state["classifier"])
+    try:
+        classifier.load_state_dict(state["classifier"])
+    except (KeyError, ValueError, TypeError) as error:  # KeyError too: callers report ValueErrors in one line
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise ValueError(f"load_classifier: {path!r} does not hold this classifier's weights: {message}") from None
     classifier.metadata = metadata
     return classifier.eval()
 

@@ -11,6 +11,7 @@ written with ``minigan.tools.io.atomic_write``: an interrupted run never leaves 
 """
 
 import math
+import numbers
 
 import numpy
 
@@ -44,8 +45,10 @@ def image_grid(images, rows=None, value_range=(-1.0, 1.0), padding=1, pad_value=
         raise ValueError(f"image_grid: rows must be None or an int >= 1, got {rows!r}")
     if isinstance(padding, bool) or not isinstance(padding, (int, numpy.integer)) or padding < 0:
         raise ValueError(f"image_grid: padding must be an int >= 0, got {padding!r}")
-    if not 0.0 <= pad_value <= 1.0:
-        raise ValueError(f"image_grid: pad_value must be in [0, 1], got {pad_value!r}")
+    if isinstance(pad_value, bool) or not isinstance(pad_value, numbers.Real) or not 0.0 <= pad_value <= 1.0:
+        raise ValueError(f"image_grid: pad_value must be a number in [0, 1], got {pad_value!r}")
+    if numpy.isnan(images).any():  # a NaN pixel would be drawn black: say so instead (a diverged generator?)
+        raise ValueError(f"image_grid: {int(numpy.isnan(images).sum())} of the {images.size} pixel values are NaN; expected numbers")
     if rows is None:
         rows = math.ceil(n / math.ceil(math.sqrt(n)))
     rows = min(int(rows), n)
@@ -106,8 +109,8 @@ def _check_range(value_range):
         low, high = (float(v) for v in value_range)
     except (TypeError, ValueError):
         raise ValueError(f"value_range must be a pair (low, high) such as (-1, 1) or (0, 1), got {value_range!r}") from None
-    if not low < high:
-        raise ValueError(f"value_range must have low < high, got {value_range!r}")
+    if not (low < high and math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"value_range must be finite with low < high, got {value_range!r}")
     return low, high
 
 
@@ -121,6 +124,8 @@ def smooth(values, weight=0.9):
     s_t = weight * s_{t-1} + (1 - weight) * x_t, s_0 = 0, reported as s_t / (1 - weight**t), so the first
     points are not pulled towards zero. NaNs are skipped (they keep the previous average).
     """
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0.0 <= weight < 1.0:
+        raise ValueError(f"smooth: weight must be a number in [0, 1), got {weight!r}")
     values = numpy.asarray(values, dtype=numpy.float64)
     out = numpy.empty_like(values)
     average, count = 0.0, 0

@@ -309,6 +309,8 @@ def _check_batching(images, batch_size, labels, drop_last):
     if drop_last and batch_size > n:
         raise ValueError(f"batch_size {batch_size} is larger than the {n} examples: with drop_last=True "
                          "no batch would be yielded; use a smaller batch_size or drop_last=False")
+    if not isinstance(drop_last, (bool, numpy.bool_)):  # a string such as "no" would silently mean True
+        raise TypeError(f"drop_last must be True or False, got {drop_last!r}")
     if labels is not None and len(labels) != n:
         raise ValueError(f"labels has {len(labels)} entries but images has {n} examples; expected one label per example")
     return n
