@@ -303,3 +303,10 @@ def test_sweep_counts_for_every_ordered_pair_how_many_results_are_a_b(monkeypatc
     assert row_3 == ["3", "0", "0", "0", ".", "0", "20", "0", "0", "0", "0"]
     assert row_9 == ["9"] + ["-"] * 9 + ["."]
     assert "in all: 20 of 1620 results are a B" in lines[-1] and "5: 20" in lines[-1] and "median 0.50" in lines[-1]
+
+
+def test_concept_means_refuse_non_finite_exemplars_like_the_interpolations():
+    with pytest.raises(ValueError, match="vector_arithmetic: a: expected finite values, found NaN or infinity"):
+        latent.vector_arithmetic([[numpy.nan, 1.0]], [[0.0, 1.0]], [[0.0, 1.0]])  # used to return [nan, 1]
+    with pytest.raises(ValueError, match="exemplars: expected finite values"):
+        latent.concept_mean([[numpy.inf, 1.0]])

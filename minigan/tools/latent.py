@@ -140,6 +140,8 @@ def concept_mean(exemplars, name="exemplars"):
         raise TypeError(f"{name}: expected noise vectors of real numbers, got dtype {array.dtype}")
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name}: expected k >= 1 noise vectors as an array of shape (k, noise_dim), got shape {array.shape}")
+    if not numpy.all(numpy.isfinite(array)):  # as _as_vector: a NaN exemplar would make the whole mean NaN
+        raise ValueError(f"{name}: expected finite values, found NaN or infinity")
     if array.dtype.kind != "f":
         array = array.astype(numpy.float64)
     return array.mean(axis=0, dtype=array.dtype)
