@@ -15,11 +15,12 @@ value found: predictions must be floating point, targets must lie in [0, 1], and
 given to ``binary_cross_entropy`` must lie in [0, 1] (NaN included: it is outside).
 """
 
+import math
 import numbers
 
 from .autograd import Function, Tensor, as_tensor
 from .backend import array_module, to_numpy
-from .ops.activations import _sigmoid, _softplus
+from .ops.activations import _sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -66,7 +67,7 @@ def _check_unit_interval(name, arrays):
     bounds = to_numpy(xp.stack([bound for array in arrays.values() for bound in (array.min(), array.max())])).tolist()
     for (argument, array), low, high in zip(arrays.items(), bounds[0::2], bounds[1::2]):
         if not (0 <= low and high <= 1):  # written so that NaN fails too
-            hint = " (logits? use binary_cross_entropy_with_logits)" if argument == "probabilities" and low == low and high == high else ""
+            hint = " (logits? use binary_cross_entropy_with_logits)" if argument == "probabilities" and not math.isnan(low + high) else ""
             raise ValueError(f"{name}: {argument} must lie in [0, 1], found values from {low} to {high}{hint}")
 
 
@@ -94,7 +95,7 @@ class BCEWithLogits(Function):
     def forward(self, logits, target, constant=None):
         xp = array_module(logits)
         self.logits, self.target = logits, target
-        loss = xp.log1p(xp.exp(-xp.abs(logits)))                 # log(1 + e^(−|z|)) ∈ (0, log 2]
+        loss = xp.log1p(xp.exp(-xp.abs(logits)))                 # log(1 + e^(−|z|)) ∈ [0, log 2]
         if constant is None:                                     # an array of targets
             loss += _weighted(target, xp.maximum(-logits, 0)) + _weighted(1 - target, xp.maximum(logits, 0))
             return loss
