@@ -136,8 +136,8 @@ _generators = {}
 
 
 # Seeds are ints in [0, 2**64). NumPy's and CuPy's generators both hand an int seed to NumPy's
-# SeedSequence, which takes any non-negative int, but its work grows with the int's size (a 10⁶-bit
-# seed takes seconds, so a typo'd seed looks like a hang), and 64 bits is the widest integer a NumPy
+# SeedSequence, which takes any non-negative int, but hashes it word by word (a seed of a million
+# bits, one mistyped exponent away, looks like a hang), and 64 bits is the widest integer a NumPy
 # array, a checkpoint's counters or another framework (PyTorch's manual_seed) can hold.
 SEED_LIMIT = 2**64
 
