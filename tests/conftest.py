@@ -1,7 +1,15 @@
-"""Shared test set-up: hypothesis profiles and the backend fixture.
+"""Shared test set-up: hypothesis profiles, the backend under test and the ``xp`` fixture.
 
-Every op test takes the ``xp`` fixture and so runs once per backend: NumPy always, CuPy when CuPy and a
-GPU are present (otherwise that case is reported as skipped, never failed).
+The whole suite runs on one backend per run, chosen by ``MINIGAN_TEST_BACKEND``:
+
+    python -m pytest                                   # numpy (the default)
+    MINIGAN_TEST_BACKEND=strict python -m pytest       # the strict device double (tests/device_double.py)
+    MINIGAN_TEST_BACKEND=cupy python -m pytest         # CuPy on a GPU
+
+Every test starts on that backend with ``minigan.seed(0)``; the ``xp`` fixture is its array module. On a
+backend other than NumPy, a ``Tensor`` that holds a NumPy array fails the test at once: it would mean the
+test (or the code) left the device and silently ran on the host. A test that is NumPy-only by nature is
+marked ``@pytest.mark.numpy_only("why")`` and is skipped, with that reason, on the other backends.
 """
 
 import importlib.util
@@ -12,7 +20,9 @@ import numpy
 import pytest
 from hypothesis import HealthCheck, settings
 
+import device_double
 from minigan import backend
+from minigan.engine import autograd
 
 # The ``xp`` fixture only selects an array module, so sharing it across hypothesis examples is safe.
 _QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
@@ -22,25 +32,73 @@ settings.register_profile("thorough", max_examples=500, deadline=None, suppress_
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 CUPY = backend.cupy_available()
-requires_cupy = pytest.mark.skipif(not CUPY, reason="CuPy with a CUDA GPU is not available")
+TEST_BACKENDS = ("numpy", "strict", "cupy")
+BACKEND = os.environ.get("MINIGAN_TEST_BACKEND", "numpy")
 
 
-@pytest.fixture(params=["numpy", pytest.param("cupy", marks=requires_cupy)])
-def xp(request):
-    """The array module of each available backend, made current for the test's duration."""
-    previous = backend.get_backend().name
-    chosen = backend.set_backend(request.param)
-    backend.seed(0)
-    yield chosen.xp
-    backend.set_backend(previous)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "numpy_only(reason): runs on the NumPy backend only; the reason says why")
+    if BACKEND not in TEST_BACKENDS:
+        pytest.exit(f"MINIGAN_TEST_BACKEND={BACKEND!r}: expected one of {', '.join(TEST_BACKENDS)}", returncode=4)
+    if BACKEND == "cupy" and not CUPY:
+        try:
+            backend.set_backend("cupy")
+        except backend.BackendError as error:
+            pytest.exit(f"MINIGAN_TEST_BACKEND=cupy: {error}", returncode=4)
+    if BACKEND == "strict":
+        device_double.install()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("numpy_only")
+        if marker is None:
+            continue
+        if not marker.args or not marker.args[0]:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.numpy_only needs a one-line reason")
+        if BACKEND != "numpy":
+            item.add_marker(pytest.mark.skip(reason=f"NumPy-only: {marker.args[0]}"))
+
+
+def pytest_report_header(config):
+    return f"minigan backend under test: {BACKEND} (MINIGAN_TEST_BACKEND)"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if BACKEND == "strict":
+        totals = device_double.counts
+        terminalreporter.write_line(f"strict device double: {totals.calls} array-module calls, {totals.syncs} device→host syncs in all")
+
+
+class HostTensorError(AssertionError):
+    """A Tensor holds a NumPy array while the backend under test is another one."""
+
+
+def _device_only_init(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if type(self.data) is numpy.ndarray or isinstance(self.data, numpy.generic):
+            raise HostTensorError(f"a Tensor of shape {self.data.shape} holds a NumPy array while the backend under test "
+                                  f"is {BACKEND!r}: build the test's arrays with the xp fixture (or mark the test numpy_only)")
+    return __init__
 
 
 @pytest.fixture(autouse=True)
-def _default_backend():
-    """Each test starts on NumPy with a fixed seed, whatever the previous test did."""
-    backend.set_backend("numpy")
+def _backend_under_test(request, monkeypatch):
+    """Each test starts on the backend under test with a fixed seed, whatever the previous test did; on a
+    device backend every Tensor must hold a device array."""
+    numpy_only = request.node.get_closest_marker("numpy_only") is not None
+    backend.set_backend("numpy" if numpy_only else BACKEND)
     backend.seed(0)
+    if BACKEND != "numpy" and not numpy_only:
+        monkeypatch.setattr(autograd.Tensor, "__init__", _device_only_init(autograd.Tensor.__init__))
     yield
+
+
+@pytest.fixture
+def xp():
+    """The array module of the backend under test (numpy, the strict double or cupy)."""
+    return backend.get_backend().xp
 
 
 def to_numpy(array):

@@ -8,6 +8,7 @@ from minigan import backend
 from conftest import CUPY
 
 
+@pytest.mark.numpy_only("it selects the NumPy backend itself and checks that it is the default")
 def test_numpy_is_the_default_with_float32():
     chosen = backend.set_backend("numpy")
     assert chosen.xp is numpy and chosen.dtype == numpy.float32
@@ -68,6 +69,34 @@ def test_array_module_and_to_numpy(xp):
     array = xp.arange(3.0)
     assert backend.array_module(array) is xp
     assert isinstance(backend.to_numpy(array), numpy.ndarray)
+    assert backend.to_numpy(array).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_reseeding_in_place_restarts_exactly_the_stream_of_a_fresh_generator(xp):
+    be = backend.get_backend()
+    generator = be.rng(1)
+    generator.standard_normal(7)
+    assert be.reseed(generator, 5) is generator
+    again = be.reseed(be.rng(2), 5)
+    fresh = be.rng(5)
+    draws = [backend.to_numpy(g.standard_normal(4, dtype=numpy.float32)) for g in (generator, again, fresh)]
+    numpy.testing.assert_array_equal(draws[0], draws[2])
+    numpy.testing.assert_array_equal(draws[1], draws[2])
+
+
+def test_seed_restarts_the_default_generator_instead_of_replacing_it(xp):
+    """One generator for a whole run: seeding every training iteration builds no new generator."""
+    backend.seed(3)
+    generator = backend.default_rng()
+    first = backend.to_numpy(generator.standard_normal(3))
+    backend.seed(3)
+    assert backend.default_rng() is generator
+    numpy.testing.assert_array_equal(backend.to_numpy(generator.standard_normal(3)), first)
+
+
+def test_registering_a_backend_keeps_the_built_in_names():
+    with pytest.raises(backend.BackendError, match="'cupy' is built in"):
+        backend.register_backend("cupy", numpy, numpy.ndarray)
 
 
 def test_allocator_tuning_can_be_switched_off(monkeypatch):

@@ -13,6 +13,9 @@ Choosing a backend::
     rng = be.rng(seed=0)                # a seeded generator on that device
 
 The default dtype is float32 (training); gradient checks pass float64 arrays explicitly.
+
+``register_backend`` lets another array module stand in for a device (the tests register a strict
+NumPy-backed double of CuPy this way); the package itself only ever knows NumPy and CuPy.
 """
 
 import ctypes
@@ -45,8 +48,31 @@ class Backend:
 
     def rng(self, seed=None):
         """A random generator on this device; the same seed (an int in [0, 2**64), see ``check_seed``)
-        gives the same stream on the same backend, None a fresh unpredictable one."""
-        return self.xp.random.default_rng(None if seed is None else check_seed(seed, f"Backend({self.name!r}).rng"))
+        gives the same stream on the same backend, None a fresh unpredictable one.
+
+        NumPy: ``numpy.random.default_rng`` (PCG64). CuPy: a ``cupy.random.Generator`` over cuRAND's
+        Philox4x32-10, a counter-based generator: setting one up is one cheap kernel, where CuPy's default
+        XORWOW must skip every one of its ~10⁵ per-thread states ahead to its own subsequence.
+        """
+        seed = None if seed is None else check_seed(seed, f"Backend({self.name!r}).rng")
+        if self.name == "cupy":
+            return self.xp.random.Generator(self.xp.random.Philox4x3210(seed))
+        return self.xp.random.default_rng(seed)
+
+    def reseed(self, generator, seed):
+        """Put ``generator`` (made by ``rng``) back at the start of the stream ``rng(seed)`` would give, in place.
+
+        Why in place: the training loop restarts the stream every iteration (so that iteration t draws
+        the same numbers whether or not the run was resumed before it), and it keeps one generator for
+        the whole run instead of building a new one each time. NumPy: the bit generator's state is
+        overwritten, so the numbers are exactly those of ``rng(seed)``. CuPy: the Generator gets a fresh
+        Philox bit generator (its set-up is counter arithmetic, no skip-ahead).
+        """
+        if self.name == "cupy":
+            generator.bit_generator = self.xp.random.Philox4x3210(seed)
+        else:
+            generator.bit_generator.state = type(generator.bit_generator)(seed).state
+        return generator
 
     def asarray(self, data, dtype=None):
         """``data`` (NumPy array, CuPy array, list, scalar) as an array on this device."""
@@ -104,9 +130,30 @@ def keep_freed_memory():
     return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
+_registered = {}        # name -> array module, for backends added with register_backend
+_registered_types = {}  # array type -> its array module
+
+
+def register_backend(name, xp, array_type):
+    """Make the array module ``xp``, whose arrays are of class ``array_type``, selectable as ``name``.
+
+    After this, ``set_backend(name)`` creates parameters and data with ``xp``, and ``array_module``
+    recognises ``array_type`` as ``xp``'s. ``xp`` must offer the NumPy/CuPy functions minigan calls,
+    ``xp.asnumpy`` (the explicit copy to the host, as CuPy has) and ``xp.random.default_rng``. Used by
+    the tests to run everything on a strict stand-in for a GPU; the names "numpy" and "cupy" are taken.
+    """
+    if name in BACKEND_NAMES:
+        raise BackendError(f"register_backend: {name!r} is built in; choose another name")
+    _registered[name] = xp
+    _registered_types[array_type] = xp
+
+
 def _make_backend(name):
+    if isinstance(name, str) and name in _registered:
+        return Backend(name, _registered[name])
     if not isinstance(name, str) or name.lower() not in BACKEND_NAMES:
-        raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BACKEND_NAMES)}")
+        names = ", ".join(BACKEND_NAMES + tuple(_registered))
+        raise BackendError(f"unknown backend {name!r}: expected one of {names}")
     name = name.lower()
     if name == "numpy":
         keep_freed_memory()
@@ -132,9 +179,6 @@ def get_backend():
     return _current
 
 
-_generators = {}
-
-
 # Seeds are ints in [0, 2**64). NumPy's and CuPy's generators both hand an int seed to NumPy's
 # SeedSequence, which takes any non-negative int, but hashes it word by word (a seed of a million
 # bits, one mistyped exponent away, looks like a hang), and 64 bits is the widest integer a NumPy
@@ -155,23 +199,30 @@ def check_seed(value, name="seed"):
     return int(value)
 
 
+_seed = None
+_generators = {}  # backend name -> (Backend, its default generator)
+
+
 def seed(value):
     """Seed the default generator of every backend (used by initialisers, dropout and noise samplers).
 
     ``value``: an int in [0, 2**64) (see ``check_seed``), or None for fresh, unpredictable entropy. The
-    same seed on the same backend gives the same parameters, noise and losses.
+    same seed on the same backend gives the same parameters, noise and losses. A generator already made is
+    restarted in place (``Backend.reseed``), not replaced, so that seeding every training iteration costs
+    no new generator.
     """
-    value = None if value is None else check_seed(value, "minigan.seed")
-    _generators.clear()
-    _generators["seed"] = value
+    global _seed
+    _seed = None if value is None else check_seed(value, "minigan.seed")
+    for made_by, generator in _generators.values():
+        made_by.reseed(generator, _seed)
 
 
 def default_rng():
     """The current backend's default generator, made from the last ``seed`` (unseeded if none)."""
     backend = get_backend()
     if backend.name not in _generators:
-        _generators[backend.name] = backend.rng(_generators.get("seed"))
-    return _generators[backend.name]
+        _generators[backend.name] = (backend, backend.rng(_seed))
+    return _generators[backend.name][1]
 
 
 def cupy_available():
@@ -184,7 +235,8 @@ def cupy_available():
 
 
 def array_module(*arrays):
-    """The array module that owns ``arrays``: cupy if any is a CuPy array, else numpy.
+    """The array module that owns ``arrays``: cupy if any is a CuPy array (or a registered backend's
+    module for its arrays), else numpy.
 
     Checked by the class's module name so that NumPy-only machines never import CuPy.
     """
@@ -193,11 +245,14 @@ def array_module(*arrays):
             import cupy
 
             return cupy
+        if _registered_types and type(array) in _registered_types:
+            return _registered_types[type(array)]
     return numpy
 
 
 def to_numpy(array):
-    """A NumPy array holding ``array``'s values (copied off the GPU for CuPy arrays)."""
-    if type(array).__module__.startswith("cupy"):
-        return array.get()
+    """A NumPy array holding ``array``'s values (copied off the device for CuPy arrays: ``xp.asnumpy``)."""
+    xp = array_module(array)
+    if xp is not numpy:
+        return xp.asnumpy(array)
     return numpy.asarray(array)
