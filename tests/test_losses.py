@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 
 from minigan import Tensor, gradcheck, losses
+from minigan.engine.backend import array_module
 from strategies import random_array, seeds, shapes
 
 
@@ -36,9 +37,9 @@ def test_mse(xp, shape, seed):
     gradcheck(lambda a, b: losses.mse_loss(a, b), [a, b])
 
 
-def test_bce_with_logits_is_finite_at_plus_minus_1e4_in_float32():
-    z = Tensor(numpy.array([1e4, -1e4, 1e4, -1e4], dtype=numpy.float32), requires_grad=True)
-    y = Tensor(numpy.array([1.0, 0.0, 0.0, 1.0], dtype=numpy.float32))
+def test_bce_with_logits_is_finite_at_plus_minus_1e4_in_float32(xp):
+    z = Tensor(xp.asarray([1e4, -1e4, 1e4, -1e4], dtype=numpy.float32), requires_grad=True)
+    y = Tensor(xp.asarray([1.0, 0.0, 0.0, 1.0], dtype=numpy.float32))
     with numpy.errstate(over="raise", invalid="raise", divide="raise"):
         loss = losses.binary_cross_entropy_with_logits(z, y, reduction="none")
         loss.sum().backward()
@@ -47,25 +48,38 @@ def test_bce_with_logits_is_finite_at_plus_minus_1e4_in_float32():
     assert z.grad.tolist() == [0.0, 0.0, 1.0, -1.0]  # σ(z) − y
 
 
-def test_bce_on_probabilities_clamps_log_at_minus_100():
-    p = Tensor(numpy.array([0.0, 1.0]))
-    assert losses.binary_cross_entropy(p, Tensor(numpy.array([1.0, 0.0])), reduction="none").data.tolist() == [100.0, 100.0]
+def test_bce_on_probabilities_clamps_log_at_minus_100(xp):
+    p = Tensor(xp.asarray([0.0, 1.0]))
+    assert losses.binary_cross_entropy(p, Tensor(xp.asarray([1.0, 0.0])), reduction="none").data.tolist() == [100.0, 100.0]
 
 
-def test_scalar_targets_broadcast_and_keep_float32():
-    z = Tensor(numpy.zeros(4, dtype=numpy.float32), requires_grad=True)
+def test_scalar_targets_broadcast_and_keep_float32(xp):
+    z = Tensor(xp.zeros(4, dtype=numpy.float32), requires_grad=True)
     loss = losses.binary_cross_entropy_with_logits(z, 1.0)
     assert loss.dtype == numpy.float32 and numpy.isclose(loss.item(), numpy.log(2))
 
 
-def test_loss_errors():
-    z = Tensor(numpy.zeros(3, dtype=numpy.float32))
+@pytest.mark.parametrize("loss", ["mse_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"])
+def test_a_numpy_target_is_moved_to_the_predictions_device(xp, loss):
+    """Targets often come from the host (a data set's labels); the loss takes them to the prediction's
+    device instead of mixing a host array with a device array in one op (which CuPy refuses)."""
+    prediction = Tensor(xp.asarray([0.25, 0.5, 0.75]), requires_grad=True)
+    target = numpy.array([0.0, 1.0, 1.0])
+    value = getattr(losses, loss)(prediction, target)
+    expected = getattr(losses, loss)(prediction, Tensor(xp.asarray(target)))
+    assert array_module(value.data) is xp and value.item() == expected.item()
+    value.backward()
+    assert array_module(prediction.grad) is xp
+
+
+def test_loss_errors(xp):
+    z = Tensor(xp.zeros(3, dtype=numpy.float32))
     with pytest.raises(ValueError, match=r"target shape \(2,\) does not match prediction shape \(3,\)"):
-        losses.mse_loss(z, Tensor(numpy.zeros(2, dtype=numpy.float32)))
+        losses.mse_loss(z, Tensor(xp.zeros(2, dtype=numpy.float32)))
     with pytest.raises(ValueError, match="reduction must be one of"):
         losses.mse_loss(z, z, reduction="avg")
     with pytest.raises(TypeError, match="target has dtype float64 but the prediction has float32"):
-        losses.binary_cross_entropy_with_logits(z, Tensor(numpy.zeros(3)))
+        losses.binary_cross_entropy_with_logits(z, Tensor(xp.zeros(3)))
 
 
 # ----- the boundaries: infinite logits, NaN and out-of-range probabilities, bad arguments -------------------

@@ -219,9 +219,17 @@ class Function:
 
 
 def as_tensor(value, like):
-    """``value`` as a Tensor; Python scalars take ``like``'s dtype and device (so 0.2 * x stays float32)."""
+    """``value`` as a Tensor on ``like``'s device; Python scalars also take ``like``'s dtype (so 0.2 * x stays float32).
+
+    An array keeps its dtype but is copied to ``like``'s device when it lives elsewhere (a NumPy target
+    for a CuPy prediction): one explicit transfer here, rather than an op that mixes a host array with a
+    device array, which CuPy refuses.
+    """
     if isinstance(value, Tensor):
         return value
     if hasattr(value, "shape") and hasattr(value, "dtype"):
+        xp = like.xp
+        if array_module(value) is not xp:
+            value = to_numpy(value) if xp.__name__ == "numpy" else xp.asarray(value)
         return Tensor(value)
     return Tensor(like.xp.asarray(value, dtype=like.dtype))
