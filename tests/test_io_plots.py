@@ -149,6 +149,19 @@ def test_checkpoint_works_with_a_module_state_dict(tmp_path):
     assert_same_tree(other.state_dict(), model.state_dict())
 
 
+def test_checkpoint_takes_device_arrays_and_gives_them_back_on_the_host(tmp_path, xp):
+    """What a training run on the GPU saves: device arrays are copied to the host, bytes unchanged."""
+    from minigan import nn
+
+    model = nn.Linear(3, 2)
+    state = {"model": {name: p.data for name, p in model.named_parameters()}, "step": xp.asarray(7)}
+    save_checkpoint(tmp_path / "device.npz", state)
+    loaded, _ = load_checkpoint(tmp_path / "device.npz")
+    assert isinstance(loaded["model"]["weight"], numpy.ndarray) and int(loaded["step"]) == 7
+    numpy.testing.assert_array_equal(loaded["model"]["weight"], model.weight.numpy())
+    assert loaded["model"]["weight"].dtype == numpy.float32
+
+
 @pytest.mark.parametrize(
     "state, message",
     [
@@ -208,6 +221,15 @@ def test_image_grid_places_each_image_row_by_row():
     numpy.testing.assert_array_equal(grid[2, :], 0.5)  # the gap between the rows
     numpy.testing.assert_array_equal(grid[:, 3], 0.5)  # the gap between columns 0 and 1
     numpy.testing.assert_array_equal(grid[3:, 8:], 0.5)  # the sixth cell is empty
+
+
+def test_image_grid_takes_device_arrays_and_tensors(xp):
+    from minigan import Tensor
+
+    images = numpy.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype(numpy.float32)
+    expected = plots.image_grid(images, value_range=(0, 1))
+    numpy.testing.assert_array_equal(plots.image_grid(xp.asarray(images), value_range=(0, 1)), expected)
+    numpy.testing.assert_array_equal(plots.image_grid(Tensor(xp.asarray(images)), value_range=(0, 1)), expected)
 
 
 def test_image_grid_accepts_all_three_layouts_and_value_ranges():

@@ -32,7 +32,7 @@ import zlib
 
 import numpy
 
-from minigan.engine.backend import to_numpy
+from minigan.engine.backend import array_module, to_numpy
 
 
 class FileFormatError(ValueError):
@@ -194,7 +194,7 @@ def _encode(node, keys, arrays):
                                 f"string without '/', other than {_ARRAY_MARK!r} and {_HEADER_KEY!r}")
             tree[key] = _encode(value, keys + (key,), arrays)
         return tree
-    if isinstance(node, numpy.generic) or hasattr(node, "__array_interface__") or type(node).__module__.startswith("cupy"):
+    if isinstance(node, numpy.generic) or hasattr(node, "__array_interface__") or array_module(node) is not numpy:  # host or device
         array = numpy.asarray(to_numpy(node))
         arrays["/".join(keys)] = array
         return {_ARRAY_MARK: "/".join(keys), "scalar": isinstance(node, numpy.generic)}
