@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minigan import Tensor, gradcheck, nn
+from minigan import Tensor, backend, gradcheck, nn
 from minigan.engine.ops import conv2d, conv_transpose2d
 from minigan.engine.ops import conv, reference
 from minigan.engine.ops.conv import conv_output_size, conv_transpose_output_size
@@ -262,7 +262,8 @@ def test_float32_in_gives_float32_out_and_gradients(xp):
 
 
 def _t(*shape, dtype=numpy.float32):
-    return Tensor(numpy.zeros(shape, dtype=dtype))
+    """Zeros on the backend under test (looked up when the case runs)."""
+    return Tensor(backend.get_backend().xp.zeros(shape, dtype=dtype))
 
 
 @pytest.mark.parametrize("call, error, message", [

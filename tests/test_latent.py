@@ -228,7 +228,7 @@ def test_arithmetic_without_a_pool_draws_one_and_checks_with_it(tiny_checkpoint,
     assert own_pool == given_pool
 
 
-def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint):
+def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint, xp):
     from minigan.engine.autograd import Tensor
 
     gan, model = latent_space.load_generator(str(tiny_checkpoint))
@@ -236,7 +236,8 @@ def test_realism_is_the_discriminators_probability_in_eval_mode(tiny_checkpoint)
     scores = latent_space.realism(gan, model, images)
     assert gan.discriminator.training                     # left as it was found
     gan.discriminator.eval()                              # eval: no dropout, so the same every time
-    expected = 1 / (1 + numpy.exp(-gan.discriminator(Tensor(images[..., None])).data[:, 0].astype(numpy.float64)))
+    logits = gan.discriminator(Tensor(xp.asarray(images[..., None]))).numpy()[:, 0]
+    expected = 1 / (1 + numpy.exp(-logits.astype(numpy.float64)))
     numpy.testing.assert_allclose(scores, expected, rtol=1e-6)
 
 

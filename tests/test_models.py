@@ -31,7 +31,7 @@ def test_dcgan_initialisation_follows_radford_et_al():
     generator = models.dcgan_init_(models.dcgan_generator())
     for module in generator.modules():
         if isinstance(module, nn.BatchNorm2d):
-            assert abs(float(module.weight.data.mean()) - 1) < 0.01 and numpy.all(module.bias.data == 0)
+            assert abs(float(module.weight.data.mean()) - 1) < 0.01 and numpy.all(module.bias.numpy() == 0)
         elif isinstance(module, (nn.Linear, nn.ConvTranspose2d)):
             assert abs(float(module.weight.data.std()) - 0.02) < 0.002
     no_bias_before_norm = [m for m in generator.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d))][:2]

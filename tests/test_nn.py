@@ -7,6 +7,8 @@ import minigan
 from minigan import Tensor, nn
 from minigan.engine.nn import init
 
+from conftest import assert_close
+
 
 class TwoLayer(nn.Module):
     def __init__(self):
@@ -42,20 +44,20 @@ def test_train_and_eval_reach_every_module():
     assert all(m.training for m in model.modules())
 
 
-def test_zero_grad_and_freezing():
+def test_zero_grad_and_freezing(xp):
     model = TwoLayer()
-    model(Tensor(numpy.ones((2, 3), dtype=numpy.float32))).sum().backward()
-    assert all(p.grad is not None and numpy.any(p.grad != 0) for p in model.parameters())
+    model(Tensor(xp.ones((2, 3), dtype=numpy.float32))).sum().backward()
+    assert all(p.grad is not None and bool((p.grad != 0).any()) for p in model.parameters())
     model.zero_grad()
-    assert all(numpy.all(p.grad == 0) for p in model.parameters())
+    assert all(bool((p.grad == 0).all()) for p in model.parameters())
     model.requires_grad_(False)
-    x = Tensor(numpy.ones((2, 3), dtype=numpy.float32), requires_grad=True)
+    x = Tensor(xp.ones((2, 3), dtype=numpy.float32), requires_grad=True)
     model(x).sum().backward()
-    assert all(numpy.all(p.grad == 0) for p in model.parameters())  # frozen: untouched
+    assert all(bool((p.grad == 0).all()) for p in model.parameters())  # frozen: untouched
     assert x.grad is not None  # but the gradient still flows through to the input
 
 
-def test_state_dict_round_trip():
+def test_state_dict_round_trip(xp):
     minigan.seed(1)
     source = TwoLayer()
     minigan.seed(2)
@@ -64,12 +66,12 @@ def test_state_dict_round_trip():
     assert all(isinstance(v, numpy.ndarray) for v in state.values())
     target.load_state_dict(state)
     for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
-        numpy.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        assert_close(a.data, b.data, rtol=0, atol=0)
     state["hidden.weight"][...] = 7  # a copy: changing it leaves the module alone
-    assert not numpy.any(source.hidden.weight.data == 7)
+    assert not numpy.any(source.hidden.weight.numpy() == 7)
 
 
-def test_load_state_dict_errors_name_keys_and_shapes():
+def test_load_state_dict_errors_name_keys_and_shapes(xp):
     model = TwoLayer()
     state = model.state_dict()
     with pytest.raises(KeyError, match=r"missing keys \['out.weight'\]"):
@@ -79,37 +81,38 @@ def test_load_state_dict_errors_name_keys_and_shapes():
         model.load_state_dict(state)
 
 
-def test_linear_shapes_dtype_and_init():
+def test_linear_shapes_dtype_and_init(xp):
     layer = nn.Linear(100, 1200)
     assert layer.weight.shape == (1200, 100) and layer.bias.shape == (1200,)
-    assert layer.weight.dtype == numpy.float32
+    assert layer.weight.dtype == numpy.float32 and isinstance(layer.weight.data, xp.ndarray)
     bound = (6 / 1300) ** 0.5
-    assert numpy.abs(layer.weight.data).max() <= bound and numpy.abs(layer.weight.data).max() > 0.9 * bound
-    assert numpy.all(layer.bias.data == 0)
+    weight = layer.weight.numpy()
+    assert numpy.abs(weight).max() <= bound and numpy.abs(weight).max() > 0.9 * bound
+    assert numpy.all(layer.bias.numpy() == 0)
 
 
-def test_linear_rejects_wrong_input():
+def test_linear_rejects_wrong_input(xp):
     layer = nn.Linear(3, 2)
     with pytest.raises(ValueError, match=r"input has 4 features \(shape \(5, 4\)\) but weight expects 3"):
-        layer(Tensor(numpy.ones((5, 4), dtype=numpy.float32)))
+        layer(Tensor(xp.ones((5, 4), dtype=numpy.float32)))
     with pytest.raises(TypeError, match=r"dtype float64 .* float32"):
-        layer(Tensor(numpy.ones((5, 3))))
+        layer(Tensor(xp.ones((5, 3))))
     with pytest.raises(ValueError, match="in_features must be a positive int, got 0"):
         nn.Linear(0, 2)
 
 
-def test_initialisers_have_the_documented_statistics():
+def test_initialisers_have_the_documented_statistics(xp):
     minigan.seed(0)
-    p = nn.Parameter(numpy.empty((400, 500), dtype=numpy.float32))
+    p = nn.Parameter(xp.empty((400, 500), dtype=numpy.float32))
     init.normal_(p, std=0.02)
     assert p.dtype == numpy.float32
     assert abs(float(p.data.std()) - 0.02) < 0.001 and abs(float(p.data.mean())) < 0.001
     init.he_uniform_(p)
-    assert numpy.isclose(float(numpy.abs(p.data).max()), (6 / 500) ** 0.5, rtol=0.01)
+    assert numpy.isclose(float(xp.abs(p.data).max()), (6 / 500) ** 0.5, rtol=0.01)
     assert init.fans((64, 4, 4, 3)) == (48, 1024)
 
 
-def test_same_seed_same_parameters():
+def test_same_seed_same_parameters(xp):
     minigan.seed(5)
     a = nn.Linear(4, 4).weight.numpy()
     minigan.seed(5)

@@ -122,9 +122,10 @@ def test_non_finite_points_are_counted_but_never_high_quality():
     assert result.modes_covered == 1 and result.high_quality_fraction == pytest.approx(30 / 50)
 
 
-def test_accepts_tensors_and_integer_arrays():
+def test_accepts_tensors_device_arrays_and_integer_arrays(xp):
     points = numpy.repeat(ring_centres()[[0]], 20, 0)
-    assert mode_coverage(Tensor(points)).modes_covered == 1
+    assert mode_coverage(Tensor(xp.asarray(points))).modes_covered == 1
+    assert mode_coverage(xp.asarray(points)).modes_covered == 1
     assert mode_coverage(numpy.repeat([[2, 0]], 20, 0)).modes_covered == 1
 
 
