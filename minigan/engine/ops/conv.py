@@ -13,8 +13,9 @@ Why channels-last: the C channels of one pixel are then contiguous, the innermos
 so im2col copies whole runs of them straight into a buffer laid out (N, oh, ow, kh, kw, C) that *is*
 the GEMM operand after a free reshape, and the GEMM output (N·oh·ow, out) is already the next image in
 (N, oh, ow, out). With channels-first every one of those steps would need a transposed copy. No Python
-loop runs over the batch or over pixels: im2col loops over the kh kernel rows and col2im over the
-kh·kw kernel offsets, so the Python overhead is the same whatever the batch size.
+loop runs over the batch or over pixels: im2col is one strided view and one copy, and col2im loops over
+groups of kernel offsets, so the Python overhead (and on a GPU the number of kernels) is the same
+whatever the batch size.
 
 Each kernel here has a slow twin in ``reference.py``, written the obvious way (loops over pixels for
 the two convolutions, one strided slice per kernel offset for im2col and col2im); the tests check that
@@ -75,28 +76,27 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
     copies, each moving (for a stride above 1) runs of only C contiguous floats, one pixel's channels,
     with a jump between them.
 
-    Here, one loop over the kh kernel *rows*. For kernel row a, the kw·C values that every output pixel
-    needs form a window sliding along the image row: a strided view (``as_strided``, nothing copied)
-    with axes (N, oh, ow, kw, C), copied in one go into the buffer. Why faster: NumPy pays for every
-    contiguous run it copies, and with dilation 1 each window is kw·C contiguous floats, so kh copies
-    of long runs replace kh·kw copies of short ones. With a single channel (D's first conv) the windows
-    are only kw floats long and this way is the slower of the two, but that layer's im2col moves
-    sixteen times fewer values than the next one's (N·14·14·16 against N·7·7·1024), so the trade pays.
+    Here all kh·kw of those slices are one strided *view* (``as_strided``, nothing copied) with axes
+    (N, oh, ow, kh, kw, C): patch (i, j) starts at pixel (i·sh, j·sw), its rows are dh pixels apart and its
+    columns dw apart. One copy of that view is the whole im2col: one call instead of kh·kw (on a GPU, one
+    kernel instead of kh·kw). Why faster on the CPU too: NumPy pays for every contiguous run it copies, and
+    with dilation 1 the view's last two axes (kw, C) are kw·C contiguous floats of the image, so the copy
+    moves runs of kw·C values instead of C. With a single channel (D's first conv) the runs are only kw
+    floats long, but that layer's im2col moves sixteen times fewer values than the next one's
+    (N·14·14·16 against N·7·7·1024). The patches overlap, which is safe because the view is only read.
     The measurements are in ``benchmarks/README.md``.
     """
     xp = array_module(x_padded)
     n, _, _, c = x_padded.shape
     (kh, kw), (oh, ow), (sh, sw), (dh, dw) = kernel_size, output_size, stride, dilation
-    if out is None:
-        out = xp.empty((n, oh, ow, kh, kw, c), dtype=x_padded.dtype)
     stride_n, stride_h, stride_w, stride_c = x_padded.strides  # in bytes
-    for a in range(kh):
-        rows = x_padded[:, a * dh :, :, :]  # image rows from a·dh on: output row i reads row i·sh of this
-        # (N, Hp − a·dh, Wp, C) viewed as (N, oh, ow, kw, C): window (i, j) starts at pixel (i·sh, j·sw)
-        # and its kw pixels are dw apart; windows overlap, which is safe because the view is only read
-        windows = xp.lib.stride_tricks.as_strided(
-            rows, shape=(n, oh, ow, kw, c), strides=(stride_n, sh * stride_h, sw * stride_w, dw * stride_w, stride_c))
-        out[:, :, :, a, :, :] = windows
+    # (N, Hp, Wp, C) viewed as (N, oh, ow, kh, kw, C)
+    patches = xp.lib.stride_tricks.as_strided(
+        x_padded, shape=(n, oh, ow, kh, kw, c),
+        strides=(stride_n, sh * stride_h, sw * stride_w, dh * stride_h, dw * stride_w, stride_c))
+    if out is None:
+        return patches.reshape(n * oh * ow, kh * kw * c)  # the copy: (N, oh, ow, kh, kw, C) -> (N·oh·ow, kh·kw·C)
+    out[...] = patches
     return out.reshape(n * oh * ow, kh * kw * c)  # (N, oh, ow, kh, kw, C) -> (N·oh·ow, kh·kw·C)
 
 
@@ -116,10 +116,25 @@ def kernel_offset_weights(weight):
     return weight.reshape(a, kh * kw, b).transpose(1, 0, 2)  # (A, kh·kw, B) -> (kh·kw, A, B)
 
 
-def _phase(offset, stride, padding):
-    """Where a kernel offset lands along one axis: output position i meets image row
-    i·stride + offset − padding = (i + shift)·stride + phase, with 0 ≤ phase < stride."""
-    return (offset - padding) % stride, (offset - padding) // stride  # (phase, shift)
+def _offset_groups(kernel, dilation, stride, padding, phase_sizes):
+    """The kernel offsets of one axis, grouped so that each group can be added back in one go.
+
+    Offset a sends output position i to image row i·stride + a·dilation − padding = (i + q)·stride + r,
+    with (q, r) = divmod(a·dilation − padding, stride): phase r, shifted by q phase rows. Consecutive offsets
+    with the same q land in *different* phases (r grows by ``dilation``), so they never hit the same pixel
+    and can share one add, as long as those phases have the same number of rows (``phase_sizes[r]``; they
+    do when the stride divides the image size), so that one crop fits them all. Returns
+    [(q, offsets, phases)], the last two as slices. DCGAN's 4-wide stride-2 kernel with padding 1: offsets
+    0 | 1, 2 | 3, three groups where one offset at a time would make four.
+    """
+    groups = []
+    for a in range(kernel):
+        q, r = divmod(a * dilation - padding, stride)
+        if groups and groups[-1][0] == q and phase_sizes[groups[-1][3]] == phase_sizes[r]:
+            groups[-1][2] += 1
+        else:
+            groups.append([q, a, 1, r])
+    return [(q, slice(a, a + count), slice(r, r + dilation * (count - 1) + 1, dilation)) for q, a, count, r in groups]
 
 
 def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, padding):
@@ -139,16 +154,19 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
     buffer the size of the padded image, then crops the padding off.
 
     Here, with stride s the image splits into sh·sw *phases*: the pixels (y, x) with y mod sh = r and
-    x mod sw = t, an (N, ⌈H/sh⌉, ⌈W/sw⌉, C) grid of their own. Kernel offset a always lands in the same
-    phase r, shifted by the same number of phase rows (``_phase``), so each offset's block adds onto a
-    shifted window of one phase grid: both sides are (N, rows, ow·C) with contiguous rows. The phases are
-    summed in a phase-major buffer, then interleaved into the image with sh·sw strided copies, and what
-    would land in the padding is cut off by the window bounds (no padded buffer, no crop). Why faster
-    than the twin, and the more so the fewer channels: a stride-2 slice of the image is contiguous only
-    C floats at a time, and NumPy pays per contiguous run; here every add moves whole phase rows of
-    ow·C floats, and the strided work is left to the sh·sw interleaving copies, one per phase instead
-    of one per offset (measured in ``benchmarks/README.md``). Overlapping patches add up, so this is a
-    sum, never an assignment; within one offset the targets are distinct, so no ``add.at`` is needed.
+    x mod sw = t, an (N, ⌈H/sh⌉, ⌈W/sw⌉, C) grid of their own, kept together in one phase-major buffer.
+    Kernel offset a always lands in the same phase r, shifted by the same number q of phase rows, and
+    consecutive offsets with the same shift land in different phases, so one add covers a group of them
+    (``_offset_groups``): DCGAN's 4×4 stride-2 kernel with padding 1 needs 3 × 3 adds instead of 16 (on a
+    GPU, 9 kernels instead of 16). Both sides of each add are (…, rows, ow·C) with contiguous rows; what
+    would land in the padding is cut off by the window bounds (no padded buffer, no crop). The phases are
+    then interleaved into the image with sh·sw strided copies. Why faster than the twin, and the more so
+    the fewer channels: a stride-2 slice of the image is contiguous only C floats at a time, and NumPy
+    pays per contiguous run; here every add moves whole phase rows of ow·C floats, and the strided work is
+    left to the sh·sw interleaving copies, one per phase instead of one per offset (measured in
+    ``benchmarks/README.md``). Overlapping patches add up, so this is a sum, never an assignment; within a
+    group the targets are distinct, so no ``add.at`` is needed; and each pixel receives its terms in the
+    order of the offsets (a, then b), as the twin adds them, so the two agree bit for bit.
     """
     xp = array_module(cols)
     n, h, w, c = image_shape
@@ -158,15 +176,16 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
     phase_cols = [-(-(w - t) // sw) for t in range(sw)]
     # phases[r, t, n, y, x, c] = image[n, y·sh + r, x·sw + t, c]
     phases = xp.zeros((sh, sw, n, phase_rows[0], phase_cols[0], c), dtype=cols.dtype)
-    for a in range(kh):
-        r, di = _phase(a * dh, sh, ph)
-        i0, i1 = max(0, -di), min(oh, phase_rows[r] - di)  # output rows whose phase row lies inside the image
-        for b in range(kw):
-            t, dj = _phase(b * dw, sw, pw)
-            j0, j1 = max(0, -dj), min(ow, phase_cols[t] - dj)
+    for q, offsets_a, phases_r in _offset_groups(kh, dh, sh, ph, phase_rows):
+        rows = phase_rows[phases_r.start]
+        i0, i1 = max(0, -q), min(oh, rows - q)  # output rows whose phase row q + i lies inside the image
+        for u, offsets_b, phases_t in _offset_groups(kw, dw, sw, pw, phase_cols):
+            columns = phase_cols[phases_t.start]
+            j0, j1 = max(0, -u), min(ow, columns - u)
             if i1 <= i0 or j1 <= j0:
-                continue  # this offset lands only in the padding
-            phases[r, t, :, i0 + di : i1 + di, j0 + dj : j1 + dj, :] += patches[a, b, :, i0:i1, j0:j1, :]
+                continue  # this group lands only in the padding
+            target = phases[phases_r, phases_t, :, q + i0 : q + i1, u + j0 : u + j1, :]  # (group a, group b, N, rows, columns, C)
+            xp.add(target, patches[offsets_a, offsets_b, :, i0:i1, j0:j1, :], out=target)
     if sh == sw == 1:
         return phases[0, 0]  # one phase: it is the image
     image = xp.empty((n, h, w, c), dtype=cols.dtype)  # (N, H, W, C)
