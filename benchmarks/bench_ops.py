@@ -28,9 +28,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.common import apply_threads  # noqa: E402  (must run before numpy is imported)
+from benchmarks.common import apply_tf32, apply_threads  # noqa: E402  (must run before numpy is imported)
 
 THREADS = apply_threads(sys.argv)
+TF32 = apply_tf32(sys.argv)
 
 import numpy  # noqa: E402
 

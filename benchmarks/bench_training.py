@@ -2,7 +2,8 @@
 """Whole training iterations of minigan's two MNIST GANs, beside the same GANs in PyTorch.
 
     python3 benchmarks/bench_training.py [--threads 1] [--repeats 15] [--warmup 2] [--backend numpy|cupy|all]
-                                         [--json [PATH]] [--tiny] [--no-torch]
+                                         [--json [PATH]] [--tiny] [--no-torch] [--tf32 off|on]
+    python3 benchmarks/bench_training.py --count-calls [--json [PATH]]
 
 What is timed: one ``gan.train_iteration`` of Algorithm 1 (a D step on a real minibatch and as many fresh
 fakes, then a G step through the frozen D) of ``minigan.gans.models.build_gan("dcgan")`` at batch 64 and of
@@ -12,19 +13,25 @@ timed in the same process, repeats alternating with minigan's, and the ratio min
 medians is reported (> 1: minigan is slower).
 
 GEMM share: for each minigan iteration, ``minigan.engine.ops.linalg.gemm_observer`` is set to a function that
-times every matrix product of the dense and conv layers (perf_counter; synchronising before and after on
-CuPy) and counts its FLOPs (2·M·N·K); summed over a step and divided by that same step's time, it is the
-fraction of the step spent inside BLAS. The counted FLOPs are checked against the formula in
-``gemm_flops_per_iteration``.
+times every matrix product of the dense and conv layers and counts its FLOPs (2·M·N·K); summed over a step
+and divided by that same step's time, it is the fraction of the step spent inside BLAS. On the CPU each GEMM
+is timed with perf_counter. On CuPy each GEMM is bracketed by two CUDA events and nothing is synchronised
+until the step ends (a synchronise around every GEMM would measure sync latency, not the GEMM); the event
+pairs are summed afterwards. The counted FLOPs are checked against the formula in ``gemm_flops_per_iteration``.
+
+Counting mode (``--count-calls``): no timing. Each GAN runs one warm-up iteration and one counted iteration
+on the strict device double of the tests (``tests/device_double.py``), which counts every call into the
+array module (a function, method or operator: a stand-in for a kernel launch) and every device→host sync.
 """
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.common import apply_threads  # noqa: E402  (must run before numpy is imported)
+from benchmarks.common import apply_tf32, apply_threads  # noqa: E402  (must run before numpy is imported)
 
 THREADS = apply_threads(sys.argv)
+TF32 = apply_tf32(sys.argv)
 
 import importlib  # noqa: E402
 import itertools  # noqa: E402
@@ -113,21 +120,12 @@ def gemm_share(step, be, warmup, repeats):
     linalg = importlib.import_module("minigan.engine.ops.linalg")
     sync = be.synchronize
     acc = {"time": 0.0, "flops": 0, "calls": 0}
-
-    def observer(a, b):
-        sync()
-        start = time.perf_counter()
-        product = linalg.matrix_product(a, b)
-        sync()
-        acc["time"] += time.perf_counter() - start
-        acc["flops"] += 2 * product.size * a.shape[-1]  # 2·M·N·K, times B for a stack of b
-        acc["calls"] += 1
-        return product
-
+    observer, gemm_seconds = cuda_event_observer(be.xp, linalg, acc) if be.name == "cupy" else host_observer(linalg, acc)
     previous, linalg.gemm_observer = linalg.gemm_observer, observer
     try:
         for _ in range(warmup):
             step()
+            gemm_seconds()
         gemm_times, step_times, flops, calls = [], [], set(), set()
         for _ in range(repeats):
             acc.update(time=0.0, flops=0, calls=0)
@@ -136,7 +134,7 @@ def gemm_share(step, be, warmup, repeats):
             step()
             sync()
             step_times.append(time.perf_counter() - start)
-            gemm_times.append(acc["time"])
+            gemm_times.append(gemm_seconds())
             flops.add(acc["flops"])
             calls.add(acc["calls"])
     finally:
@@ -151,6 +149,75 @@ def gemm_share(step, be, warmup, repeats):
         "gemm_calls_per_iteration": sorted(calls),
         "gemm_gflops_per_s": max(flops) / (sum(gemm_times) / len(gemm_times)) / 1e9,
     }
+
+
+def host_observer(linalg, acc):
+    """(observer, gemm_seconds) on the CPU: each GEMM timed with perf_counter; the step's sum so far."""
+
+    def observer(a, b):
+        start = time.perf_counter()
+        product = linalg.matrix_product(a, b)
+        acc["time"] += time.perf_counter() - start
+        acc["flops"] += 2 * product.size * a.shape[-1]  # 2·M·N·K, times B for a stack of b
+        acc["calls"] += 1
+        return product
+
+    return observer, lambda: acc["time"]
+
+
+def cuda_event_observer(cupy, linalg, acc):
+    """(observer, gemm_seconds) for CuPy: each GEMM between two CUDA events, nothing synchronised.
+
+    ``gemm_seconds()`` waits once for the last event and sums the event pairs of the step (seconds).
+    UNTESTED: written for a GPU, which this project's machine and CI do not have. What it measures: the
+    device time from the first event to the second; if the GPU sits idle waiting for the host to queue the
+    GEMM, that wait is counted too, so on a launch-bound step this is an upper bound.
+    """
+    pairs = []
+
+    def observer(a, b):
+        start, end = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        product = linalg.matrix_product(a, b)
+        end.record()
+        pairs.append((start, end))
+        acc["flops"] += 2 * product.size * a.shape[-1]  # 2·M·N·K, times B for a stack of b
+        acc["calls"] += 1
+        return product
+
+    def gemm_seconds():
+        if pairs:
+            pairs[-1][1].synchronize()
+        total = sum(cupy.cuda.get_elapsed_time(start, end) for start, end in pairs) / 1e3  # ms -> s
+        pairs.clear()
+        return total
+
+    return observer, gemm_seconds
+
+
+# ----- counting mode: calls and syncs on the strict device double ------------------------------------------
+def count_calls(tiny=False):
+    """[row] per model: array-module calls and device→host syncs of one ``train_iteration`` (after one warm-up)."""
+    device_double = common.load_device_double()
+    be = backend.set_backend("strict")
+    backend.seed(0)
+    rows = []
+    for model in ("dcgan", "mlp"):
+        batch = TINY_BATCH if tiny else BATCH[model]
+        _, step = minigan_iteration(model, batch, be)
+        step()  # the first iteration allocates the optimisers' moments; count a steady one
+        with device_double.counting() as counts:
+            step()
+        rows.append({"model": model, "batch": batch, "backend": "strict", "calls": counts.calls, "syncs": counts.syncs,
+                     "sync_names": dict(counts.sync_names), "calls_by_name": dict(counts.names.most_common())})
+    return rows
+
+
+def count_table(rows):
+    headers = ["model", "batch", "array-module calls / iteration", "device→host syncs / iteration", "most frequent calls"]
+    body = [[row["model"], row["batch"], row["calls"], row["syncs"],
+             ", ".join(f"{name} {n}" for name, n in list(row["calls_by_name"].items())[:6])] for row in rows]
+    return common.markdown_table(headers, body)
 
 
 # ----- PyTorch: the same GANs and the same step --------------------------------------------------------
@@ -187,9 +254,11 @@ def torch_networks(torch, model):
                     nn.init.normal_(module.weight, mean=1.0 if isinstance(module, nn.BatchNorm2d) else 0.0, std=0.02)
                     if module.bias is not None:
                         nn.init.zeros_(module.bias)
-    else:
+    else:  # models.mlp_generator(): batch norm after each hidden layer, whose bias it makes redundant
         generator = nn.Sequential(
-            nn.Linear(100, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, 784), nn.Sigmoid(),
+            nn.Linear(100, 1200, bias=False), nn.BatchNorm1d(1200), nn.ReLU(),
+            nn.Linear(1200, 1200, bias=False), nn.BatchNorm1d(1200), nn.ReLU(),
+            nn.Linear(1200, 784), nn.Sigmoid(),
             nn.Unflatten(1, (1, 28, 28)),
         )
         discriminator = nn.Sequential(
@@ -319,7 +388,16 @@ def flop_note(rows):
 
 def main(argv=None):
     parser = common.make_parser(NAME, __doc__.splitlines()[0], repeats=15, warmup=2)
+    parser.add_argument("--count-calls", action="store_true",
+                        help="count array-module calls and device->host syncs per iteration on the strict device double; no timing")
     args = parser.parse_args(argv)
+    if args.count_calls:
+        rows = count_calls(args.tiny)
+        print(f"## {NAME}: array-module calls and device→host syncs of one training iteration, on the strict device double"
+              f"{' — TINY sizes' if args.tiny else ''}\n")
+        print(count_table(rows))
+        common.save_results(NAME, args, common.describe_machine(args.threads), rows, [])
+        return 0
     torch, torch_reason = common.import_torch(args)
     if torch is None:
         print(f"[{NAME}] PyTorch rows skipped: {torch_reason}")

@@ -6,7 +6,11 @@ What it provides, in the order a script uses it:
    their thread count from the environment once, when they load. It pre-parses ``--threads N`` (default 1,
    the most stable setting on a shared machine) and sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS,
    MKL_NUM_THREADS and VECLIB_MAXIMUM_THREADS. This module therefore imports neither at its top.
-2. ``make_parser`` — the common flags (``--threads --repeats --warmup --backend --json --tiny --no-torch``),
+   ``apply_tf32(sys.argv)`` likewise, before CuPy is imported: ``--tf32 off|on`` (default off) sets
+   ``CUPY_TF32`` for CuPy and, once PyTorch is imported (``import_torch``), ``allow_tf32`` for its cuBLAS
+   and cuDNN, so both frameworks run float32 GEMMs and convolutions the same way on a GPU (PyTorch's own
+   default lets cuDNN convolutions use TF32 while CuPy computes in full FP32). The setting is recorded.
+2. ``make_parser`` — the common flags (``--threads --repeats --warmup --backend --json --tiny --no-torch --tf32``),
    validated by argparse with messages that name the flag.
 3. Clocks and ``run_alternating`` — warm-up calls, then R timed repeats of each contestant, alternating
    between contestants (and flipping their order every repeat) so that drift on a noisy machine hits all
@@ -27,6 +31,7 @@ import sys
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS_DIR = os.path.join(REPO_ROOT, "tests")
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 DEFAULT_THREADS = 1
 
@@ -65,6 +70,29 @@ def apply_threads(argv):
     return threads
 
 
+TF32_CHOICES = ("off", "on")
+DEFAULT_TF32 = "off"
+
+
+def preparse_tf32(argv):
+    """The value of ``--tf32 off|on`` in ``argv`` (default off); a bad value is left for argparse to reject."""
+    value = DEFAULT_TF32
+    for i, arg in enumerate(argv):
+        if arg == "--tf32" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--tf32="):
+            value = arg.split("=", 1)[1]
+    return value if value in TF32_CHOICES else DEFAULT_TF32
+
+
+def apply_tf32(argv):
+    """Set ``CUPY_TF32`` from ``--tf32`` before CuPy is imported (CuPy reads it when it first multiplies
+    float32 matrices); returns "off" or "on". PyTorch's flags are set in ``import_torch``."""
+    setting = preparse_tf32(argv)
+    os.environ["CUPY_TF32"] = "1" if setting == "on" else "0"
+    return setting
+
+
 # ----- 2. command line ----------------------------------------------------------------------------
 
 
@@ -87,6 +115,9 @@ def make_parser(name, description, repeats, warmup):
                         help=f"also write the results as JSON to PATH (bare --json: ./{name}.json)")
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke test of the script, not a measurement")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference rows")
+    parser.add_argument("--tf32", choices=TF32_CHOICES, default=DEFAULT_TF32,
+                        help="TF32 for float32 GEMMs and convolutions on a GPU, the same for CuPy (CUPY_TF32) and "
+                             "PyTorch (allow_tf32) (default %(default)s: full FP32 on both); recorded with the results")
     return parser
 
 
@@ -134,6 +165,9 @@ def import_torch(args):
     except ImportError as error:
         return None, f"PyTorch is not installed ({error}); it is an optional reference, not a dependency"
     torch.set_num_threads(args.threads)
+    tf32 = getattr(args, "tf32", DEFAULT_TF32) == "on"
+    torch.backends.cuda.matmul.allow_tf32 = tf32  # cuBLAS GEMMs
+    torch.backends.cudnn.allow_tf32 = tf32        # cuDNN convolutions (PyTorch's default: True)
     try:
         torch.set_num_interop_threads(args.threads)
     except RuntimeError:  # already set, or parallel work already started: the intra-op count is what matters
@@ -368,6 +402,7 @@ def describe_machine(threads, torch=None, torch_reason=None):
         "threads": threads,
         "thread_environment": {name: os.environ.get(name) for name in THREAD_VARIABLES},
         "minigan_keep_freed_memory": os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1"),
+        "tf32": {"CUPY_TF32": os.environ.get("CUPY_TF32"), "NVIDIA_TF32_OVERRIDE": os.environ.get("NVIDIA_TF32_OVERRIDE")},
     }
     try:
         import minigan
@@ -381,6 +416,8 @@ def describe_machine(threads, torch=None, torch_reason=None):
         machine["torch_threads"] = torch.get_num_threads()
         machine["torch_mkldnn"] = bool(torch.backends.mkldnn.is_available())
         machine["torch_cuda"] = bool(torch.cuda.is_available())
+        machine["tf32"]["torch_matmul_allow_tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
+        machine["tf32"]["torch_cudnn_allow_tf32"] = bool(torch.backends.cudnn.allow_tf32)
     else:
         machine["torch"] = None
         machine["torch_skipped_because"] = torch_reason
@@ -411,6 +448,7 @@ def machine_lines(machine):
             else "(OpenBLAS's own choice; OPENBLAS_CORETYPE unset)")
          if machine.get("openblas_core") else "- OpenBLAS kernels in use: unknown (no OpenBLAS library with a corename function found)"),
         f"- threads: {machine['threads']} (BLAS/OpenMP environment and torch.set_num_threads)",
+        "- TF32 (GPU float32 GEMMs and convolutions): " + ", ".join(f"{k} {v}" for k, v in machine.get("tf32", {}).items()),
     ]
     if machine.get("torch"):
         lines.append(f"- PyTorch {machine['torch']} (BLAS {machine['torch_blas']}, oneDNN {machine['torch_mkldnn']}, "
@@ -448,3 +486,13 @@ def write_json(path, payload):
     with atomic_write(path, mode="w") as handle:
         json.dump(payload, handle, indent=2, sort_keys=False)
         handle.write("\n")
+
+
+def load_device_double():
+    """The strict device double of the tests (``tests/device_double.py``), registered as the backend "strict"."""
+    if TESTS_DIR not in sys.path:
+        sys.path.insert(0, TESTS_DIR)
+    import device_double
+
+    device_double.install()
+    return device_double

@@ -24,6 +24,7 @@ def run_script(name, *args, cwd):
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.numpy_only("the scripts choose their backend themselves (--backend), in a subprocess; one run covers them")
 @pytest.mark.parametrize("name", ["bench_ops", "bench_training"])
 def test_script_runs_and_writes_json(name, tmp_path):
     path = tmp_path / "out" / f"{name}.json"
@@ -42,6 +43,7 @@ def test_script_runs_and_writes_json(name, tmp_path):
             assert row["gemm"]["flops_per_iteration"] == [row["gemm"]["flops_formula"]]
 
 
+@pytest.mark.numpy_only("the script runs NumPy alternatives in a subprocess; one run covers it")
 def test_the_choices_script_checks_each_pair_agrees_and_writes_json(tmp_path):
     """bench_choices: every case's two contestants agree (checked before timing) and each row has a ratio."""
     path = tmp_path / "choices.json"
@@ -55,11 +57,53 @@ def test_the_choices_script_checks_each_pair_agrees_and_writes_json(tmp_path):
     assert len(payload["results"]) >= 10 and all(row["ratio"] > 0 for row in payload["results"])
 
 
+@pytest.mark.numpy_only("the script picks its own backend (the strict double) in a subprocess; one run covers it")
+def test_counting_mode_reports_calls_and_syncs_per_iteration(tmp_path):
+    path = tmp_path / "counts.json"
+    result = run_script("bench_training", "--count-calls", "--tiny", "--json", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| model | batch | array-module calls / iteration | device→host syncs / iteration |" in result.stdout
+    with open(path, encoding="utf-8") as handle:
+        rows = json.load(handle)["results"]
+    assert [row["model"] for row in rows] == ["dcgan", "mlp"] and all(row["backend"] == "strict" for row in rows)
+    for row in rows:
+        assert row["calls"] == sum(row["calls_by_name"].values()) > 0
+        assert row["syncs"] == sum(row["sync_names"].values())
+
+
+@pytest.mark.numpy_only("it checks the recorded environment of a NumPy run in a subprocess")
+@pytest.mark.parametrize("setting, cupy_value", [("off", "0"), ("on", "1")])
+def test_tf32_is_set_before_the_libraries_load_and_recorded(setting, cupy_value, tmp_path):
+    path = tmp_path / "tf32.json"
+    result = run_script("bench_training", "--tiny", "--repeats", "1", "--warmup", "0", "--backend", "numpy", "--no-torch",
+                        "--tf32", setting, "--json", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"CUPY_TF32 {cupy_value}" in result.stdout
+    with open(path, encoding="utf-8") as handle:
+        assert json.load(handle)["machine"]["tf32"]["CUPY_TF32"] == cupy_value
+
+
+def test_the_pytorch_mirrors_have_minigans_layers_and_parameter_counts():
+    """Like for like: the same parameters, layer by layer, batch norm included (the MLP generator has it)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional reference, not installed here")
+    sys.path.insert(0, REPO_ROOT)
+    from benchmarks import bench_training
+    from minigan.gans import models
+
+    builders = {"dcgan": (models.dcgan_generator, models.dcgan_discriminator), "mlp": (models.mlp_generator, models.mlp_discriminator)}
+    for model, (make_g, make_d) in builders.items():
+        for mine, theirs in zip((make_g(), make_d()), bench_training.torch_networks(torch, model)):
+            assert sum(p.size for p in mine.parameters()) == sum(p.numel() for p in theirs.parameters())
+            norms = sum(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in theirs.modules())
+            assert norms == sum(type(m).__name__.startswith("BatchNorm") for m in mine.modules())
+
+
 @pytest.mark.parametrize("args, message", [
     (["--repeats", "0"], "--repeats"),
     (["--warmup", "-1"], "--warmup"),
     (["--threads", "two"], "--threads"),
     (["--backend", "tpu"], "--backend"),
+    (["--tf32", "maybe"], "--tf32"),
 ])
 def test_bad_flags_are_refused_by_name(args, message, tmp_path):
     result = run_script("bench_training", *args, cwd=tmp_path)
