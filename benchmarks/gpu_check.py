@@ -198,7 +198,7 @@ def main(argv=None):
         return 2
     os.environ["CUPY_TF32"] = "1" if args.tf32 == "on" else "0"
     started = datetime.datetime.now(datetime.timezone.utc)
-    run_directory = tempfile.mkdtemp(prefix=f"gpu-check-{started:%Y%m%d-%H%M%S}-", dir=os.path.dirname(os.path.abspath(args.out)))
+    run_directory = tempfile.mkdtemp(prefix=f"gpu-check-{started:%Y%m%d-%H%M%S}-")  # logs and DCGAN outputs: large, not for the repository
     results = []
     for step in plan(args, run_directory):
         print(f"gpu_check: {step.name}: {TITLES[step.name]} (at most {step.limit:.0f} s) …", flush=True)
