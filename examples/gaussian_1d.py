@@ -23,6 +23,7 @@ import numpy
 import minigan
 from minigan import nn, optim
 from minigan.gans.gan import GAN
+from minigan.gans.training import fetch_statistics
 from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.io import atomic_write
 
@@ -73,8 +74,9 @@ def train(args, log=print):
         # (2) sample m noise samples z; update G by descending its stochastic gradient
         #         ∇_θg (1/m) Σᵢ log(1 − D(G(z⁽ⁱ⁾)))
         #     here in the non-saturating form of the paper's §3: by ascending ∇_θg (1/m) Σᵢ log D(G(z⁽ⁱ⁾))
-        stats = gan.train_iteration(batches)
+        stats = gan.train_iteration(batches)  # on the device; fetched to the host only for the lines printed
         if iteration % LOG_EVERY == 0 or iteration == args.iterations:
+            stats = fetch_statistics([stats])[0]
             fake = gan.generate(watch).numpy()
             log(f"iteration {iteration:5d}  d_loss {stats['d_loss']:.3f}  g_loss {stats['g_loss']:.3f}  "
                 f"D(x) {stats['d_real']:.3f}  D(G(z)) {stats['d_fake']:.3f}  G's samples: mean {fake.mean():.3f}, std {fake.std():.3f}")

@@ -59,6 +59,7 @@ import numpy
 import minigan
 from minigan import backend, nn, optim
 from minigan.gans.gan import GAN
+from minigan.gans.training import fetch_statistics
 from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
 from minigan.tools.io import atomic_write
@@ -128,14 +129,17 @@ def train_setup(generator_loss, discriminator_hidden, args, evaluation_noise):
     """Train one setup; returns {iteration: ModeCoverage} and {snapshot iteration: samples (n, 2)}."""
     gan = build_setup(generator_loss, discriminator_hidden, args.seed)
     real_batches = ring_batches(args.batch_size, seed=args.seed)   # the same batches for every setup
-    snapshots, coverage = {}, {}
+    snapshots, coverage, pending = {}, {}, []
     wanted_snapshots, wanted_rows = set(snapshot_iterations(args.iterations)), set(table_iterations(args.iterations))
     for iteration in range(args.iterations + 1):
         if iteration > 0:
-            stats = gan.train_iteration(real_batches)
-            if not all(numpy.isfinite(value) for value in stats.values()):
-                raise FloatingPointError(f"non-finite statistics at iteration {iteration}: {stats}")
+            pending.append(gan.train_iteration(real_batches))  # statistics stay on the device until a table row
         if iteration in wanted_rows:
+            first = iteration - len(pending) + 1
+            for offset, stats in enumerate(fetch_statistics(pending, names=tuple(pending[0]) if pending else ())):
+                if not all(numpy.isfinite(value) for value in stats.values()):
+                    raise FloatingPointError(f"non-finite statistics at iteration {first + offset}: {stats}")
+            pending.clear()
             samples = gan.generate(evaluation_noise).numpy()       # (EVALUATION_SAMPLES, 2)
             coverage[iteration] = mode_coverage(samples, MODES, RADIUS, STD)
             if iteration in wanted_snapshots:

@@ -16,6 +16,7 @@ import minigan
 from minigan import backend, nn, optim
 from minigan.gans.gan import GAN, evaluating, frozen
 from minigan.gans.objectives import Standard
+from minigan.gans.training import fetch_statistics
 
 from test_conditional_gan import class_batches, tiny_conditional_gan
 
@@ -34,6 +35,11 @@ def tiny_gan(seed=0, generator_loss=None, k=1, lr=5e-3, **options):
                optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
                optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
                noise_dim=4, generator_loss=generator_loss, discriminator_steps=k, seed=seed, **options)
+
+
+def floats(stats):
+    """A step's statistics (left on the device) as Python floats."""
+    return fetch_statistics([stats], names=tuple(stats))[0]
 
 
 def snapshot(module):
@@ -94,26 +100,26 @@ def test_same_seed_gives_identical_losses(case):
     for _ in range(2):
         gan = case.make(seed=7)
         batches = case.batches(16, 1)
-        runs.append([gan.train_iteration(batches) for _ in range(5)])
+        runs.append([floats(gan.train_iteration(batches)) for _ in range(5)])
     assert runs[0] == runs[1]
     other = case.make(seed=8)
     batches = case.batches(16, 1)
-    assert [other.train_iteration(batches) for _ in range(5)] != runs[0]
+    assert [floats(other.train_iteration(batches)) for _ in range(5)] != runs[0]
 
 
 def test_resuming_from_a_state_dict_continues_identically(case):
     gan = case.make(seed=4)
     batches = case.batches(16, 2)
-    uninterrupted = [gan.train_iteration(batches) for _ in range(6)]
+    uninterrupted = [floats(gan.train_iteration(batches)) for _ in range(6)]
 
     first = case.make(seed=4)
     batches = case.batches(16, 2)
-    before = [first.train_iteration(batches) for _ in range(3)]
+    before = [floats(first.train_iteration(batches)) for _ in range(3)]
     state = first.state_dict()
     resumed = case.make(seed=99)  # different initial weights: everything must come from the state
     resumed.seed = 4
     resumed.load_state_dict(state)
-    after = [resumed.train_iteration(batches) for _ in range(3)]
+    after = [floats(resumed.train_iteration(batches)) for _ in range(3)]
     assert before + after == uninterrupted
 
 
@@ -160,7 +166,7 @@ def test_the_loop_hands_the_objective_real_and_fake_minibatches_and_their_condit
     objective = RecordingObjective(generator_loss="minimax", real_label=0.9)
     gan = case.make(k=2, objective=objective)
     pairs = [next(case.batches(6, seed)) for seed in range(4)]
-    recorded = [gan.train_iteration(iter(pairs[:2])), gan.train_iteration(iter(pairs[2:]))]
+    recorded = [floats(gan.train_iteration(iter(pairs[:2]))), floats(gan.train_iteration(iter(pairs[2:])))]
     assert [call["step"] for call in objective.calls] == ["D", "D", "G"] * 2
     for call in objective.calls:
         in_d_step = call["step"] == "D"
@@ -175,7 +181,7 @@ def test_the_loop_hands_the_objective_real_and_fake_minibatches_and_their_condit
         for call, labels in zip(objective.calls, expected):
             numpy.testing.assert_array_equal(call["condition"], labels)
     default = case.make(k=2, generator_loss="minimax", real_label=0.9)
-    assert recorded == [default.train_iteration(iter(pairs[:2])), default.train_iteration(iter(pairs[2:]))]
+    assert recorded == [floats(default.train_iteration(iter(pairs[:2]))), floats(default.train_iteration(iter(pairs[2:])))]
 
 
 # ----- the objective: Algorithm 1's losses ---------------------------------------------------------------
@@ -192,8 +198,8 @@ def test_generator_losses_are_the_papers_objectives(loss, xp):
     minigan.seed(3)
     stats = gan.generator_step(8)
     expected = numpy.log(1 - d).mean() if loss == "minimax" else -numpy.log(d).mean()
-    assert numpy.isclose(stats["g_loss"], expected, rtol=1e-5)
-    assert numpy.isclose(stats["d_fake_after"], d.mean(), rtol=1e-5)
+    assert numpy.isclose(float(stats["g_loss"]), expected, rtol=1e-5)
+    assert numpy.isclose(float(stats["d_fake_after"]), d.mean(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("real_label", [1.0, 0.9])
@@ -210,15 +216,18 @@ def test_discriminator_loss_is_the_papers_objective_with_optional_label_smoothin
     stats = gan.discriminator_step(real)
     expected = (-(real_label * numpy.log(d_real) + (1 - real_label) * numpy.log(1 - d_real)).mean()
                 - numpy.log(1 - d_fake).mean())
-    assert numpy.isclose(stats["d_loss"], expected, rtol=1e-5)
-    assert numpy.isclose(stats["d_real"], d_real.mean(), rtol=1e-5)
-    assert numpy.isclose(stats["d_fake"], d_fake.mean(), rtol=1e-5)
+    assert numpy.isclose(float(stats["d_loss"]), expected, rtol=1e-5)
+    assert numpy.isclose(float(stats["d_real"]), d_real.mean(), rtol=1e-5)
+    assert numpy.isclose(float(stats["d_fake"]), d_fake.mean(), rtol=1e-5)
 
 
-def test_the_statistics_are_the_histories_python_floats():
+def test_the_statistics_stay_on_the_device_and_are_fetched_as_the_histories_floats(xp):
     stats = tiny_gan().train_iteration(gaussian_batches(3.0, 0.5, 8, 0))
     assert list(stats) == ["d_loss", "d_real", "d_fake", "g_loss", "d_fake_after"]
-    assert all(type(value) is float for value in stats.values())
+    assert all(backend.array_module(value) is xp and value.shape == () for value in stats.values())
+    fetched = floats(stats)
+    assert all(type(value) is float for value in fetched.values())
+    assert fetched == {name: float(value) for name, value in stats.items()}  # the very numbers, however fetched
 
 
 def test_the_default_objective_is_built_from_the_constructor_arguments():

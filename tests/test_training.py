@@ -52,7 +52,10 @@ def test_progress_lines_every_log_every_steps_and_at_the_end_of_each_epoch():
     assert "D(x)" in lines[0] and "ETA" in lines[0]
 
 
-def test_a_non_finite_statistic_stops_training_at_once():
+@pytest.mark.parametrize("log_every, steps_run", [(1, 3), (50, 5)])
+def test_a_non_finite_statistic_stops_training_at_the_next_fetch_naming_its_step(log_every, steps_run):
+    """The statistics are fetched every log_every steps (and at each epoch's end), so a NaN at step 3 is seen
+    there: the error names step 3, the history ends with it, and the epoch's end (its checkpoint) never runs."""
     gan = tiny_gan()
     real_iteration = gan.train_iteration
     calls = []
@@ -60,12 +63,25 @@ def test_a_non_finite_statistic_stops_training_at_once():
     def iteration_that_diverges(real_batches):
         stats = real_iteration(real_batches)
         calls.append(1)
-        return dict(stats, g_loss=float("nan")) if len(calls) == 3 else stats
+        return dict(stats, g_loss=stats["g_loss"] * float("nan")) if len(calls) == 3 else stats  # NaN on the device
 
     gan.train_iteration = iteration_that_diverges
+    history, ended = empty_history(), []
     with pytest.raises(FloatingPointError, match="non-finite statistics at epoch 1 step 3"):
-        train_epochs(gan, loader(), epochs=2, history=empty_history(), log=lambda line: None)
-    assert len(calls) == 3
+        train_epochs(gan, loader(), epochs=2, history=history, log_every=log_every, on_epoch_end=ended.append, log=lambda line: None)
+    assert len(calls) == steps_run and ended == []
+    assert len(history["g_loss"]) == 3 and numpy.isnan(history["g_loss"][-1]) and numpy.isfinite(history["g_loss"][:2]).all()
+
+
+def test_the_history_is_the_same_however_often_the_statistics_are_fetched():
+    """Fetching every step or every few steps gives the same history, bit for bit, of Python floats."""
+    histories = []
+    for log_every in (1, 2, 50):
+        history = empty_history()
+        train_epochs(tiny_gan(seed=3), loader(), epochs=2, history=history, log_every=log_every, log=lambda line: None)
+        histories.append(history)
+    assert histories[0] == histories[1] == histories[2]
+    assert all(type(value) is float for value in histories[0]["d_loss"]) and len(histories[0]["d_loss"]) == 10
 
 
 def test_progress_line_names_the_conditional_outputs():

@@ -82,7 +82,10 @@ class GAN:
         with the same minibatch size m (and, for a conditional GAN, the last minibatch's condition).
 
         ``real_batches`` yields what ``DataLoader`` yields: minibatches of examples (m, …), or for a
-        conditional GAN (examples, labels) pairs. Returns the statistics of the last D step and the G step.
+        conditional GAN (examples, labels) pairs. Returns the statistics of the last D step and the G step,
+        as 0-d arrays left on the device: an iteration copies nothing to the host (on a GPU every copy
+        waits for the queued work). ``float(stats["d_loss"])`` fetches one; ``training.fetch_statistics``
+        fetches many steps' at once.
         """
         self.seed_iteration()
         for _ in range(self.discriminator_steps):                    # for k steps:
@@ -106,7 +109,7 @@ class GAN:
         loss, stats = self.objective.discriminator_loss(self, real, fake, condition)  # −[log D(x) + log(1 − D(G(z)))]
         descend(self.discriminator_optimizer, loss)
         self.discriminator_step_count += 1
-        return {"d_loss": loss.item(), **stats}
+        return {"d_loss": loss.data, **stats}  # on the device: see train_iteration
 
     def generator_step(self, m, condition=None):
         """One update of G on m fresh fakes (for ``condition``, if the GAN is conditional), through a frozen D.
@@ -120,7 +123,7 @@ class GAN:
             loss, stats = self.objective.generator_loss(self, fake, condition)        # log(1 − D(G(z))) or −log D(G(z))
             descend(self.generator_optimizer, loss)
         self.generator_step_count += 1
-        return {"g_loss": loss.item(), **stats}
+        return {"g_loss": loss.data, **stats}
 
     # ----- what is conditioned: the four methods a conditional GAN overrides --------------------------
     def split_batch(self, batch):
@@ -163,7 +166,10 @@ class GAN:
 
     def seed_iteration(self):
         """With ``seed`` set, reseed the backend's generator from (seed, iteration): iteration t then draws
-        the same noise and dropout masks whether or not the run was stopped and resumed before it."""
+        the same noise and dropout masks whether or not the run was stopped and resumed before it.
+
+        The generator is restarted in place (``backend.seed``), so a run keeps one generator throughout:
+        on CuPy a new generator would set up its cuRAND state every step."""
         if self.seed is not None:
             backend.seed(int(numpy.random.SeedSequence([self.seed, self.iteration]).generate_state(1)[0]))
 

@@ -9,15 +9,15 @@ the noise, runs G, freezes D for G's step and steps the optimisers. What it desc
     generator_loss(gan, fake, condition) -> (loss, statistics)
         G's loss on m fakes, judged by D (frozen by the loop; the gradient still flows through it to G)
 
-``loss`` is a scalar ``Tensor`` to minimise; ``statistics`` a dict of Python floats for the history (the
-loop adds ``d_loss`` and ``g_loss``). ``condition`` is None for a plain GAN and the minibatch's labels y for
+``loss`` is a scalar ``Tensor`` to minimise; ``statistics`` a dict of scalars for the history (the loop adds
+``d_loss`` and ``g_loss``), left on the device: ``minigan/gans/training.py`` fetches a run's statistics to
+the host in one transfer every few steps, since on a GPU each fetch waits for all queued work. ``condition`` is None for a plain GAN and the minibatch's labels y for
 a conditional one. An objective calls D through ``gan.call_discriminator(x, condition)`` (that is D(x), or
 D(x | y) for a conditional GAN), never holding the networks itself: an objective that needs more of D than
 its logits on the two minibatches (a gradient penalty at other points, an auxiliary classifier's head)
 computes it there, and the loop stays the one loop.
 """
 
-from minigan.engine import backend
 from minigan.engine.autograd import Tensor
 from minigan.engine.losses import binary_cross_entropy_with_logits
 
@@ -81,5 +81,6 @@ class Standard:
 
 
 def mean_probability(logits):
-    """Mean of σ(logits) as a Python float: the average D(·) over a batch (no graph is recorded)."""
-    return float(backend.to_numpy(Tensor(logits.data).sigmoid().data).mean())
+    """Mean of σ(logits), the average D(·) over a batch, as a 0-d array on the logits' device (no graph is
+    recorded, nothing is copied to the host)."""
+    return Tensor(logits.data).sigmoid().data.mean()

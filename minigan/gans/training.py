@@ -7,17 +7,26 @@ as the MNIST examples do:
     for each epoch:
         for each of len(loader) // k generator steps:      (each takes k real minibatches)
             stats = gan.train_iteration(real_batches)        k D steps, then one G step
-            append stats to the history; print a progress line now and then
-            stop at once if a statistic is not finite        (a NaN is a bug to fix, not to train through)
+            every log_every steps, and at the end of the epoch:
+                fetch the statistics of the steps since the last fetch, append them to the history,
+                print a progress line, stop if a statistic is not finite   (a NaN is a bug to fix)
         on_epoch_end(epoch)                                  grids, checkpoints
+
+Why fetch in blocks: ``train_iteration`` leaves its statistics on the device, and bringing a value to the
+host waits for all the work queued before it; fetching every step would make the GPU idle every step.
+One transfer per progress line costs that wait once in ``log_every`` steps, and the history holds
+exactly the values it would hold if each step were fetched at once. A non-finite statistic is therefore
+seen at the next fetch, at most ``log_every − 1`` steps after the step that made it; that step is named,
+the history ends with it, and no checkpoint is written after it (every epoch ends with a fetch).
 
 Nothing here touches the networks or draws random numbers, so a run's losses depend only on the GAN's
 seed and the loader's.
 """
 
+import math
 import time
 
-import numpy
+from minigan.engine import backend
 
 STATISTICS = ("d_loss", "g_loss", "d_real", "d_fake")  # what every training iteration reports and the history keeps
 
@@ -32,6 +41,17 @@ def progress_line(epoch, epochs, step, steps_in_epoch, stats, rate, remaining, n
     return (f"epoch {epoch}/{epochs}  step {step}/{steps_in_epoch}  d_loss {stats['d_loss']:.3f}  "
             f"g_loss {stats['g_loss']:.3f}  {names[0]} {stats['d_real']:.3f}  {names[1]} {stats['d_fake']:.3f}  "
             f"{rate:.2f} it/s  ETA {eta}")
+
+
+def fetch_statistics(pending, names=STATISTICS):
+    """[{name: float}] for a list of statistics dicts (as ``train_iteration`` returns them, on the device):
+    every value of every step in one device→host transfer."""
+    if not pending:
+        return []
+    values = [stats[name] for stats in pending for name in names]
+    xp = backend.array_module(*values)
+    host = backend.to_numpy(xp.stack(values)).tolist()  # one transfer; float32 values become exact Python floats
+    return [dict(zip(names, host[i * len(names) : (i + 1) * len(names)])) for i in range(len(pending))]
 
 
 def steps_per_epoch(gan, loader):
@@ -52,7 +72,8 @@ def train_epochs(gan, loader, epochs, history, start_epoch=0, max_steps=None, lo
         names: passed to ``progress_line``; log: where its lines go (default: printed at once).
 
     Returns:
-        The number of generator steps made. Raises ``FloatingPointError`` at the first non-finite statistic.
+        The number of generator steps made. Raises ``FloatingPointError`` naming the first step with a
+        non-finite statistic, at the fetch that sees it (see the module's docstring).
     """
     log = log or (lambda line: print(line, flush=True))
     per_epoch = steps_per_epoch(gan, loader)
@@ -63,16 +84,20 @@ def train_epochs(gan, loader, epochs, history, start_epoch=0, max_steps=None, lo
         if done >= total:
             break
         real_batches = iter(loader)
+        pending = []  # the statistics of the steps since the last fetch, still on the device
         for step in range(1, per_epoch + 1):
-            stats = gan.train_iteration(real_batches)
-            for name in STATISTICS:
-                history[name].append(stats[name])
+            pending.append(gan.train_iteration(real_batches))
             done += 1
             if step % log_every == 0 or step == per_epoch or done == total:
+                first = step - len(pending) + 1
+                for offset, stats in enumerate(fetch_statistics(pending)):
+                    for name in STATISTICS:
+                        history[name].append(stats[name])
+                    if not all(math.isfinite(stats[name]) for name in STATISTICS):
+                        raise FloatingPointError(f"non-finite statistics at epoch {epoch} step {first + offset}: {stats}")
+                pending.clear()
                 rate = done / (time.perf_counter() - started)
                 log(progress_line(epoch, epochs, step, per_epoch, stats, rate, (total - done) / rate, names))
-            if not all(numpy.isfinite(stats[name]) for name in STATISTICS):
-                raise FloatingPointError(f"non-finite statistics at epoch {epoch} step {step}: {stats}")
             if done >= total:
                 break
         if on_epoch_end is not None:
