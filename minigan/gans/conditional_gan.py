@@ -56,11 +56,34 @@ def check_labels(labels, batch_size, num_classes=NUM_CLASSES, name="labels"):
 
     Accepted: a NumPy or CuPy array, a ``Tensor`` or a list, of an integer dtype, shape (batch_size,)
     (any length (m,) when ``batch_size`` is None), every value in 0 .. num_classes − 1.
+
+    This is the check of labels *where they enter*: ``ConditionalGAN``'s methods make it once per
+    minibatch, and the networks' forward passes do not repeat it for labels already on the device
+    (``_forward_labels``). Labels from the host (a ``DataLoader``'s) are checked there, before they are
+    copied to the device: nothing waits for the GPU. Labels already on a device cost one device→host
+    transfer, for their smallest and largest value together.
     """
+    labels = _label_array(labels)
+    _check_label_layout(labels, batch_size, num_classes, name)
+    if labels.size:
+        xp = backend.array_module(labels)
+        low, high = backend.to_numpy(xp.stack([labels.min(), labels.max()])).tolist()  # on the host: no transfer
+        if low < 0 or high >= num_classes:
+            raise ValueError(f"{name}: expected class labels in 0..{num_classes - 1}, found values from {low} to {high}")
+    return backend.get_backend().asarray(labels)
+
+
+def _label_array(labels):
+    """A Tensor's array, a list as an int64 NumPy array, an array as it is."""
     if isinstance(labels, Tensor):
-        labels = labels.data
+        return labels.data
     if not hasattr(labels, "dtype") or not hasattr(labels, "shape"):
-        labels = numpy.asarray(labels)  # a list of ints becomes int64
+        return numpy.asarray(labels)  # a list of ints becomes int64
+    return labels
+
+
+def _check_label_layout(labels, batch_size, num_classes, name):
+    """The checks that need no values (dtype and shape): free on any device."""
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer class labels 0..{num_classes - 1} (an int array of shape "
                         f"({batch_size},)), got dtype {labels.dtype}")
@@ -69,11 +92,18 @@ def check_labels(labels, batch_size, num_classes=NUM_CLASSES, name="labels"):
     if batch_size is not None and labels.shape != (batch_size,):
         raise ValueError(f"{name}: expected shape ({batch_size},), one label per example of the batch of "
                          f"{batch_size}, got shape {tuple(labels.shape)}")
-    if labels.size:
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= num_classes:
-            raise ValueError(f"{name}: expected class labels in 0..{num_classes - 1}, found values from {low} to {high}")
-    return backend.get_backend().asarray(labels)
+
+
+def _forward_labels(labels, batch_size, num_classes, name):
+    """Labels as a network's forward pass takes them: host labels (NumPy, lists) are checked in full, which
+    is free, and copied to the device; labels already on the device are checked for dtype and shape only:
+    their values were checked where they entered (``check_labels``), and checking them again in every
+    forward would wait for the GPU every time."""
+    labels = _label_array(labels)
+    if backend.array_module(labels) is numpy:
+        return check_labels(labels, batch_size, num_classes, name)
+    _check_label_layout(labels, batch_size, num_classes, name)
+    return labels
 
 
 def one_hot(labels, num_classes=NUM_CLASSES, dtype=None):
@@ -81,7 +111,11 @@ def one_hot(labels, num_classes=NUM_CLASSES, dtype=None):
 
     ``dtype`` defaults to the backend's float32; pass the dtype of what the codes are concatenated to.
     """
-    labels = check_labels(labels, None, num_classes)
+    return _codes(check_labels(labels, None, num_classes), num_classes, dtype)
+
+
+def _codes(labels, num_classes, dtype=None):
+    """onehot(labels) for labels already checked and on the device."""
     xp = backend.array_module(labels)
     return Tensor(xp.eye(num_classes, dtype=dtype or backend.get_backend().dtype)[labels])  # row y of I is e_y
 
@@ -97,8 +131,8 @@ class ConditionalGenerator(nn.Module):
         self.net, self.num_classes = net, num_classes
 
     def forward(self, noise, labels):
-        labels = check_labels(labels, noise.shape[0], self.num_classes, "ConditionalGenerator: labels")
-        codes = one_hot(labels, self.num_classes, dtype=noise.dtype)                # (m, num_classes)
+        labels = _forward_labels(labels, noise.shape[0], self.num_classes, "ConditionalGenerator: labels")
+        codes = _codes(labels, self.num_classes, dtype=noise.dtype)                  # (m, num_classes)
         return self.net(concatenate([noise, codes], axis=1))                         # (m, noise_dim + num_classes) → samples
 
 
@@ -114,9 +148,9 @@ class ConditionalDiscriminator(nn.Module):
         self.image_net, self.joint_net, self.num_classes = image_net, joint_net, num_classes
 
     def forward(self, images, labels):
-        labels = check_labels(labels, images.shape[0], self.num_classes, "ConditionalDiscriminator: labels")
+        labels = _forward_labels(labels, images.shape[0], self.num_classes, "ConditionalDiscriminator: labels")
         features = self.image_net(images)                                            # (m, f)
-        codes = one_hot(labels, self.num_classes, dtype=features.dtype)              # (m, num_classes)
+        codes = _codes(labels, self.num_classes, dtype=features.dtype)               # (m, num_classes)
         return self.joint_net(concatenate([features, codes], axis=1))               # (m, f + num_classes) → (m, 1)
 
 
@@ -171,7 +205,8 @@ class ConditionalGAN(GAN):
         return images, labels                                                           # (y): the batch's labels
 
     def check_condition(self, condition, m, method):
-        """The labels for m examples as an int array (m,) on the device, or an error naming the method."""
+        """The labels for m examples as an int array (m,) on the device, or an error naming the method: where
+        labels enter, they are checked once (``check_labels``), not again in G's and D's forward passes."""
         name = f"{type(self).__name__}.{method}: labels"
         if condition is None:
             raise TypeError(f"{name}: a conditional GAN needs the class labels, an int array of shape ({m},), got None")
