@@ -303,6 +303,13 @@ def test_a_plain_gan_rejects_a_condition_and_labelled_pairs_with_one_line():
         gan.generate(gan.sample_noise(4), labels)
 
 
+def test_noise_from_a_numpy_generator_lands_on_the_current_device(xp):
+    gan = tiny_gan()
+    z = gan.sample_noise(5, rng=numpy.random.default_rng(3))
+    assert backend.array_module(z.data) is xp and z.shape == (5, 4) and z.dtype == numpy.float32
+    numpy.testing.assert_array_equal(z.numpy(), numpy.random.default_rng(3).standard_normal((5, 4), dtype=numpy.float32))
+
+
 def test_noise_from_a_given_generator_is_reproducible_and_leaves_the_training_stream_alone():
     gan = tiny_gan(noise="uniform")
     minigan.seed(5)

@@ -153,16 +153,17 @@ class GAN:
         """m noise vectors z, shape (m, noise_dim), on the current device, in the backend's default dtype
         (``backend.get_backend().dtype``, float32) whatever the networks' dtype.
 
-        ``rng``: a generator of the current backend (default: the training stream, ``default_rng()``);
-        pass your own for noise that training does not consume, such as a fixed grid's.
+        ``rng``: a generator (default: the training stream, ``default_rng()``); pass your own for noise that
+        training does not consume, such as a fixed grid's. A NumPy generator on another backend draws on the
+        host, and the noise is then copied to the device.
         """
         rng = backend.default_rng() if rng is None else rng
-        dtype = backend.get_backend().dtype
+        be = backend.get_backend()
         if self.noise == "normal":
-            z = rng.standard_normal((m, self.noise_dim), dtype=dtype)
+            z = rng.standard_normal((m, self.noise_dim), dtype=be.dtype)
         else:
-            z = rng.uniform(-1.0, 1.0, size=(m, self.noise_dim)).astype(dtype)
-        return Tensor(z)
+            z = rng.uniform(-1.0, 1.0, size=(m, self.noise_dim)).astype(be.dtype)
+        return Tensor(z if backend.array_module(z) is be.xp else be.asarray(z))
 
     def seed_iteration(self):
         """With ``seed`` set, reseed the backend's generator from (seed, iteration): iteration t then draws
