@@ -25,7 +25,7 @@ def test_bad_arguments_are_named(xp, kwargs, error, message):
 def test_a_check_with_nothing_to_check_or_a_non_tensor_output_is_named(xp):
     with pytest.raises(ValueError, match="gradcheck: no input has requires_grad=True"):
         gradcheck(square, [Tensor(xp.ones(2))])
-    with pytest.raises(TypeError, match="gradcheck: function must return a Tensor, got a ndarray"):
+    with pytest.raises(TypeError, match=f"gradcheck: function must return a Tensor, got a {type(xp.ones(1)).__name__}"):
         gradcheck(lambda x: x.data * 2, [Tensor(xp.ones(2), requires_grad=True)])
 
 

@@ -150,6 +150,11 @@ def test_batch_norm_refuses_a_negative_running_variance(xp):
         model.load_state_dict(state)
 
 
+def device_zeros(*shape):
+    """Zeros on the backend under test (looked up when the case runs)."""
+    return minigan.get_backend().xp.zeros(shape)
+
+
 @pytest.mark.parametrize("make, error, message", [
     (lambda: nn.Linear(True, 3), ValueError, "Linear: in_features must be a positive int, got True"),
     (lambda: nn.Maxout(4, 3, pieces=True), ValueError, "Maxout: pieces must be a positive int, got True"),
@@ -159,10 +164,10 @@ def test_batch_norm_refuses_a_negative_running_variance(xp):
     (lambda: nn.LeakyReLU("0.2"), TypeError, "LeakyReLU: negative_slope must be a real number, got '0.2'"),
     (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a real number, got '0.5'"),
     (lambda: nn.Dropout(True), TypeError, "Dropout: p must be a real number, got True"),
-    (lambda: nn.init.normal_(nn.Parameter(numpy.zeros((2, 2))), std=float("nan")), ValueError, "normal_: std must be finite, got nan"),
-    (lambda: nn.init.normal_(nn.Parameter(numpy.zeros((2, 2))), std=-0.02), ValueError, "normal_: std must be ≥ 0, got -0.02"),
-    (lambda: nn.init.uniform_(nn.Parameter(numpy.zeros((2, 2))), float("inf")), ValueError, "uniform_: bound must be finite, got inf"),
-    (lambda: nn.init.uniform_(nn.Parameter(numpy.zeros((2, 2))), -1.0), ValueError, r"uniform_: bound must be ≥ 0 \(values are drawn from U\(−bound, bound\)\), got -1.0"),
+    (lambda: nn.init.normal_(nn.Parameter(device_zeros(2, 2)), std=float("nan")), ValueError, "normal_: std must be finite, got nan"),
+    (lambda: nn.init.normal_(nn.Parameter(device_zeros(2, 2)), std=-0.02), ValueError, "normal_: std must be ≥ 0, got -0.02"),
+    (lambda: nn.init.uniform_(nn.Parameter(device_zeros(2, 2)), float("inf")), ValueError, "uniform_: bound must be finite, got inf"),
+    (lambda: nn.init.uniform_(nn.Parameter(device_zeros(2, 2)), -1.0), ValueError, r"uniform_: bound must be ≥ 0 \(values are drawn from U\(−bound, bound\)\), got -1.0"),
     (lambda: nn.Sequential(nn.Linear(2, 2), 3), TypeError, r"Sequential: layer 1 is a int \(3\), expected a Module"),
     (lambda: nn.Sequential([nn.Linear(2, 2)]), TypeError, r"layer 0 is a list .* \(pass the layers themselves, not a list: Sequential\(\*layers\)\)"),
     (lambda: nn.Linear(2, 2).train("eval"), TypeError, r"Linear.train: mode must be True or False, got 'eval' \(for evaluation mode call .eval\(\)\)"),

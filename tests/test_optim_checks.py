@@ -27,14 +27,14 @@ from test_optim import make_params, set_gradients
     (lambda p: optim.SGD(p, weight_decay=float("inf")), ValueError, "SGD: weight_decay must be finite, got inf"),
     (lambda p: optim.SGD(p, weight_decay=-1e-4), ValueError, "SGD: weight_decay must be ≥ 0, got -0.0001"),
 ])
-def test_bad_hyper_parameters_are_refused_in_one_line_naming_them(make, error, message):
+def test_bad_hyper_parameters_are_refused_in_one_line_naming_them(make, error, message, xp):
     with pytest.raises(error, match=message):
-        make(make_params(numpy))
+        make(make_params(xp))
 
 
-def test_numpy_hyper_parameters_are_accepted():
-    optim.Adam(make_params(numpy), lr=numpy.float32(2e-4), betas=numpy.array([0.5, 0.999]), eps=numpy.float64(1e-8))
-    optim.SGD(make_params(numpy), lr=numpy.float64(0.1), momentum=numpy.float32(0.9), weight_decay=0)
+def test_numpy_hyper_parameters_are_accepted(xp):
+    optim.Adam(make_params(xp), lr=numpy.float32(2e-4), betas=numpy.array([0.5, 0.999]), eps=numpy.float64(1e-8))
+    optim.SGD(make_params(xp), lr=numpy.float64(0.1), momentum=numpy.float32(0.9), weight_decay=0)
 
 
 def trained_adam(xp):
@@ -80,8 +80,8 @@ def test_sgd_load_state_dict_refuses_non_finite_velocity_and_a_state_of_other_se
         momentum.load_state_dict(None)
 
 
-def test_a_float64_state_too_large_for_float32_is_refused_not_turned_into_inf():
-    adam = optim.Adam(make_params(numpy, dtype=numpy.float32))
+def test_a_float64_state_too_large_for_float32_is_refused_not_turned_into_inf(xp):
+    adam = optim.Adam(make_params(xp, dtype=numpy.float32))
     state = {"t": numpy.array(1), "m": numpy.full(11, 1e300), "v": numpy.ones(11)}
     with pytest.raises(ValueError, match="'m' holds 11 non-finite value.*in float32"):
         adam.load_state_dict(state)
