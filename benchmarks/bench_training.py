@@ -285,8 +285,8 @@ def torch_mirror(torch, model, batch, device):
             return torch.randn(batch, 100, device=device)
         return torch.rand(batch, 100, device=device) * 2 - 1  # U(−1, 1)
 
-    def mean_probability(logits):
-        return torch.sigmoid(logits.detach()).mean().item()
+    def mean_probability(logits):  # left on the device, as minigan's statistics are: no sync per step
+        return torch.sigmoid(logits.detach()).mean()
 
     def step():
         # D step: ascend log D(x) + log(1 − D(G(z))); G runs without a graph
@@ -298,7 +298,7 @@ def torch_mirror(torch, model, batch, device):
         d_optimizer.zero_grad()
         loss.backward()
         d_optimizer.step()
-        stats = {"d_loss": loss.item(), "d_real": mean_probability(real_logits), "d_fake": mean_probability(fake_logits)}
+        stats = {"d_loss": loss.detach(), "d_real": mean_probability(real_logits), "d_fake": mean_probability(fake_logits)}
         # G step through a frozen D: non-saturating loss −log D(G(z)) on fresh noise
         discriminator.requires_grad_(False)
         try:
@@ -309,7 +309,7 @@ def torch_mirror(torch, model, batch, device):
             g_optimizer.step()
         finally:
             discriminator.requires_grad_(True)
-        stats.update(g_loss=loss.item(), d_fake_after=mean_probability(fake_logits))
+        stats.update(g_loss=loss.detach(), d_fake_after=mean_probability(fake_logits))
         return stats
 
     return step
