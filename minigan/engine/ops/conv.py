@@ -82,9 +82,9 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
     kernel instead of kh·kw). Why faster on the CPU too: NumPy pays for every contiguous run it copies, and
     with dilation 1 the view's last two axes (kw, C) are kw·C contiguous floats of the image, so the copy
     moves runs of kw·C values instead of C. With a single channel (D's first conv) the runs are only kw
-    floats long, but that layer's im2col moves sixteen times fewer values than the next one's
-    (N·14·14·16 against N·7·7·1024). The patches overlap, which is safe because the view is only read.
-    The measurements are in ``benchmarks/README.md``.
+    floats long and the twin is a little faster there, but that layer's im2col moves sixteen times fewer
+    values than the next one's (N·14·14·16 against N·7·7·1024). The patches overlap, which is safe
+    because the view is only read. The measurements are in ``benchmarks/README.md``.
     """
     xp = array_module(x_padded)
     n, _, _, c = x_padded.shape
