@@ -211,6 +211,8 @@ class DeviceArray:
                         f"(xp.{function.__name__}), or copy it to the host first with .get()")
 
     def __getattr__(self, name):
+        if name == "_host":  # not set yet (an object being copied): no recursion through _host below
+            raise AttributeError(name)
         if name.startswith("__array") or name in ("ctypes", "data"):
             raise AttributeError(f"DeviceArray has no {name!r}: device memory is not host memory")
         attribute = getattr(self._host, name)
