@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 from minigan.tools.data import DataLoader
-from minigan.gans.training import STATISTICS, progress_line, steps_per_epoch, train_epochs
+from minigan.gans.training import STATISTICS, Diverged, progress_line, steps_per_epoch, train_epochs
 from test_gan import tiny_gan
 
 
@@ -67,10 +67,12 @@ def test_a_non_finite_statistic_stops_training_at_the_next_fetch_naming_its_step
 
     gan.train_iteration = iteration_that_diverges
     history, ended = empty_history(), []
-    with pytest.raises(FloatingPointError, match="non-finite statistics at epoch 1 step 3"):
+    with pytest.raises(Diverged, match=r"training diverged at epoch 1 step 3 \(generator step 3\): g_loss is nan") as stopped:
         train_epochs(gan, loader(), epochs=2, history=history, log_every=log_every, on_epoch_end=ended.append, log=lambda line: None)
     assert len(calls) == steps_run and ended == []
     assert len(history["g_loss"]) == 3 and numpy.isnan(history["g_loss"][-1]) and numpy.isfinite(history["g_loss"][:2]).all()
+    assert isinstance(stopped.value, FloatingPointError)
+    assert (stopped.value.epoch, stopped.value.step, stopped.value.statistic) == (1, 3, "g_loss")
 
 
 def test_the_history_is_the_same_however_often_the_statistics_are_fetched():

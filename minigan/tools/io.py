@@ -9,7 +9,12 @@ the last good one was. ``atomic_write`` gives that guarantee for every file mini
        either the old file or the new one, never a mixture;
     4. if the body raises, delete the temporary file and leave the old file untouched.
 
-Checkpoints are nested dicts of arrays, e.g. what the MNIST examples save after every epoch
+A process killed between steps 1 and 3 (``kill -9``, a power cut) cannot run step 4: its temporary
+file, ``.NAME.XXXXXXXX.tmp`` beside ``NAME``, stays behind, harmless but in the way.
+``remove_stale_temporaries(directory)`` clears them; the example scripts call it before they write into
+a folder.
+
+Checkpoints are nested dicts of arrays, e.g. what the MNIST examples save after every epoch and where a run stops
 (``examples/common.py``)::
 
     {"gan": {"generator": G.state_dict(), "discriminator": D.state_dict(),
@@ -26,6 +31,7 @@ Loading uses ``allow_pickle=False``: opening a checkpoint can never run code.
 import contextlib
 import json
 import os
+import re
 import tempfile
 import zipfile
 import zlib
@@ -45,6 +51,11 @@ def _current_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# The temporary file of ``atomic_write(path)``: ".NAME." + tempfile's 8 random characters + ".tmp".
+_TEMPORARY_SUFFIX = ".tmp"
+_TEMPORARY_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 @contextlib.contextmanager
@@ -70,7 +81,7 @@ def atomic_write(path, mode="wb"):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"atomic_write: the directory {directory!r} of {path!r} does not exist")
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=_TEMPORARY_SUFFIX)
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as handle:
             yield handle
@@ -83,6 +94,28 @@ def atomic_write(path, mode="wb"):
             os.remove(temporary)
         raise
     _fsync_directory(directory)
+
+
+def remove_stale_temporaries(directory):
+    """Delete the temporary files that ``atomic_write`` calls killed midway left in ``directory``; returns their names.
+
+    Only names of the form ``.NAME.XXXXXXXX.tmp`` (``atomic_write``'s) are touched. A file that another
+    process is writing at this very moment has such a name too, so call this only on a folder that no
+    other run is writing into (the examples' rule: one run per folder).
+    """
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if _TEMPORARY_NAME.match(name) and os.path.isfile(path) and not os.path.islink(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+                removed.append(name)
+    return removed
+
+
+def is_temporary(name):
+    """True for a file name of the form ``atomic_write`` gives its temporary files."""
+    return bool(_TEMPORARY_NAME.match(name))
 
 
 def _fsync_directory(directory):
