@@ -5,10 +5,11 @@ puts around its work:
     run_script(name, body)        one line and an exit status for every way a run can end early:
                                   2 a mistake in a flag, a file or a checkpoint; 3 training diverged;
                                   130 Ctrl-C. No traceback reaches the user for any of them.
-    prepare_output_folder(...)    before anything is trained: --out is a folder we can write into, and
+    check_output_folder(...)      before anything is trained: --out is a folder we can write into, and
                                   it holds no earlier run (unless --resume continues it or --overwrite
                                   replaces it); temporary files of writes killed midway are cleared
-    check_trainable(...)          the data, the batch size and k make at least one generator step
+    check_trainable(...)          the data, the batch size and k make at least one generator step, and
+                                  batch norm gets the two examples it needs
     check_sample_budget(...)      a --samples (or --pool) that fits in memory and on the disk
     read_resume(...)              a checkpoint checked the way its flags are checked, then the flags
                                   checked against it
@@ -142,17 +143,39 @@ def to_unit_range(images, value_range):
 
 
 # ----- outputs: checked before anything is trained ---------------------------------------------------
-def prepare_output_folder(out, overwrite=False, outputs=(), continuing=False, resumable=False, flag="--out", log=print):
-    """Make ``out`` ready for a run's outputs, or refuse with one line, before anything is trained.
+class OutputFolder:
+    """A checked --out (``check_output_folder``): ``path``, and ``old``, the earlier run's files that
+    ``clear()`` removes (with --overwrite), together with the temporary files of killed writes."""
+
+    def __init__(self, path, old, log=print):
+        self.path, self.old, self.log = path, old, log
+
+    def clear(self):
+        for name in self.old:
+            os.remove(os.path.join(self.path, name))
+        if self.old:
+            self.log(f"--overwrite: removed {len(self.old)} file(s) of the earlier run in {self.path}")
+        self.old = []
+        stale = remove_stale_temporaries(self.path)
+        if stale:
+            self.log(f"removed {len(stale)} temporary file(s) left in {self.path} by a write killed midway ({', '.join(stale[:3])})")
+        return self.path
+
+
+def check_output_folder(out, overwrite=False, outputs=(), continuing=False, resumable=False, flag="--out", log=print):
+    """Check, before anything is trained, that ``out`` can take a run's outputs without losing an earlier one.
 
     * ``out`` must be a folder or not exist yet (it is created): not a file, ``/dev/null``, or a path
       under a file; and we must be able to create files in it (tried with a temporary file).
     * It must hold nothing yet, so that no earlier result is lost, unless ``continuing`` (the run resumes
       the checkpoint in this very folder) or ``overwrite``: then the files matching ``outputs`` (this
-      script's own, as glob patterns) are removed first, so that none of the old run's mixes with the
-      new one's; other files are left alone. ``resumable``: the refusal suggests ``--resume``.
-    * Temporary files of atomic writes killed midway (``io.remove_stale_temporaries``) are removed; they
-      do not count as earlier results.
+      script's own, as glob patterns) are to be removed first, so that none of the old run's mixes with
+      the new one's; other files are left alone. ``resumable``: the refusal suggests ``--resume``.
+    * Temporary files of atomic writes killed midway (``io.remove_stale_temporaries``) do not count as
+      earlier results; ``clear()`` removes them too.
+
+    Returns an ``OutputFolder``; nothing is removed until its ``clear()``, which the scripts call when
+    every other check has passed and training is about to start.
     """
     out = os.fspath(out)
     if os.path.lexists(out) and not os.path.isdir(out):
@@ -163,6 +186,7 @@ def prepare_output_folder(out, overwrite=False, outputs=(), continuing=False, re
         raise RunError(f"{flag} {out!r}: cannot create the folder ({error.strerror})") from None
     check_writable_folder(out, flag)
     held = sorted(name for name in os.listdir(out) if not is_temporary(name))
+    old = []
     if held and not continuing:
         if not overwrite:
             checkpoint = os.path.join(out, "checkpoint.npz")
@@ -170,15 +194,13 @@ def prepare_output_folder(out, overwrite=False, outputs=(), continuing=False, re
             shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
             raise RunError(f"{flag} {out!r} already holds an earlier run's files ({shown}), which this run would "
                            f"overwrite; {resume}pass --overwrite to replace them, or choose a new {flag}")
-        removed = [name for name in held if any(fnmatch.fnmatch(name, pattern) for pattern in outputs)]
-        for name in removed:
-            os.remove(os.path.join(out, name))
-        if removed:
-            log(f"--overwrite: removed {len(removed)} file(s) of the earlier run in {out}")
-    stale = remove_stale_temporaries(out)
-    if stale:
-        log(f"removed {len(stale)} temporary file(s) left in {out} by a write that was killed midway ({', '.join(stale[:3])})")
-    return out
+        old = [name for name in held if any(fnmatch.fnmatch(name, pattern) for pattern in outputs)]
+    return OutputFolder(out, old, log)
+
+
+def prepare_output_folder(out, overwrite=False, outputs=(), flag="--out", log=print):
+    """``check_output_folder(...)`` and at once ``clear()``, for a script with nothing else to check; returns the path."""
+    return check_output_folder(out, overwrite, outputs, flag=flag, log=log).clear()
 
 
 def prepare_output_file(path, overwrite=False, flag="--out"):
@@ -246,14 +268,10 @@ def _size(nbytes):
 
 
 # ----- can this run train at all? --------------------------------------------------------------------
-def check_trainable(gan, examples, batch_size, data="the training data"):
-    """Refuse, with the numbers, a run that would make no generator step or fail at its first one.
-
-    ``examples`` training examples in minibatches of ``batch_size`` (the last, short one dropped) give
-    examples // batch_size minibatches an epoch, and each generator step takes k of them. Batch norm of
-    dense features (``BatchNorm1d``) estimates a variance across the minibatch, which needs m ≥ 2.
-    """
-    k = gan.discriminator_steps
+def check_trainable_batches(examples, batch_size, k=1, data="the training data"):
+    """Refuse, with the numbers, a batch size and k that make no step: ``examples`` training examples in
+    minibatches of ``batch_size`` (the last, short one dropped) give examples // batch_size minibatches
+    an epoch, and each generator step takes k of them."""
     if batch_size > examples:
         raise RunError(f"--batch-size {batch_size} is larger than the {examples} training images of {data}: no "
                        f"minibatch could be filled; use at most --batch-size {examples}")
@@ -262,6 +280,13 @@ def check_trainable(gan, examples, batch_size, data="the training data"):
         raise RunError(f"--k {k}: an epoch of {data} has {batches} minibatches of {batch_size} ({examples} images) and "
                        f"each generator step takes k of them, so no generator step would be made; use at most --k {batches}, "
                        f"or a smaller --batch-size")
+
+
+def check_trainable(gan, examples, batch_size, data="the training data"):
+    """Refuse, with the numbers, a GAN run that would make no generator step (``check_trainable_batches``
+    with the GAN's k) or fail at its first one: batch norm of dense features (``BatchNorm1d``) estimates
+    a variance across the minibatch, which needs m ≥ 2."""
+    check_trainable_batches(examples, batch_size, gan.discriminator_steps, data)
     if batch_size < 2 and any(isinstance(module, nn.BatchNorm1d) for net in (gan.generator, gan.discriminator)
                               for module in net.modules()):
         raise RunError(f"--batch-size {batch_size}: this model's batch norm (BatchNorm1d) estimates each feature's "
@@ -410,8 +435,12 @@ def read_resume(path, parser, config_keys, script, fixed=None):
             raise bad(f"records {key} {recorded[key]!r}, and {script} trains {key} {value!r}")
     config = {key: _recorded_flag(parser, key, recorded[key], bad) for key in config_keys}
 
-    counters = state["gan"].get("counters")
-    if not isinstance(counters, dict) or "iteration" not in counters:
+    parts = [name for name in ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer", "counters")
+             if not isinstance(state["gan"].get(name), dict)]
+    if parts:
+        raise bad(f"has a GAN state without {', '.join(parts)}")
+    counters = state["gan"]["counters"]
+    if "iteration" not in counters:
         raise bad("has no iteration counter in its GAN state")
     for name, value in counters.items():
         if not _is_count(value):
@@ -519,6 +548,46 @@ def load_gan_state(gan, state, path, history):
         gan.load_state_dict(state["gan"])
     except (KeyError, ValueError, TypeError) as error:
         message = error.args[0] if error.args else repr(error)
+        if isinstance(error, KeyError) and isinstance(message, str) and " " not in message:
+            message = f"it has no entry {message!r}"  # a bare KeyError('m') from a state dict
         raise FileFormatError(f"--resume: {path!r} holds a GAN state that does not fit these networks: {message}") from None
     for name in STATISTICS:
         history[name] = list(state["history"][name])
+
+
+def open_run(args, parser, config_keys, script, default_out, outputs, fixed=None, log=print):
+    """How every MNIST training script starts, before it loads data or builds a network.
+
+    With ``--resume``: the checkpoint is read and checked (``read_resume``), its settings become ``args``'
+    (``resume_flags``: a typed flag that contradicts one is an error) and so does its --data unless one
+    is typed (``resume_data``). Then --out (default: the checkpoint's folder when resuming, else
+    ``default_out``) is checked (``check_output_folder``); a resumed run may write into the folder of its
+    own checkpoint. Returns ``(state, metadata, output)``, state and metadata None for a fresh run.
+    Nothing is removed from --out until the script calls ``output.clear()``.
+    """
+    if args.backend:
+        backend.set_backend(args.backend)
+    state = metadata = None
+    if args.resume:
+        state, metadata, recorded = read_resume(args.resume, parser, config_keys, script, fixed)
+        resume_flags(args, parser, recorded, args.resume, log)
+        args.data = resume_data(args, metadata, args.resume)
+        if args.backend and args.backend != metadata.get("backend"):
+            log(f"note: the checkpoint was trained on {metadata.get('backend')}; on {args.backend} the losses will "
+                f"not match the uninterrupted run's bit for bit")
+    folder = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
+    out = args.out or folder or default_out
+    in_place = folder is not None and os.path.isdir(out) and os.path.samefile(out, folder)
+    output = check_output_folder(out, overwrite=args.overwrite, outputs=outputs, continuing=in_place, resumable=True, log=log)
+    return state, metadata, output
+
+
+def continue_run(gan, loader, history, state, metadata, args):
+    """Load a resumed run's state into ``gan`` and ``history`` and put ``loader`` at its epoch; returns the
+    ``(start_epoch, start_step)`` for ``train_epochs`` ((0, 0) for a fresh run, ``state`` None)."""
+    if state is None:
+        return 0, 0
+    load_gan_state(gan, state, args.resume, history)
+    start_epoch, start_step = resume_position(gan, loader, state, metadata, args.epochs, args.steps, args.resume)
+    loader.epoch = start_epoch
+    return start_epoch, start_step

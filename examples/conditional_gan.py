@@ -1,12 +1,15 @@
 """Train a conditional GAN on MNIST (Mirza & Osindero 2014) and draw any digit on demand.
 
     python examples/conditional_gan.py                 # 5 epochs of the conditional MLP GAN, on NumPy
-    python examples/conditional_gan.py --steps 50      # a quick look
+    python examples/conditional_gan.py --steps 50 --out runs/quick_conditional   # a quick look
+    python examples/conditional_gan.py --resume runs/conditional_gan/checkpoint.npz --epochs 10
 
-Writes into --out (default runs/conditional_gan):
+Writes into --out (default runs/conditional_gan), which must be new or empty (--overwrite replaces an
+earlier run there; --resume continues the run whose checkpoint it names):
     digits_epoch_NNN.png   after every epoch, a 10×10 grid of G(z | y): row r is the digit r, and column c
                            uses the same noise z_c in every row, so a column shows one "style" as ten digits
-    checkpoint.npz         networks, optimisers, counters and history, after every epoch (atomic)
+    checkpoint.npz         networks, optimisers, counters, history and the exact position (epoch, step
+                           within it, data order), after every epoch, at --steps and at Ctrl-C (atomic)
     training.png           D and G losses, and mean D(x | y) against mean D(G(z | y) | y), per iteration
     history.npz            those statistics as arrays
 
@@ -16,7 +19,8 @@ all digits together, and, for scale, the classifier's own accuracy on the real t
 
 The training loop is Algorithm 1 of Goodfellow et al. 2014 with the label added to both players (see
 minigan/gans/conditional_gan.py): each iteration takes a real minibatch of (images, labels), makes one
-discriminator step on it and on fakes drawn for the same labels, then one generator step.
+discriminator step on it and on fakes drawn for the same labels, then one generator step. Resuming,
+Ctrl-C, divergence and mistakes are handled as in examples/mnist_gan.py (see its --help).
 """
 
 import argparse
@@ -32,34 +36,47 @@ from minigan.gans.conditional_gan import NUM_CLASSES, build_conditional_gan
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
 from minigan.tools.cli import non_negative_int, positive_float, positive_int
-from minigan.tools.data import DataError, DataLoader, load_mnist
-from minigan.tools.io import FileFormatError
+from minigan.tools.data import DataLoader, load_mnist
 
-from common import checkpoint_each_epoch, save_history, side_rng
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_same_data, check_trainable,
+                    continue_run, data_record, guarded_training, open_run, parse_flags, run_script, save_history, side_rng)
 
 GRID_STREAM, EVALUATION_STREAM = 0, 1  # the side streams (common.side_rng) of the grid's noise and of the evaluation's
+DEFAULT_OUT = os.path.join("runs", "conditional_gan")
+OUTPUTS = ("digits_epoch_*.png", "checkpoint.npz", "training.png", "history.npz")  # what --overwrite removes
+MODEL = "conditional-mlp"   # what the checkpoint's config records, so that no other script's checkpoint is resumed
+CONFIG_KEYS = ("batch_size", "lr", "seed")
 
 
-def parse_args(argv=None):
+def parser():
     parser = argparse.ArgumentParser(
         description="Train a conditional GAN on MNIST with minigan (Mirza & Osindero 2014): "
                     "G and D both see the digit's label, so G draws any digit on demand.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter, epilog=OUTPUT_HELP.format(resume=", or continued with --resume") + " " + EXIT_STATUS_HELP,
     )
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images")
     parser.add_argument("--steps", type=positive_int, default=None,
-                        help="stop after this many generator steps in all (a cap for quick runs); the last, partial epoch still writes its grid and checkpoint")
+                        help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
     parser.add_argument("--batch-size", type=positive_int, default=100, help="minibatch size m")
     parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes initial weights, noise, dropout, data order and the grid's noise")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
-    parser.add_argument("--out", default=os.path.join("runs", "conditional_gan"), help="output directory")
+    parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
+    parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")
+    parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                        help="continue the run of a checkpoint.npz from the very step it stopped at; batch size, lr, seed "
+                             "and --data come from it (typing one with another value is an error)")
     parser.add_argument("--data", metavar="PATH", default=None,
                         help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
     parser.add_argument("--eval-per-digit", type=non_negative_int, default=1000,
                         help="samples drawn for each digit and read by the shipped classifier at the end (0 skips that)")
     parser.add_argument("--log-every", type=positive_int, default=50, help="print a progress line every this many generator steps")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    """The flags, with ``args.given`` the set of those typed (see ``common.parse_flags``)."""
+    return parse_flags(parser(), argv)
 
 
 # ----- the pictures and the measurement -------------------------------------------------------------
@@ -118,36 +135,47 @@ def accuracy_report(confusion, real_accuracy=None):
 
 # ----- training -------------------------------------------------------------------------------------
 def train(args):
-    if args.backend:
-        backend.set_backend(args.backend)
-    config = {"model": "conditional-mlp", "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
+    state, metadata, output = open_run(args, parser(), CONFIG_KEYS, "conditional_gan.py", DEFAULT_OUT, OUTPUTS,
+                                       fixed={"model": MODEL})
+    out = output.path
+    config = {"model": MODEL, **{key: getattr(args, key) for key in CONFIG_KEYS}}
     images, labels = load_mnist(args.data, split="train", scale="sigmoid")  # (n, 28, 28, 1) in [0, 1], (n,) int64
+    data = data_record(args.data, images, labels)
+    if metadata is not None:
+        check_same_data(metadata, data, args.resume)
     minigan.seed(args.seed)
     gan = build_conditional_gan(lr=args.lr, seed=args.seed, images=images)
+    check_trainable(gan, len(images), args.batch_size, data=args.data or "the shipped MNIST")
     loader = DataLoader(images, args.batch_size, seed=args.seed, labels=labels)  # yields (images, labels) pairs
     grid_noise, grid_labels = grid_inputs(gan, args.seed)
     history = {name: [] for name in STATISTICS}
+    start_epoch, start_step = continue_run(gan, loader, history, state, metadata, args)
+    output.clear()  # every check passed: now (with --overwrite) the earlier run's files go
 
-    os.makedirs(args.out, exist_ok=True)
-    remaining_steps = args.epochs * steps_per_epoch(gan, loader)
+    per_epoch = steps_per_epoch(gan, loader)
+    remaining_steps = args.epochs * per_epoch - gan.iteration
     if args.steps is not None:
-        remaining_steps = min(remaining_steps, args.steps)
+        remaining_steps = min(remaining_steps, args.steps - gan.iteration)
     print(f"training a conditional MLP GAN on {len(images)} labelled images, batch {args.batch_size}, "
-          f"backend {backend.get_backend().name}: {remaining_steps} generator steps ({steps_per_epoch(gan, loader)} per epoch), "
-          f"writing to {args.out}", flush=True)
+          f"backend {backend.get_backend().name}: {remaining_steps} generator steps ({per_epoch} per epoch), "
+          f"writing to {out}", flush=True)
 
     def grid(epoch):  # the digit-per-row grid after this epoch
-        path = os.path.join(args.out, f"digits_epoch_{epoch:03d}.png")
+        path = os.path.join(out, f"digits_epoch_{epoch:03d}.png")
         save_grid(gan, grid_noise, grid_labels, path)
         return path
 
     # Algorithm 1 with labels, epoch after epoch (minigan/gans/training.py keeps the history and the progress
-    # lines); after every epoch, the grid and a checkpoint
+    # lines); after every epoch (and where --steps or Ctrl-C cuts one), the grid and a checkpoint
     started = time.perf_counter()
-    train_epochs(gan, loader, args.epochs, history, max_steps=remaining_steps, log_every=args.log_every,
-                 on_epoch_end=checkpoint_each_epoch(args.out, gan, history, config, grid), names=("D(x|y)", "D(G(z|y)|y)"))
+    checkpoints = EpochCheckpoints(out, gan, history, config, grid, loader=loader, data=data, last=args.resume,
+                                   notes={"epochs": args.epochs})
+    with guarded_training(out, history, checkpoints) as stop:
+        train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, start_step=start_step,
+                     max_steps=remaining_steps, log_every=args.log_every, on_epoch_end=checkpoints,
+                     names=("D(x|y)", "D(G(z|y)|y)"), should_stop=stop)
 
-    save_history(args.out, history, title="conditional GAN on MNIST")
+    save_history(out, history, title="conditional GAN on MNIST")
     print(f"training took {time.perf_counter() - started:.0f} s; wrote training.png and history.npz", flush=True)
 
     if args.eval_per_digit:
@@ -164,12 +192,7 @@ def train(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        train(args)
-    except (DataError, FileFormatError, FileNotFoundError, backend.BackendError) as error:
-        print(f"conditional_gan.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script("conditional_gan.py", lambda: train(args))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ maps noise z ~ N(0, I) in 4 dimensions to a number through 32 ReLUs; the discrim
 to a logit through 32 leaky ReLUs. minigan's ``GAN`` (``minigan/gans/gan.py``) trains them with
 Algorithm 1 of Goodfellow et al. 2014, k = 1, G's non-saturating loss, and Adam (lr 2e-3, β₁ = 0.5) for
 both. Prints progress, then the mean and std G learned; writes ``--out``/histogram.png (default
-runs/gaussian_1d): a histogram of real samples against G's.
+runs/gaussian_1d; a new or empty folder, or --overwrite): a histogram of real samples against G's.
 
 Read next: ``minigan/gans/gan.py`` (the loop), ``minigan/gans/objectives.py`` (the losses), then
 ``examples/mnist_gan.py`` (the same loop on images).
@@ -23,11 +23,11 @@ import numpy
 import minigan
 from minigan import nn, optim
 from minigan.gans.gan import GAN
-from minigan.gans.training import fetch_statistics
+from minigan.gans.training import check_statistics, fetch_statistics
 from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.io import atomic_write
 
-from common import side_rng
+from common import EXIT_STATUS_HELP, OUTPUT_HELP, prepare_output_folder, run_script, side_rng
 
 MEAN, STD = 4.0, 1.25        # the data: N(MEAN, STD²)
 NOISE_DIM, HIDDEN = 4, 32    # z ∈ ℝ⁴; one hidden layer of 32 units in each network
@@ -38,10 +38,12 @@ LOG_EVERY = 250              # iterations between progress lines
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Train a GAN on a 1-D Gaussian with minigan (Goodfellow et al. 2014, Algorithm 1).",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     epilog=OUTPUT_HELP.format(resume="") + " " + EXIT_STATUS_HELP)
     parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, one G step)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes the initial weights, the noise and the data")
-    parser.add_argument("--out", default=os.path.join("runs", "gaussian_1d"), help="output directory")
+    parser.add_argument("--out", default=os.path.join("runs", "gaussian_1d"), help="output directory, new or empty")
+    parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing its histogram.png")
     return parser.parse_args(argv)
 
 
@@ -64,6 +66,7 @@ def build_gan(seed):
 
 def train(args, log=print):
     """Train, report, draw; returns the mean and std of G's samples at the end."""
+    out = prepare_output_folder(args.out, overwrite=args.overwrite, outputs=("histogram.png",), log=log)
     gan = build_gan(args.seed)
     batches = real_batches(BATCH, args.seed)
     watch = gan.sample_noise(SAMPLES, rng=side_rng(args.seed))  # the same z at every report, drawn outside training
@@ -77,12 +80,12 @@ def train(args, log=print):
         stats = gan.train_iteration(batches)  # on the device; fetched to the host only for the lines printed
         if iteration % LOG_EVERY == 0 or iteration == args.iterations:
             stats = fetch_statistics([stats])[0]
+            check_statistics(stats, None, None, iteration)  # not finite: the run stops here (Diverged)
             fake = gan.generate(watch).numpy()
             log(f"iteration {iteration:5d}  d_loss {stats['d_loss']:.3f}  g_loss {stats['g_loss']:.3f}  "
                 f"D(x) {stats['d_real']:.3f}  D(G(z)) {stats['d_fake']:.3f}  G's samples: mean {fake.mean():.3f}, std {fake.std():.3f}")
     real = next(real_batches(SAMPLES, args.seed + 1))
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "histogram.png")
+    path = os.path.join(out, "histogram.png")
     save_histogram(path, real[:, 0], fake[:, 0])
     log(f"G learned mean {fake.mean():.3f} and std {fake.std():.3f} (the data: {MEAN} and {STD}); wrote {path}")
     return float(fake.mean()), float(fake.std())
@@ -107,8 +110,8 @@ def save_histogram(path, real, fake):
 
 
 def main(argv=None):
-    train(parse_args(argv))
-    return 0
+    args = parse_args(argv)
+    return run_script("gaussian_1d.py", lambda: train(args))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
     python examples/latent_space.py --digits 6 2 --sweep   # another pair, and the check for all 90 pairs
 
 Reads a checkpoint written by ``examples/mnist_gan.py`` (its metadata["config"]["model"] says which
-network to build) and writes into --out (default runs/latent_space), atomically:
+network to build) and writes into --out (default runs/latent_space; a new or empty folder, or --overwrite),
+atomically:
 
     interpolation_slerp.png   one row per pair of noise vectors (z₀, z₁), --steps columns from G(z₀) to
                               G(z₁) along the great circle (``minigan.tools.latent.slerp``, White 2016)
@@ -55,7 +56,8 @@ from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.io import FileFormatError, load_checkpoint
 from minigan.tools.plots import save_image_grid
 
-from common import RunError, seeded_rng, to_unit_range
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, RunError, check_output_folder, check_sample_budget, run_script,
+                    seeded_rng, to_unit_range)
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
 CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability
@@ -70,6 +72,8 @@ FIGURE_COLUMNS = 7      # the arithmetic figure: 3 concepts, a gap, the 3×3 res
 STREAM_PAIRS, STREAM_POOL, STREAM_NEIGHBOURS, STREAM_REPEATS = 0, 1, 2, 3
 REPEATS = 20            # random exemplar sets for the arithmetic's repeated check
 MEASURED_PAIRS = 200    # pairs behind the interpolation's printed confidence (the grid shows the first --pairs)
+OUTPUTS = ("interpolation_slerp.png", "interpolation_lerp.png", "arithmetic.png")  # what --overwrite removes
+IMAGE_BYTES = 28 * 28 * 4  # one float32 image in [0, 1]
 
 
 def digit(text):
@@ -84,10 +88,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Interpolation (slerp and lerp) and vector arithmetic in a trained MNIST generator's latent space.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=OUTPUT_HELP.format(resume="") + " " + EXIT_STATUS_HELP,
     )
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
                         help="a checkpoint.npz written by examples/mnist_gan.py (or the folder holding it)")
-    parser.add_argument("--out", default=os.path.join("runs", "latent_space"), help="output directory")
+    parser.add_argument("--out", default=os.path.join("runs", "latent_space"), help="output directory, new or empty")
+    parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds earlier results, after removing them")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes every noise vector drawn here")
     parser.add_argument("--pairs", type=positive_int, default=6, help="interpolation rows: pairs of noise vectors")
     parser.add_argument("--steps", type=positive_int, default=10, help="interpolation columns, both endpoints included (at least 2)")
@@ -115,13 +121,23 @@ def load_generator(path):
         raise RunError(f"no checkpoint at {path}; make one with: python examples/mnist_gan.py --epochs 2 "
                        f"(DCGAN, about 5 minutes on 2 CPU cores; --model mlp for the MLP GAN, about 3; it writes "
                        f"{DEFAULT_CHECKPOINT}), or name yours with --checkpoint")
-    state, metadata = load_checkpoint(path)
-    model = metadata.get("config", {}).get("model") if isinstance(metadata, dict) else None
-    if model not in models.IMAGE_RANGE or "gan" not in state:
+    try:
+        state, metadata = load_checkpoint(path)
+    except FileFormatError as error:
+        raise FileFormatError(f"--checkpoint: {error}") from None
+    config = metadata.get("config") if isinstance(metadata, dict) else None
+    model = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(model, str) or model not in models.IMAGE_RANGE or not isinstance(state.get("gan"), dict):
         raise FileFormatError(f"--checkpoint: {path!r} is a minigan checkpoint but not one written by "
-                              f"examples/mnist_gan.py (expected metadata['config']['model'] and the GAN's state)")
+                              f"examples/mnist_gan.py (expected metadata['config']['model'], one of "
+                              f"{', '.join(models.IMAGE_RANGE)}, found {model!r}, and the GAN's state)")
     gan = models.build_gan(model)
-    gan.load_state_dict(state["gan"])
+    try:
+        gan.load_state_dict(state["gan"])
+    except (KeyError, ValueError, TypeError) as error:  # a hand-edited or damaged state
+        message = error.args[0] if error.args else repr(error)
+        raise FileFormatError(f"--checkpoint: {path!r} holds a GAN state that does not fit the {model} networks: "
+                              f"{message}") from None
     return gan, model
 
 
@@ -358,8 +374,12 @@ def run(args, log=print):
     if args.backend:
         backend.set_backend(args.backend)
     started = time.perf_counter()
+    output = check_output_folder(args.out, overwrite=args.overwrite, outputs=OUTPUTS, log=log)
+    check_sample_budget("--pool", args.pool, IMAGE_BYTES, "the pool's images", copies=3)
+    check_sample_budget("--pairs", max(args.pairs, MEASURED_PAIRS) * args.steps, IMAGE_BYTES,
+                        "the interpolations' images (max(--pairs, 200) × --steps)", copies=3)
     gan, model = load_generator(args.checkpoint)
-    os.makedirs(args.out, exist_ok=True)
+    output.clear()
     log(f"loaded the {model} generator from {args.checkpoint} (iteration {gan.iteration}); writing to {args.out}")
     interpolations(gan, model, args, log)
     samples = draw_pool(gan, model, args)
@@ -371,12 +391,7 @@ def run(args, log=print):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        run(args)
-    except (FileFormatError, FileNotFoundError, backend.BackendError, RunError) as error:
-        print(f"latent_space.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script("latent_space.py", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -41,9 +41,8 @@ from minigan.tools.cli import non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataLoader, load_mnist
 from minigan.tools.io import atomic_write
 
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_same_data,
-                    check_sample_budget, check_trainable, data_record, guarded_training, load_gan_state, parse_flags,
-                    prepare_output_folder, read_resume, resume_data, resume_flags, resume_position, run_script,
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_same_data, check_sample_budget,
+                    check_trainable, continue_run, data_record, guarded_training, open_run, parse_flags, run_script,
                     save_history, side_rng, to_unit_range)
 
 GRID_NOISE = 100  # a 10×10 grid
@@ -105,22 +104,11 @@ def final_samples(gan, count, model, batch=500):
 
 
 def train(args):
-    if args.backend:
-        backend.set_backend(args.backend)
-    state = metadata = None
-    if args.resume:  # the checkpoint first: its settings and its data are this run's
-        state, metadata, recorded = read_resume(args.resume, parser(), CONFIG_KEYS, "mnist_gan.py")
-        resume_flags(args, parser(), recorded, args.resume)
-        args.data = resume_data(args, metadata, args.resume)
-        if args.backend and args.backend != metadata.get("backend"):
-            print(f"note: the checkpoint was trained on {metadata.get('backend')}; on {args.backend} the losses will not "
-                  f"match the uninterrupted run bit for bit")
-    elif args.batch_size is None:
+    state, metadata, output = open_run(args, parser(), CONFIG_KEYS, "mnist_gan.py", DEFAULT_OUT, OUTPUTS)
+    out = output.path
+    if args.batch_size is None:
         args.batch_size = 64 if args.model == "dcgan" else 100
     config = {key: getattr(args, key) for key in CONFIG_KEYS}
-    out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else DEFAULT_OUT)
-    in_place = bool(args.resume) and os.path.isdir(out) and os.path.samefile(out, os.path.dirname(os.path.abspath(args.resume)))
-    prepare_output_folder(out, overwrite=args.overwrite, outputs=OUTPUTS, continuing=in_place, resumable=True)
     check_sample_budget("--samples", args.samples, SAMPLE_BYTES, "the final samples", folder=out)
 
     images, _ = load_mnist(args.data, split="train", scale=models.IMAGE_RANGE[config["model"]])
@@ -133,11 +121,8 @@ def train(args):
     check_trainable(gan, len(images), config["batch_size"], data=args.data or "the shipped MNIST")
     loader = DataLoader(images, config["batch_size"], seed=config["seed"])
     history = {name: [] for name in STATISTICS}
-    start_epoch = start_step = 0
-    if state is not None:
-        load_gan_state(gan, state, args.resume, history)
-        start_epoch, start_step = resume_position(gan, loader, state, metadata, args.epochs, args.steps, args.resume)
-        loader.epoch = start_epoch
+    start_epoch, start_step = continue_run(gan, loader, history, state, metadata, args)
+    output.clear()  # every check passed: now (with --overwrite) the earlier run's files go
 
     # The same noise every epoch, from G's own noise distribution and from a generator that training
     # never touches, so the grids show G changing and nothing else.

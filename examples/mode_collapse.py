@@ -40,7 +40,7 @@ Read the two losses side by side (s = D's logit on a fake, D = σ(s)): the minim
 ∂/∂s log(1 − σ(s)) = −σ(s), the non-saturating one ∂/∂s [−log σ(s)] = −(1 − σ(s)). Minimax pushes hardest
 the fakes D already takes for real and barely moves those it rejects; non-saturating the other way round.
 
-Writes --out/mode_collapse.png (atomically): a row per setup, a column per snapshot (iteration 0 and
+Writes --out/mode_collapse.png (atomically; --out a new or empty folder, or --overwrite): a row per setup, a column per snapshot (iteration 0 and
 1/8, 1/4, 1/2 and all of --iterations), each panel G's samples for the same fixed noise over the 8
 centres, titled with the modes covered and the high-quality fraction. Prints those two numbers at ten
 points of training for each setup (``minigan.tools.data.ring.mode_coverage``, Srivastava et al. 2017):
@@ -54,17 +54,15 @@ import os
 import sys
 import time
 
-import numpy
-
 import minigan
 from minigan import backend, nn, optim
 from minigan.gans.gan import GAN
-from minigan.gans.training import fetch_statistics
+from minigan.gans.training import Diverged, check_statistics, fetch_statistics
 from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
 from minigan.tools.io import atomic_write
 
-from common import side_rng
+from common import EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, RunStopped, prepare_output_folder, run_script, side_rng
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)
@@ -83,11 +81,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Train minimax, non-saturating and strong-D GANs on a ring of 8 Gaussians and plot where their samples land.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=OUTPUT_HELP.format(resume="") + " " + EXIT_STATUS_HELP,
     )
     parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, one G step) per setup")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="minibatch size m, real and fake")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes G's and D's initial weights, the noise and the data")
-    parser.add_argument("--out", default=os.path.join("runs", "mode_collapse"), help="output directory")
+    parser.add_argument("--out", default=os.path.join("runs", "mode_collapse"), help="output directory, new or empty")
+    parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing its mode_collapse.png")
     return parser.parse_args(argv)
 
 
@@ -137,8 +137,7 @@ def train_setup(generator_loss, discriminator_hidden, args, evaluation_noise):
         if iteration in wanted_rows:
             first = iteration - len(pending) + 1
             for offset, stats in enumerate(fetch_statistics(pending, names=tuple(pending[0]) if pending else ())):
-                if not all(numpy.isfinite(value) for value in stats.values()):
-                    raise FloatingPointError(f"non-finite statistics at iteration {first + offset}: {stats}")
+                check_statistics(stats, None, None, first + offset)  # a NaN stops the run (Diverged), naming its iteration
             pending.clear()
             samples = gan.generate(evaluation_noise).numpy()       # (EVALUATION_SAMPLES, 2)
             coverage[iteration] = mode_coverage(samples, MODES, RADIUS, STD)
@@ -195,9 +194,8 @@ def save_figure(path, results, iterations):
         figure.savefig(handle, format="png")
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+def run(args):
+    out = prepare_output_folder(args.out, overwrite=args.overwrite, outputs=("mode_collapse.png",))
     # The same evaluation noise for every setup and checkpoint, from a generator training never touches.
     evaluation_noise = side_rng(args.seed).standard_normal((EVALUATION_SAMPLES, NOISE_DIM), dtype=backend.get_backend().dtype)
     print(f"ring of {MODES} Gaussians (radius {RADIUS:g}, std {STD:g}); {args.iterations} iterations per setup, "
@@ -205,17 +203,24 @@ def main(argv=None):
     results, started = {}, time.perf_counter()
     for name, loss, hidden in SETUPS:
         setup_started = time.perf_counter()
-        coverage, snapshots = train_setup(loss, hidden, args, evaluation_noise)
+        try:
+            coverage, snapshots = train_setup(loss, hidden, args, evaluation_noise)
+        except Diverged as error:
+            raise RunStopped(f"stopped: the {name} setup: {error}", EXIT_DIVERGED) from None
         results[name] = {"coverage": coverage, "snapshots": snapshots}
         final = coverage[args.iterations]
         print(f"{name:>15}: {time.perf_counter() - setup_started:5.1f} s, finally {final.modes_covered}/{MODES} modes, "
               f"{100 * final.high_quality_fraction:.1f}% high quality", flush=True)
     print(f"\nmodes covered (of {MODES}) and high-quality share of {EVALUATION_SAMPLES} samples of G, for the same noise:")
     print(format_table(results, args.iterations))
-    path = os.path.join(args.out, "mode_collapse.png")
+    path = os.path.join(out, "mode_collapse.png")
     save_figure(path, results, args.iterations)
     print(f"\nwrote {path} ({time.perf_counter() - started:.0f} s in all)")
-    return 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return run_script("mode_collapse.py", lambda: run(args))
 
 
 if __name__ == "__main__":

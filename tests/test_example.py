@@ -29,7 +29,8 @@ def test_gaussian_1d_learns_the_mean_and_draws_the_histogram(tmp_path, capsys):
     assert (tmp_path / "histogram.png").read_bytes()[:8] == PNG_SIGNATURE
     report = capsys.readouterr().out
     assert report.count("iteration") == 3 and f"G learned mean {mean:.3f} and std {std:.3f}" in report
-    assert gaussian_1d.train(gaussian_1d.parse_args(["--iterations", "600", "--out", str(tmp_path)])) == (mean, std)
+    again = gaussian_1d.parse_args(["--iterations", "600", "--out", str(tmp_path), "--overwrite"])  # the same folder again
+    assert gaussian_1d.train(again) == (mean, std)
 
 
 def test_gaussian_1d_runs_as_a_script(tmp_path):

@@ -176,23 +176,27 @@ def epoch_batches(loader, skip=0):
 # ----- stopping: divergence and Ctrl-C ------------------------------------------------------------------
 class Diverged(FloatingPointError):
     """A training statistic is not finite: the run stopped there (a NaN is a bug or too large a step, not
-    something to train through). ``epoch``, ``step``, ``iteration``, ``statistic``, ``value`` say where and what."""
+    something to train through). ``epoch``, ``step``, ``iteration``, ``statistic``, ``value`` say where and what
+    (``epoch`` and ``step`` are None for a loop that counts iterations only)."""
 
     def __init__(self, epoch, step, iteration, statistic, value):
         self.epoch, self.step, self.iteration, self.statistic, self.value = epoch, step, iteration, statistic, value
-        super().__init__(f"training diverged at epoch {epoch} step {step} (generator step {iteration}): "
-                         f"{statistic} is {value}")
+        super().__init__(f"training diverged at {_where(epoch, step, iteration)}: {statistic} is {value}")
+
+
+def _where(epoch, step, iteration):
+    return f"iteration {iteration}" if epoch is None else f"epoch {epoch} step {step} (generator step {iteration})"
 
 
 def check_statistics(stats, epoch, step, iteration):
     """Raise ``Diverged`` if a statistic of this iteration is not finite; return a warning line if a loss
-    has grown past ``LOSS_WARNING_BOUND`` (else None)."""
+    has grown past ``LOSS_WARNING_BOUND`` (else None). ``epoch`` and ``step`` may be None (see ``Diverged``)."""
     for name, value in stats.items():
         if not math.isfinite(value):
             raise Diverged(epoch, step, iteration, name, value)
     for name in LOSSES:
         if abs(stats[name]) > LOSS_WARNING_BOUND:
-            return (f"warning: {name} is {stats[name]:.3g} at epoch {epoch} step {step} (generator step {iteration}), "
+            return (f"warning: {name} is {stats[name]:.3g} at {_where(epoch, step, iteration)}, "
                     f"beyond {LOSS_WARNING_BOUND:.0e}, which no learning run reaches: training is probably diverging "
                     f"(too large a learning rate?)")
     return None
