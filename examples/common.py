@@ -444,10 +444,10 @@ def read_resume(path, parser, config_keys, script, fixed=None):
         raise bad("has no iteration counter in its GAN state")
     for name, value in counters.items():
         if not _is_count(value):
-            raise bad(f"records the counter {name} as {value!r}; expected a non-negative integer")
+            raise bad(f"records the counter {name} as {_shown(value)}; expected a non-negative integer")
     iteration = int(counters["iteration"])
     if not _is_count(state["epoch"]):
-        raise bad(f"records epoch {state['epoch']!r}; expected a non-negative integer")
+        raise bad(f"records epoch {_shown(state['epoch'])}; expected a non-negative integer")
     history = state.get("history")
     if not isinstance(history, dict) or set(STATISTICS) - set(history):
         raise bad(f"has no training history (expected arrays {', '.join(STATISTICS)})")
@@ -472,6 +472,11 @@ def _recorded_flag(parser, key, value, bad):
     if action.choices is not None and converted not in action.choices:
         raise bad(f"records {key} {value!r}; {flag} must be one of {', '.join(map(str, action.choices))}")
     return converted
+
+
+def _shown(value):
+    """A recorded value as the user would write it: an array's numbers, not ``array(-3)``."""
+    return repr(value.tolist()) if hasattr(value, "tolist") else repr(value)
 
 
 def _is_count(value):
@@ -559,8 +564,8 @@ def open_run(args, parser, config_keys, script, default_out, outputs, fixed=None
     """How every MNIST training script starts, before it loads data or builds a network.
 
     With ``--resume``: the checkpoint is read and checked (``read_resume``), its settings become ``args``'
-    (``resume_flags``: a typed flag that contradicts one is an error) and so does its --data unless one
-    is typed (``resume_data``). Then --out (default: the checkpoint's folder when resuming, else
+    (``resume_flags``: a typed flag that contradicts one is an error), and so do its --data and its
+    --epochs unless typed (``resume_data``; a typed --epochs may differ, with a note). Then --out (default: the checkpoint's folder when resuming, else
     ``default_out``) is checked (``check_output_folder``); a resumed run may write into the folder of its
     own checkpoint. Returns ``(state, metadata, output)``, state and metadata None for a fresh run.
     Nothing is removed from --out until the script calls ``output.clear()``.
@@ -572,6 +577,11 @@ def open_run(args, parser, config_keys, script, default_out, outputs, fixed=None
         state, metadata, recorded = read_resume(args.resume, parser, config_keys, script, fixed)
         resume_flags(args, parser, recorded, args.resume, log)
         args.data = resume_data(args, metadata, args.resume)
+        planned = metadata.get("epochs")  # --epochs may change: the run goes on to the end it was meant to reach, or to the new one
+        if "epochs" not in args.given and _is_count(planned) and int(planned) > 0:
+            args.epochs = int(planned)
+        elif planned is not None and planned != args.epochs:
+            log(f"note: the run was started for {planned} epochs; it now goes on to --epochs {args.epochs}")
         if args.backend and args.backend != metadata.get("backend"):
             log(f"note: the checkpoint was trained on {metadata.get('backend')}; on {args.backend} the losses will "
                 f"not match the uninterrupted run's bit for bit")

@@ -54,7 +54,7 @@ def parser():
                     "G and D both see the digit's label, so G draws any digit on demand.",
         formatter_class=HelpFormatter, epilog=OUTPUT_HELP.format(resume=", or continued with --resume") + " " + EXIT_STATUS_HELP,
     )
-    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images")
+    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images (with --resume: the run's own, unless given)")
     parser.add_argument("--steps", type=positive_int, default=None,
                         help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
     parser.add_argument("--batch-size", type=positive_int, default=100, help="minibatch size m")

@@ -59,7 +59,7 @@ def parser():
     )
     parser.add_argument("--model", choices=("dcgan", "mlp"), default="dcgan",
                         help="dcgan: Radford et al. 2015 (conv nets, images in [-1, 1]); mlp: Goodfellow et al. 2014 (maxout D, images in [0, 1])")
-    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images")
+    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images (with --resume: the run's own, unless given)")
     parser.add_argument("--steps", type=positive_int, default=None,
                         help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size m (default: 64 for dcgan, 100 for mlp)")

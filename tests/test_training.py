@@ -1,10 +1,20 @@
-"""The epoch loop around Algorithm 1: how many steps, what the history holds, when epochs end, NaNs stop it."""
+"""The epoch loop around Algorithm 1: how many steps, what the history holds, when epochs end, NaNs stop it,
+a run cut anywhere continues exactly, and Ctrl-C asks it to stop after the step."""
+
+import os
+import signal
+import tempfile
+import time
 
 import numpy
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minigan.tools.data import DataLoader
-from minigan.gans.training import STATISTICS, Diverged, progress_line, steps_per_epoch, train_epochs
+from minigan.tools.io import load_checkpoint, save_checkpoint
+from minigan.gans.training import (LOSS_WARNING_BOUND, STATISTICS, Diverged, StopOnInterrupt, check_statistics, epoch_batches,
+                                   position, progress_line, steps_per_epoch, train_epochs)
 from test_gan import tiny_gan
 
 
@@ -91,3 +101,74 @@ def test_progress_line_names_the_conditional_outputs():
     line = progress_line(1, 5, 10, 500, stats, 4.0, 125.0, names=("D(x|y)", "D(G(z|y)|y)"))
     assert line == ("epoch 1/5  step 10/500  d_loss 1.000  g_loss 2.000  D(x|y) 0.750  D(G(z|y)|y) 0.250  "
                     "4.00 it/s  ETA 2m05s")
+
+
+# ----- cutting a run anywhere and continuing it --------------------------------------------------------
+def quiet(line):
+    pass
+
+
+@given(k=st.sampled_from([1, 2]), data=st.data())
+def test_a_run_cut_at_any_step_and_resumed_from_its_checkpoint_matches_the_uninterrupted_run(k, data):
+    """Cut at a drawn step (mid-epoch or at an epoch's end), save the GAN's state through a checkpoint
+    file, build a fresh GAN from it, and continue from ``position``: the statistics and the final weights
+    are those of the run that was never cut, bit for bit."""
+    epochs, per_epoch = 3, 5 // k
+    cut = data.draw(st.integers(1, epochs * per_epoch - 1), label="cut")
+    whole, whole_history = tiny_gan(k=k), empty_history()
+    train_epochs(whole, loader(), epochs, whole_history, log=quiet)
+
+    first, history = tiny_gan(k=k), empty_history()
+    assert train_epochs(first, loader(), epochs, history, max_steps=cut, log=quiet) == cut
+    with tempfile.TemporaryDirectory() as folder:
+        save_checkpoint(os.path.join(folder, "checkpoint.npz"), {"gan": first.state_dict()})
+        state, _ = load_checkpoint(os.path.join(folder, "checkpoint.npz"))
+    resumed, data_loader = tiny_gan(k=k, seed=0), loader()
+    resumed.load_state_dict(state["gan"])
+    epochs_done, step = position(resumed.iteration, steps_per_epoch(resumed, data_loader))
+    assert epochs_done * per_epoch + step == cut and 0 <= step < per_epoch
+    data_loader.epoch = epochs_done
+    train_epochs(resumed, data_loader, epochs, history, start_epoch=epochs_done, start_step=step, log=quiet)
+    assert history == whole_history
+    for a, b in zip(resumed.generator.parameters(), whole.generator.parameters()):
+        numpy.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_epoch_batches_skips_exactly_the_minibatches_already_used():
+    data = loader()
+    whole = [batch.copy() for batch in epoch_batches(data)]
+    data.epoch = 0
+    rest = list(epoch_batches(data, skip=2))
+    assert len(rest) == len(whole) - 2 and all(numpy.array_equal(a, b) for a, b in zip(rest, whole[2:]))
+
+
+def test_should_stop_ends_the_epoch_after_the_step_in_progress():
+    gan, history, ended = tiny_gan(), empty_history(), []
+    asked = lambda: gan.iteration == 3  # noqa: E731  (True once the third iteration has finished)
+    done = train_epochs(gan, loader(), epochs=3, history=history, on_epoch_end=ended.append, should_stop=asked, log=quiet)
+    assert done == gan.iteration == 3 and len(history["d_loss"]) == 3
+    assert ended == [1]  # the cut epoch still ends: its grid and checkpoint are written
+
+
+def test_a_loss_beyond_the_bound_gets_one_warning_and_training_goes_on():
+    gan = tiny_gan()
+    real_iteration = gan.train_iteration
+    gan.train_iteration = lambda batches: dict(real_iteration(batches), d_loss=8.4e19)  # exploding, still finite
+    lines = []
+    assert train_epochs(gan, loader(), epochs=1, history=empty_history(), log_every=100, log=lines.append) == 5
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert warnings == ["warning: d_loss is 8.4e+19 at epoch 1 step 1 (generator step 1), beyond 1e+04, which no learning "
+                        "run reaches: training is probably diverging (too large a learning rate?)"]
+    assert check_statistics({"d_loss": 0.7, "g_loss": -LOSS_WARNING_BOUND}, 1, 1, 1) is None  # at the bound: fine
+
+
+def test_ctrl_c_inside_stop_on_interrupt_asks_to_stop_and_a_second_one_stops_at_once():
+    notices = []
+    with StopOnInterrupt(notice=notices.append) as stop:
+        assert not stop()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop() and stop.requested and len(notices) == 1
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here at the latest
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the old handler is back
