@@ -38,8 +38,9 @@ from minigan.tools import plots
 from minigan.tools.cli import non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataLoader, load_mnist
 
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_same_data, check_trainable,
-                    continue_run, data_record, guarded_training, open_run, parse_flags, run_script, save_history, side_rng)
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_trainable, guarded_training,
+                    run_script, save_history, side_rng)
+from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
 GRID_STREAM, EVALUATION_STREAM = 0, 1  # the side streams (common.side_rng) of the grid's noise and of the evaluation's
 DEFAULT_OUT = os.path.join("runs", "conditional_gan")
@@ -64,7 +65,7 @@ def parser():
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")
     parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                        help="continue the run of a checkpoint.npz from the very step it stopped at; batch size, lr, seed "
+                        help="continue the run of a checkpoint.npz (or of the folder holding it) from the very step it stopped at; batch size, lr, seed "
                              "and --data come from it (typing one with another value is an error)")
     parser.add_argument("--data", metavar="PATH", default=None,
                         help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")

@@ -41,9 +41,9 @@ from minigan.tools.cli import non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataLoader, load_mnist
 from minigan.tools.io import atomic_write
 
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_same_data, check_sample_budget,
-                    check_trainable, continue_run, data_record, guarded_training, open_run, parse_flags, run_script,
-                    save_history, side_rng, to_unit_range)
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_sample_budget, check_trainable,
+                    guarded_training, run_script, save_history, side_rng, to_unit_range)
+from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
 GRID_NOISE = 100  # a 10×10 grid
 DEFAULT_OUT = os.path.join("runs", "mnist_gan")
@@ -72,7 +72,7 @@ def parser():
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")
     parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                        help="continue the run of a checkpoint.npz from the very step it stopped at; model, batch size, k, loss, "
+                        help="continue the run of a checkpoint.npz (or of the folder holding it) from the very step it stopped at; model, batch size, k, loss, "
                              "lr, seed and --data come from it (typing one with another value is an error)")
     parser.add_argument("--data", metavar="PATH", default=None, help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
     parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy")
