@@ -45,6 +45,8 @@ EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130  # 130 = 128 + SIGINT, w
 EXIT_STATUS_HELP = ("Exit status: 0 done; 2 a mistake in a flag, a file or a checkpoint (one line names it); "
                     "3 training diverged (the line names the step, the statistic and the last good checkpoint); "
                     "130 stopped by Ctrl-C.")
+TRAINING_HELP = ("Ctrl-C finishes the iteration in progress, writes the checkpoint and history.npz and says how to "
+                 "resume (a second Ctrl-C stops at once); a loss that is not finite stops the run.")
 OUTPUT_HELP = ("--out must be a new or empty folder: a run never overwrites an earlier one unless asked, "
                "with --overwrite (which first removes that run's files){resume}.")
 

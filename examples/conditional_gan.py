@@ -38,7 +38,7 @@ from minigan.tools import plots
 from minigan.tools.cli import non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataLoader, load_mnist
 
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_trainable, guarded_training,
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, EpochCheckpoints, HelpFormatter, check_trainable, guarded_training,
                     run_script, save_history, side_rng)
 from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
@@ -53,7 +53,7 @@ def parser():
     parser = argparse.ArgumentParser(
         description="Train a conditional GAN on MNIST with minigan (Mirza & Osindero 2014): "
                     "G and D both see the digit's label, so G draws any digit on demand.",
-        formatter_class=HelpFormatter, epilog=OUTPUT_HELP.format(resume=", or continued with --resume") + " " + EXIT_STATUS_HELP,
+        formatter_class=HelpFormatter, epilog=" ".join([OUTPUT_HELP.format(resume=", or continued with --resume"), TRAINING_HELP, EXIT_STATUS_HELP]),
     )
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images (with --resume: the run's own, unless given)")
     parser.add_argument("--steps", type=positive_int, default=None,
@@ -76,7 +76,7 @@ def parser():
 
 
 def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (see ``common.parse_flags``)."""
+    """The flags, with ``args.given`` the set of those typed (see ``resuming.parse_flags``)."""
     return parse_flags(parser(), argv)
 
 

@@ -41,8 +41,8 @@ from minigan.tools.cli import non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataLoader, load_mnist
 from minigan.tools.io import atomic_write
 
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, EpochCheckpoints, HelpFormatter, check_sample_budget, check_trainable,
-                    guarded_training, run_script, save_history, side_rng, to_unit_range)
+from common import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, EpochCheckpoints, HelpFormatter, check_sample_budget,
+                    check_trainable, guarded_training, run_script, save_history, side_rng, to_unit_range)
 from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
 GRID_NOISE = 100  # a 10×10 grid
@@ -55,7 +55,7 @@ SAMPLE_BYTES = 28 * 28 * 4  # one float32 sample in samples.npy
 def parser():
     parser = argparse.ArgumentParser(
         description="Train a GAN on MNIST with minigan (Goodfellow et al. 2014, Algorithm 1).",
-        formatter_class=HelpFormatter, epilog=OUTPUT_HELP.format(resume=", or continued with --resume") + " " + EXIT_STATUS_HELP,
+        formatter_class=HelpFormatter, epilog=" ".join([OUTPUT_HELP.format(resume=", or continued with --resume"), TRAINING_HELP, EXIT_STATUS_HELP]),
     )
     parser.add_argument("--model", choices=("dcgan", "mlp"), default="dcgan",
                         help="dcgan: Radford et al. 2015 (conv nets, images in [-1, 1]); mlp: Goodfellow et al. 2014 (maxout D, images in [0, 1])")
@@ -75,7 +75,7 @@ def parser():
                         help="continue the run of a checkpoint.npz (or of the folder holding it) from the very step it stopped at; model, batch size, k, loss, "
                              "lr, seed and --data come from it (typing one with another value is an error)")
     parser.add_argument("--data", metavar="PATH", default=None, help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
-    parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy")
+    parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy (refused if they would not fit in memory or on the disk)")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation of the final samples (python -m minigan.tools.evaluate)")
     parser.add_argument("--no-parzen", action="store_true", help="evaluate without the Parzen-window log-likelihood (its slowest part)")
     parser.add_argument("--log-every", type=positive_int, default=50, help="print a progress line every this many generator steps")
@@ -83,7 +83,7 @@ def parser():
 
 
 def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (see ``common.parse_flags``)."""
+    """The flags, with ``args.given`` the set of those typed (see ``resuming.parse_flags``)."""
     return parse_flags(parser(), argv)
 
 
