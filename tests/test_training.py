@@ -172,3 +172,21 @@ def test_ctrl_c_inside_stop_on_interrupt_asks_to_stop_and_a_second_one_stops_at_
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)  # the handler runs here at the latest
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the old handler is back
+
+
+def test_a_keyboard_interrupt_inside_an_iteration_keeps_the_statistics_of_the_steps_before_it():
+    """Statistics wait on the device until a progress line; a second Ctrl-C (raised inside step 4) must not
+    lose steps 1-3, which finished: history.npz is written from them."""
+    gan = tiny_gan()
+    real_iteration = gan.train_iteration
+
+    def iteration_interrupted_at_the_fourth(real_batches):
+        if gan.iteration == 3:
+            raise KeyboardInterrupt
+        return real_iteration(real_batches)
+
+    gan.train_iteration = iteration_interrupted_at_the_fourth
+    history = empty_history()
+    with pytest.raises(KeyboardInterrupt):
+        train_epochs(gan, loader(), epochs=2, history=history, log_every=50, log=quiet)
+    assert all(len(values) == 3 for values in history.values())
