@@ -136,6 +136,17 @@ def gradgradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         raise TypeError(f"gradgradcheck: the function returns dtype {output.dtype}; finite differences need float64")
     v = Tensor(output.xp.asarray(numpy.random.default_rng(seed).standard_normal(output.shape)), requires_grad=True)
 
+    # The recorded first derivative must be the first-order one (which gradcheck checks): a recorded
+    # backward that computed something else would otherwise be differentiated consistently and pass.
+    plain = grad(output, [inputs[i] for i in checked], grad_outputs=v.detach(), allow_unused=True)
+    recorded = grad(function(*inputs), [inputs[i] for i in checked], grad_outputs=v.detach(), create_graph=True, allow_unused=True)
+    for i, a, b in zip(checked, plain, recorded):
+        a, b = (numpy.zeros(inputs[i].shape) if g is None else to_numpy(g.data) for g in (a, b))
+        error = relative_error(b, a)
+        if not error <= tolerance:
+            raise GradcheckError(f"gradgradcheck: input {i} (shape {inputs[i].shape}): the first derivative recorded with "
+                                 f"create_graph=True differs from the first-order one, relative error {error:.3g} > {tolerance:.3g}")
+
     def first_derivative(*tensors):
         """∂⟨v, f(x)⟩/∂x for every checked input, flattened and joined: (Σ sizes,)."""
         *xs, cotangent = tensors
