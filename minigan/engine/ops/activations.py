@@ -8,7 +8,7 @@ carries the incoming gradient), tanh's and sigmoid's derivatives are polynomials
 
 from ..autograd import Function
 from ..backend import array_module
-from .arithmetic import Mul, _floating
+from .arithmetic import MulConstant, _floating
 
 
 class ReLU(Function):
@@ -23,7 +23,7 @@ class ReLU(Function):
         return y
 
     def backward(self, grad):
-        return Mul.apply(grad, self.y > 0)  # y > 0 exactly where x > 0; the mask is a constant
+        return MulConstant.apply(grad, constant=self.y > 0)  # y > 0 exactly where x > 0
 
 
 class LeakyReLU(Function):
@@ -39,13 +39,13 @@ class LeakyReLU(Function):
         return array_module(x).maximum(x, x * x.dtype.type(slope))
 
     def backward(self, grad):
-        # slope + (1 − slope)·[x > 0], built in place: five passes and no float64 temporaries. (A masked
-        # copy, copyto(a·dy, dy, where=x > 0), is fewer passes but far slower: NumPy's masked loops are
-        # slow; benchmarks/README.md has the numbers.)
+        # slope + (1 − slope)·[x > 0], built in place: five passes, counting the product with dy written
+        # into it, and no float64 temporaries. (A masked copy, copyto(a·dy, dy, where=x > 0), is fewer
+        # passes but far slower: NumPy's masked loops are slow; benchmarks/README.md has the numbers.)
         scale = (self.x > 0).astype(grad.dtype)
         scale *= grad.dtype.type(1.0 - self.slope)
         scale += grad.dtype.type(self.slope)
-        return Mul.apply(scale, grad)
+        return MulConstant.apply(grad, constant=scale, consume=True)
 
 
 class Tanh(Function):

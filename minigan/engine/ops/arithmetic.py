@@ -5,7 +5,7 @@ the engine sums each gradient back to its input's shape (see ``autograd.unbroadc
 backward methods below are written for equal shapes.
 """
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import array_module
 
 
@@ -64,8 +64,7 @@ class Mul(Function):
     """z = x · y;   dz/dx = y,  dz/dy = x.
 
     The backward is Mul again (by the other factor), so d²z/dx dy = 1: the second derivative of a
-    product is what makes ∂(w·x)/∂x = w depend on w, the heart of a gradient penalty. A factor may be a
-    constant mask (bool or float array) that needs no gradient, as in ReLU's and dropout's backward.
+    product is what makes ∂(w·x)/∂x = w depend on w, the heart of a gradient penalty.
     """
 
     def forward(self, x, y):
@@ -76,6 +75,30 @@ class Mul(Function):
         grad_x = Mul.apply(grad, y) if self.needs_input_grad[0] else None
         grad_y = Mul.apply(grad, x) if self.needs_input_grad[1] else None
         return grad_x, grad_y
+
+
+class MulConstant(Function):
+    """z = c ⊙ x for a constant array c (not differentiated);   dz/dx = c.
+
+    The backward of a piecewise-linear op is dL/dy ⊙ its local slope, and that slope is a constant of the
+    derivative (ReLU's mask, LeakyReLU's 1-or-a, max's share of the gradient, dropout's mask): this op.
+    Its own backward is the same product, so the second derivative through x is c ⊙ (its gradient).
+
+    ``consume=True`` says the caller built c for this product alone: when this op is not being recorded
+    (no ``create_graph``), the product is then written into c's memory instead of a new array, which
+    saves allocating an array the size of the activation in every first-order backward.
+    """
+
+    def forward(self, x, constant, consume=False):
+        recorded = is_grad_enabled() and self.needs_input_grad[0]
+        if consume and not recorded and constant.dtype == x.dtype and constant.shape == x.shape:
+            constant *= x
+            return constant
+        self.constant = constant
+        return constant * x
+
+    def backward(self, grad):
+        return MulConstant.apply(grad, constant=self.constant)
 
 
 class Div(Function):
@@ -150,7 +173,7 @@ class ClampMin(Function):
         return array_module(x).maximum(x, x.dtype.type(low))
 
     def backward(self, grad):
-        return Mul.apply(grad, self.mask)  # the mask is a constant: its derivative is 0 almost everywhere
+        return MulConstant.apply(grad, constant=self.mask)  # the mask's own derivative is 0 almost everywhere
 
 
 def add(x, y):

@@ -5,7 +5,7 @@ Scaling at training time keeps E[y] = x, so evaluation is the identity and needs
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, default_rng
-from .arithmetic import Mul
+from .arithmetic import MulConstant
 
 
 class Dropout(Function):
@@ -20,7 +20,7 @@ class Dropout(Function):
         return x * self.mask
 
     def backward(self, grad):
-        return Mul.apply(grad, self.mask)  # the mask is a constant: the second derivative is 0
+        return MulConstant.apply(grad, constant=self.mask)  # the mask is a constant: the second derivative is 0
 
 
 def dropout(x, p, training=True, rng=None):

@@ -38,12 +38,12 @@ def matrix_product(a, b):
 class MatMul(Function):
     """Z = X Y for X (..., n, k) and Y (..., k, m) with batch axes broadcast as in NumPy.
 
-    dL/dX = dL/dZ Yᵀ  (..., n, k);   dL/dY = Xᵀ dL/dZ  (..., k, m).
-    Batch axes that were broadcast are summed by the engine.
+    dL/dX = dL/dZ Yᵀ  (..., n, k);   dL/dY = Xᵀ dL/dZ  (..., k, m)   (MatMul again, on transposed views).
+    Batch axes that were broadcast are summed by the engine. Two matrices go through ``gemm``.
     """
 
     def forward(self, x, y):
-        return x @ y
+        return gemm(x, y) if x.ndim == 2 and y.ndim == 2 else x @ y
 
     def backward(self, grad):
         x, y = self.inputs
@@ -61,11 +61,10 @@ def _swap_last_axes(t):
 class Linear(Function):
     """Y = X Wᵀ + b, the dense layer, for X (N, in), W (out, in), b (out,) → Y (N, out).
 
-    dL/dX = dL/dY W = linear(dL/dY, Wᵀ)  (N, in);   dL/dW = dL/dYᵀ X = linear(dL/dYᵀ, Xᵀ)  (out, in);
-    dL/db = Σₙ dL/dYₙ  (out,).
+    dL/dX = dL/dY W  (N, in);   dL/dW = dL/dYᵀ X  (out, in);   dL/db = Σₙ dL/dYₙ  (out,),
+    each a ``MatMul`` (a GEMM) or a ``Sum``, so the backward is differentiable again.
     Fused into one op so that the forward is one GEMM plus one add, and nothing else is stored.
     The weight layout (out, in) is PyTorch's, so ``state_dict`` keys and shapes read the same.
-    Both weight-side products are Linear again (on transposed views), so they run through ``gemm``.
     """
 
     def forward(self, x, weight, bias=None):
@@ -76,8 +75,8 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.inputs[:2]
-        grad_x = Linear.apply(grad, _transpose(weight)) if self.needs_input_grad[0] else None  # (N, out) @ (out, in)
-        grad_weight = Linear.apply(_transpose(grad), _transpose(x)) if self.needs_input_grad[1] else None  # (out, N) @ (N, in)
+        grad_x = MatMul.apply(grad, weight) if self.needs_input_grad[0] else None  # (N, out) @ (out, in)
+        grad_weight = MatMul.apply(_transpose(grad), x) if self.needs_input_grad[1] else None  # (out, N) @ (N, in)
         grad_bias = Sum.apply(grad, axes=(0,), keepdims=False) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
         return (grad_x, grad_weight, grad_bias)[: len(self.inputs)]  # no bias, no third gradient
 

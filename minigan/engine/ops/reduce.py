@@ -6,7 +6,7 @@ broadcasts against the input.
 """
 
 from ..autograd import Function
-from .arithmetic import Mul, _floating
+from .arithmetic import MulConstant, _floating
 from .shape import BroadcastTo, Reshape
 
 
@@ -52,7 +52,7 @@ class Mean(Function):
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
-        grad = Mul.apply(_expand(grad, self.axes, self.keepdims), grad.dtype.type(1.0 / self.count))
+        grad = MulConstant.apply(_expand(grad, self.axes, self.keepdims), constant=grad.dtype.type(1.0 / self.count))
         return BroadcastTo.apply(grad, shape=self.shape)
 
 
@@ -74,7 +74,7 @@ class Max(Function):
     def backward(self, grad):
         mask = (self.inputs[0].data == self.z).astype(grad.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
-        return Mul.apply(mask, _expand(grad, self.axes, self.keepdims))
+        return MulConstant.apply(BroadcastTo.apply(_expand(grad, self.axes, self.keepdims), shape=mask.shape), constant=mask, consume=True)
 
 
 def sum(x, axis=None, keepdims=False):
