@@ -1,5 +1,5 @@
 """Layer normalisation over each example's trailing axes: the fused forward and backward against the plain
-composed twin and finite differences, per-example statistics, the module, float32 throughout, and errors.
+composition, the plain twins in reference.py and finite differences, per-example statistics, the module, float32 throughout, and errors.
 (Its second derivatives are in test_double_backward.)"""
 
 import re
@@ -10,7 +10,9 @@ from hypothesis import assume, given
 
 from minigan import Tensor, grad, gradcheck, nn
 from minigan.engine.ops import layer_norm
-from minigan.engine.ops.layernorm import layer_norm_twin
+from minigan.engine.gradcheck import numerical_gradient, relative_error
+from minigan.engine.ops import reference
+from minigan.engine.ops.layernorm import layer_norm_composed
 
 from conftest import assert_close, to_numpy
 from strategies import layer_norm_shapes, random_array, seeds
@@ -39,14 +41,40 @@ def test_gradients_match_finite_differences(xp, shapes, seed):
 
 
 @given(shapes=layer_norm_shapes(min_features=1), seed=seeds)
-def test_fused_forward_and_backward_equal_the_composed_twin(xp, shapes, seed):
+def test_fused_forward_and_backward_equal_the_composition(xp, shapes, seed):
     x, weight, bias, normalized_shape = case(xp, shapes, seed)
     cotangent = random_array(xp, x.shape, seed + 3)
     fused = layer_norm(x, normalized_shape, weight, bias)
-    twin = layer_norm_twin(x, weight, bias, eps=1e-5)
-    assert_close(fused.data, twin.data, rtol=1e-10, atol=1e-12)
-    for a, b in zip(grad(fused, [x, weight, bias], grad_outputs=cotangent), grad(twin, [x, weight, bias], grad_outputs=cotangent)):
+    composed = layer_norm_composed(x, weight, bias, eps=1e-5)
+    assert_close(fused.data, composed.data, rtol=1e-10, atol=1e-12)
+    for a, b in zip(grad(fused, [x, weight, bias], grad_outputs=cotangent), grad(composed, [x, weight, bias], grad_outputs=cotangent)):
         assert_close(a.data, b.data, rtol=1e-9, atol=1e-11)
+
+
+@given(shapes=layer_norm_shapes(min_features=1), seed=seeds)
+def test_fused_kernels_equal_their_plain_twins(xp, shapes, seed):
+    """The fused forward and backward against ``reference.layer_norm_forward`` and ``_backward``."""
+    x, weight, bias, normalized_shape = case(xp, shapes, seed)
+    cotangent = random_array(xp, x.shape, seed + 3)
+    y = layer_norm(x, normalized_shape, weight, bias)
+    assert_close(y.data, reference.layer_norm_forward(x.data, weight.data, bias.data), rtol=1e-10, atol=1e-12)
+    y.backward(cotangent)
+    for actual, expected in zip((x.grad, weight.grad, bias.grad), reference.layer_norm_backward(cotangent, x.data, weight.data)):
+        assert actual.shape == expected.shape
+        assert_close(actual, expected, rtol=1e-9, atol=1e-11)
+
+
+@given(shapes=layer_norm_shapes(), seed=seeds)
+def test_the_twins_gradients_match_finite_differences(xp, shapes, seed):
+    """The chain rule of ``reference.layer_norm_backward`` against the twin forward alone."""
+    x, weight, bias, _ = case(xp, shapes, seed)
+    cotangent = random_array(xp, x.shape, seed + 3)
+    analytic = reference.layer_norm_backward(cotangent, x.data, weight.data)
+    assume(all(float(numpy.linalg.norm(to_numpy(g))) > 1e-2 for g in analytic))  # as in test_batchnorm.checkable
+    as_tensor_function = lambda x, w, b: Tensor(reference.layer_norm_forward(x.data, w.data, b.data))  # noqa: E731
+    for index, gradient in enumerate(analytic):
+        numeric = numerical_gradient(as_tensor_function, [x, weight, bias], to_numpy(cotangent), index, step=1e-6)
+        assert relative_error(to_numpy(gradient), numeric) < 1e-6, ("dx", "dγ", "dβ")[index]
 
 
 @given(shapes=layer_norm_shapes(min_features=2), seed=seeds)

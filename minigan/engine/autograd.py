@@ -34,7 +34,8 @@ tensor, so the second derivative of tanh, −2y(1 − y²), comes out of Mul and
 Two ops keep a fused array kernel for their first-order backward, because composing it would cost
 several more passes over the largest activations: batch norm and layer norm. When a graph is wanted
 they differentiate their plain composition from mean, subtract, multiply and power instead (the
-"twin" in ``ops.batchnorm``); the fused kernel and the twin are tested against each other.
+``batch_norm_composed`` in ``ops.batchnorm``); the fused kernel and the composition are tested against
+each other.
 
 The API is PyTorch's:
 

@@ -58,8 +58,8 @@ class BatchNorm(Function):
         xp = array_module(x)
         dtype = x.dtype.type
         self.shape, self.training = x.shape, training
-        # the statistics the twin needs, as they were before this forward updated them in place
-        self.twin_params = dict(training=training, eps=eps,
+        # what the composition needs, the running statistics as they were before this forward updated them
+        self.composition_params = dict(training=training, eps=eps,
                                 running_mean=None if training else running_mean.copy(), running_var=None if training else running_var.copy())
         channels = x.shape[-1]
         rows = x.reshape(-1, channels)  # (N, ..., C) -> (m, C): the matrix whose columns are normalised
@@ -95,8 +95,8 @@ class BatchNorm(Function):
         return y.reshape(self.shape)                                 # -> (N, ..., C)
 
     def backward(self, grad):
-        if is_grad_enabled():  # the backward is being recorded: differentiate the composed twin instead
-            return self.backward_by_composition(grad, batch_norm_twin, **self.twin_params)
+        if is_grad_enabled():  # the backward is being recorded: differentiate the composition instead
+            return self.backward_by_composition(grad, batch_norm_composed, **self.composition_params)
         grad = grad.data
         xp = array_module(grad)
         dtype = grad.dtype.type
@@ -133,8 +133,8 @@ def normalise(x, axes, eps):
     return centred * (variance + eps) ** -0.5
 
 
-def batch_norm_twin(x, weight, bias, training, running_mean, running_var, eps):
-    """Batch norm written plainly with differentiable ops: the fused ``BatchNorm``'s twin (same value).
+def batch_norm_composed(x, weight, bias, training, running_mean, running_var, eps):
+    """Batch norm composed from differentiable ops: the fused ``BatchNorm``'s function (same value).
 
     Training: γ·normalise(x over every axis but the channels) + β. Eval: γ·(x − running_mean)/√(running_var + ε) + β.
     Slower (more passes, more temporaries) but differentiable to any order, op by op.

@@ -17,8 +17,9 @@ Backward, with dx̂ = γ ⊙ dy and every sum over the n features of one example
     dx = inv_std · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂))
 
 When the backward is recorded (``create_graph=True``) the fused kernel is replaced by the derivative of
-``layer_norm_twin``, the same function composed from differentiable ops (``ops.batchnorm.normalise``), as
-batch norm does.
+``layer_norm_composed``, the same function composed from differentiable ops (``ops.batchnorm.normalise``),
+as batch norm does. The plain array twins of the fused kernels are ``reference.layer_norm_forward`` and
+``reference.layer_norm_backward``.
 """
 
 from ..autograd import Function, Tensor, is_grad_enabled
@@ -48,8 +49,8 @@ class LayerNorm(Function):
         return y.reshape(self.shape)                               # -> (N, *F)
 
     def backward(self, grad):
-        if is_grad_enabled():  # the backward is being recorded: differentiate the composed twin instead
-            return self.backward_by_composition(grad, layer_norm_twin, eps=self.eps)
+        if is_grad_enabled():  # the backward is being recorded: differentiate the composition instead
+            return self.backward_by_composition(grad, layer_norm_composed, eps=self.eps)
         xp = array_module(grad.data)
         x_hat, inv_std = self.normalised, self.inv_std
         weight = self.inputs[1].data
@@ -72,8 +73,8 @@ class LayerNorm(Function):
         return grad_x, grad_weight, grad_bias
 
 
-def layer_norm_twin(x, weight, bias, eps):
-    """Layer norm written plainly with differentiable ops: the fused ``LayerNorm``'s twin (same value)."""
+def layer_norm_composed(x, weight, bias, eps):
+    """Layer norm composed from differentiable ops: the fused ``LayerNorm``'s function (same value)."""
     axes = tuple(range(x.ndim - weight.ndim, x.ndim))  # the trailing axes that γ covers
     return normalise(x, axes, eps) * weight + bias
 
