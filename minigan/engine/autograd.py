@@ -26,16 +26,18 @@ tensor, so the second derivative of tanh, −2y(1 − y²), comes out of Mul and
 
 * ``create_graph=False`` (the default, and every training step of Algorithm 1): the engine runs each
   backward under ``no_grad``. The ops inside it then only compute on arrays and record nothing; the
-  array operations are the same ones a hand-written array backward would run, plus one small Tensor
-  object per op, so the first-order path costs what it did.
+  array operations are the same ones a hand-written array backward would run (the seeded example runs
+  give bit-identical losses), plus one small Tensor object per op, a few microseconds each
+  (``docs/double-backward.md`` has the measured cost of a DCGAN step).
 * ``create_graph=True``: the backward's ops are recorded, with the incoming gradient and the op's inputs
   and output as their inputs, so the result is a Tensor with a graph of its own.
 
 Two ops keep a fused array kernel for their first-order backward, because composing it would cost
 several more passes over the largest activations: batch norm and layer norm. When a graph is wanted
-they differentiate their plain composition from mean, subtract, multiply and power instead (the
-``batch_norm_composed`` in ``ops.batchnorm``); the fused kernel and the composition are tested against
-each other.
+they differentiate the same function composed from mean, subtract, multiply and power instead
+(``ops.batchnorm.batch_norm_composed``, ``Function.backward_by_composition``); the fused kernel and the
+composition are tested against each other. A custom Function whose backward returns arrays still works
+to first order; recording it (``create_graph=True``) is refused, since an array has no graph.
 
 The API is PyTorch's:
 
@@ -56,8 +58,8 @@ Rules that make the engine safe to use
 * **Accumulation**: leaf tensors *add* into ``.grad``; calling ``backward`` twice (on the same graph or
   on two graphs) adds both gradients, exactly like PyTorch. Call ``zero_grad()`` between steps.
   Only leaves keep ``.grad``; intermediate gradients are dropped once used.
-* **Dtypes**: a Tensor holds bool, integer or floating data, nothing else (``None``, strings and object
-  arrays are refused). Only floating tensors take part in arithmetic and require gradients: an integer
+* **Dtypes**: a Tensor holds bool, integer or floating data, nothing else (``None``, strings, object and
+  complex arrays are refused). Only floating tensors take part in arithmetic and require gradients: an integer
   or bool operand is refused with a message, never promoted or truncated, so ``Tensor(ints) * 0.5``
   cannot silently give zeros. Convert first with ``.astype(numpy.float32)``.
 """

@@ -74,7 +74,8 @@ class Max(Function):
     def backward(self, grad):
         mask = (self.inputs[0].data == self.z).astype(grad.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
-        return MulConstant.apply(BroadcastTo.apply(_expand(grad, self.axes, self.keepdims), shape=mask.shape), constant=mask, consume=True)
+        spread = BroadcastTo.apply(_expand(grad, self.axes, self.keepdims), shape=mask.shape)  # dL/dz at every element
+        return MulConstant.apply(spread, constant=mask, consume=True)
 
 
 def sum(x, axis=None, keepdims=False):
