@@ -187,6 +187,7 @@ def test_conv2d_third_derivative_through_the_weight_gradient_op(xp, g, seed):
         (gx, gw) = grad(ops.tanh(conv2d(x, w, **geometry)), [x, w], grad_outputs=v, create_graph=True)
         return ops.concatenate([gx.reshape(-1), gw.reshape(-1)])
 
+    well_conditioned(first, [x, weight])  # a 1×1 kernel's third derivative can cancel to almost nothing
     gradgradcheck(first, [x, weight])
 
 
@@ -496,3 +497,15 @@ def test_batch_norm_applied_twice_with_shared_parameters(xp, shape, seed):
     twice = lambda x, w, b: batch_norm(batch_norm(x, w, b, None, None, True) * x, w, b, None, None, True)  # noqa: E731
     well_conditioned(twice, [x, weight, bias])
     gradgradcheck(twice, [x, weight, bias])
+
+
+def test_gradgradcheck_refuses_what_it_cannot_check(xp):
+    x = leaf(xp, (2,), 0)
+    with pytest.raises(TypeError, match="gradgradcheck: input 0 has dtype float32; finite differences need float64"):
+        gradgradcheck(ops.tanh, [Tensor(xp.ones(2, dtype=numpy.float32), requires_grad=True)])
+    with pytest.raises(ValueError, match="gradgradcheck: no input has requires_grad=True"):
+        gradgradcheck(ops.tanh, [Tensor(xp.ones(2))])
+    with pytest.raises(ValueError, match="gradgradcheck: step must be positive, got 0"):
+        gradgradcheck(ops.tanh, [x], step=0)
+    with pytest.raises(TypeError, match="gradgradcheck: input 1 is a list"):
+        gradgradcheck(lambda a, b: a, [x, [1.0]])

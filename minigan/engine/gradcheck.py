@@ -122,6 +122,11 @@ def gradgradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         The relative errors: one per checked input, then one for v. Raises ``GradcheckError`` naming the
         input (or "the output gradient v") whose second derivative disagrees.
     """
+    if not finite_number("gradgradcheck", "step", step) > 0:
+        raise ValueError(f"gradgradcheck: step must be positive, got {step}")
+    if not finite_number("gradgradcheck", "tolerance", tolerance) >= 0:
+        raise ValueError(f"gradgradcheck: tolerance must be ≥ 0, got {tolerance}")
+    check_seed(seed, "gradgradcheck: seed")
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
