@@ -5,7 +5,7 @@ the engine sums each gradient back to its input's shape (see ``autograd.unbroadc
 backward methods below are written for equal shapes.
 """
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
+from ..autograd import Function, Tensor, _broadcasts_to, as_tensor, is_grad_enabled
 from ..backend import array_module
 
 
@@ -91,8 +91,8 @@ class MulConstant(Function):
 
     def forward(self, x, constant, consume=False):
         recorded = is_grad_enabled() and self.needs_input_grad[0]
-        if consume and not recorded and constant.dtype == x.dtype and constant.shape == x.shape:
-            constant *= x
+        if consume and not recorded and constant.dtype == x.dtype and _broadcasts_to(x.shape, constant.shape):
+            constant *= x  # x may broadcast against c (max's dL/dz against its mask), never the other way
             return constant
         self.constant = constant
         return constant * x

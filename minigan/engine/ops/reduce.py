@@ -74,8 +74,7 @@ class Max(Function):
     def backward(self, grad):
         mask = (self.inputs[0].data == self.z).astype(grad.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
-        spread = BroadcastTo.apply(_expand(grad, self.axes, self.keepdims), shape=mask.shape)  # dL/dz at every element
-        return MulConstant.apply(spread, constant=mask, consume=True)
+        return MulConstant.apply(_expand(grad, self.axes, self.keepdims), constant=mask, consume=True)  # broadcasts to x's shape
 
 
 def sum(x, axis=None, keepdims=False):
