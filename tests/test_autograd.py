@@ -166,21 +166,21 @@ class WrongDtype(Function):
     (WrongCount, RuntimeError, r"WrongCount.backward returned 2 gradients for 1 inputs"),
     (WrongDtype, RuntimeError, r"WrongDtype.backward returned a gradient of dtype float32 for input 0 of dtype float64"),
 ])
-def test_a_backward_that_returns_the_wrong_gradient_is_named(function, error, message):
-    x = Tensor(numpy.ones(3), requires_grad=True)
+def test_a_backward_that_returns_the_wrong_gradient_is_named(xp, function, error, message):
+    x = Tensor(xp.ones(3), requires_grad=True)
     with pytest.raises(error, match=message):
         function.apply(x).sum().backward()
     assert x.grad is None  # nothing wrongly shaped was left behind
 
 
-def test_a_gradient_in_the_broadcast_shape_is_summed_back():
+def test_a_gradient_in_the_broadcast_shape_is_summed_back(xp):
     class Spread(Function):  # returns dL/dx in the (2, 3) shape x was broadcast to
         def forward(self, x):
-            return x + numpy.zeros((2, 3))
+            return x + xp.zeros((2, 3))
 
         def backward(self, grad):
             return grad
 
-    x = Tensor(numpy.ones((1, 3)), requires_grad=True)
+    x = Tensor(xp.ones((1, 3)), requires_grad=True)
     Spread.apply(x).sum().backward()
     assert x.grad.tolist() == [[2.0, 2.0, 2.0]]

@@ -461,21 +461,13 @@ class Function:
         tensors = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
         function = cls()
         function.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
-        output = _wrap(function.forward(*[t.data for t in tensors], **params))
+        output = Tensor(function.forward(*[t.data for t in tensors], **params))
         if _grad_enabled and True in needs:
             output.requires_grad = True
             output._ctx = function
             function.inputs = tensors
             function._output = weakref.ref(output)
         return output
-
-
-def _wrap(data):
-    """A Tensor around an array an op has just computed: what ``Tensor(data)`` makes, without its checks
-    (this runs once per op, forward and backward, so it is kept to four attribute writes)."""
-    tensor = Tensor.__new__(Tensor)
-    tensor.data, tensor.grad, tensor.requires_grad, tensor._ctx = data, None, False, None
-    return tensor
 
 
 def as_tensor(value, like):
