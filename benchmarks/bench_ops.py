@@ -11,8 +11,8 @@ the medians is reported (> 1: minigan is slower).
 
 * forward: the public op (``ops.linear``, ``ops.conv2d``, …) on inputs that require gradients, so it
   records its graph exactly as in training.
-* backward: only the op's ``Function.backward`` (what the engine calls for that node), given a fixed
-  dL/dy; before each repeat an untimed forward builds a fresh node, so an op may consume what it saved.
+* backward: only the op's ``Function.backward`` (what the engine calls for that node, under ``no_grad``
+  as in a first-order ``backward()``), given a fixed dL/dy; before each repeat an untimed forward builds a fresh node, so an op may consume what it saved.
   Every input requires a gradient, so a conv's backward computes both dL/dx and dL/dW (in training the
   first D conv skips dL/dx in D's step). PyTorch's row is ``y.backward(dy)`` into leaves whose ``.grad``
   is reset to None before each repeat (so it assigns rather than adds, as after ``zero_grad``).
@@ -38,7 +38,7 @@ import numpy  # noqa: E402
 from benchmarks import common  # noqa: E402
 from minigan import backend, ops, optim  # noqa: E402
 from minigan.gans import models
-from minigan.engine.autograd import Tensor  # noqa: E402
+from minigan.engine.autograd import Tensor, no_grad  # noqa: E402
 from minigan.engine.ops import linalg  # noqa: E402
 
 NAME = "bench_ops"
@@ -247,12 +247,16 @@ def bench_backend(name, args, torch, torch_reason):
         if case["kind"] not in ("adam", "gemm"):
             state = {}
             probe = forward()
-            dy = be.asarray(numpy.random.default_rng(2).standard_normal(probe.shape, dtype=numpy.float32))
+            dy = Tensor(be.asarray(numpy.random.default_rng(2).standard_normal(probe.shape, dtype=numpy.float32)))
 
             def mine_setup():
                 state["y"] = forward()
 
-            contestants = [common.Contestant("minigan", lambda: state["y"]._ctx.backward(dy), clock, setup=mine_setup)]
+            def mine_backward():
+                with no_grad():  # what Tensor.backward() does for each node when create_graph=False
+                    return state["y"]._ctx.backward(dy)
+
+            contestants = [common.Contestant("minigan", mine_backward, clock, setup=mine_setup)]
             if t_forward is not None:
                 t_dy = torch.from_numpy(numpy.random.default_rng(2).standard_normal(tuple(t_forward().shape), dtype=numpy.float32)).to(torch_device)
 

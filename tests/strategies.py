@@ -52,6 +52,16 @@ def batch_norm_shapes(draw, min_rows=2, max_side=3, max_channels=3):
     return (n, h, w, channels)
 
 
+@st.composite
+def layer_norm_shapes(draw, min_features=4, max_side=3, max_feature_axes=3, max_leading=2):
+    """An input shape (…, *F) and its normalized_shape F: one to ``max_feature_axes`` trailing axes holding at least
+    ``min_features`` values (with fewer, x̂ is ±1 or 0 and the gradient with respect to x nearly vanishes),
+    after zero to ``max_leading`` leading (example) axes."""
+    features = draw(shapes(1, max_feature_axes, 1, max_side).filter(lambda f: numpy.prod(f) >= min_features))
+    leading = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=max_leading)))
+    return leading + tuple(features), tuple(features)
+
+
 # ----- convolution geometry -------------------------------------------------------------------------
 
 from typing import NamedTuple  # noqa: E402  (kept with the conv strategies that use it)

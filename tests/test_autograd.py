@@ -4,7 +4,7 @@ import numpy
 import pytest
 from hypothesis import given
 
-from minigan import Tensor, no_grad
+from minigan import Function, Tensor, no_grad
 from minigan.engine.autograd import unbroadcast
 from conftest import assert_close
 from strategies import broadcastable_pairs, random_array, seeds
@@ -93,3 +93,94 @@ def test_unbroadcast_is_the_adjoint_of_broadcasting(xp, shapes, seed):
     right = float((a * unbroadcast(g, shape_a)).sum())
     assert unbroadcast(g, shape_a).shape == shape_a
     assert numpy.isclose(left, right, rtol=1e-10, atol=1e-10)
+
+
+# ----- what a Tensor holds, and what arithmetic accepts (policy in autograd.py's docstring) ------------
+@pytest.mark.parametrize("data, message", [
+    (None, "data is None"),
+    (numpy.array([1.0, None], dtype=object), "dtype object"),
+    ([1.0, None], "dtype object"),
+    ("abc", "dtype <U3"),
+    (numpy.array([1 + 2j]), "dtype complex128"),
+])
+def test_tensor_refuses_what_is_not_a_number(data, message):
+    with pytest.raises(TypeError, match=message):
+        Tensor(data)
+
+
+def test_tensor_refuses_a_ragged_list():
+    with pytest.raises(ValueError, match="Tensor\\(data\\): data is not a rectangular array"):
+        Tensor([[1.0, 2.0], [3.0]])
+
+
+def test_tensor_keeps_bool_integer_and_float_arrays(xp):
+    for dtype in (numpy.bool_, numpy.int64, numpy.uint8, numpy.float32, numpy.float64):
+        assert Tensor(xp.zeros(2, dtype=dtype)).dtype == dtype
+    assert Tensor([1, 2]).dtype == numpy.float32  # numbers and lists take the default dtype, as before
+
+
+@pytest.mark.parametrize("operation", [
+    lambda t: t * 0.5, lambda t: 0.5 * t, lambda t: t / 2, lambda t: t + t, lambda t: t - 1, lambda t: -t,
+    lambda t: t**2, lambda t: t.exp(), lambda t: t.log(), lambda t: t.tanh(), lambda t: t.relu(), lambda t: t.mean(),
+])
+@pytest.mark.parametrize("dtype", [numpy.int64, numpy.bool_])
+def test_arithmetic_refuses_integer_and_bool_tensors(xp, operation, dtype):
+    """Tensor(arange(4)) * 0.5 used to give [0, 0, 0, 0] (0.5 cast to int64), bool + bool a bool."""
+    t = Tensor(xp.arange(4).astype(dtype))
+    with pytest.raises(TypeError, match=f"operand has dtype {numpy.dtype(dtype)}; arithmetic needs floating tensors, convert it first with .astype"):
+        operation(t)
+
+
+def test_an_integer_tensor_converted_first_computes_correctly(xp):
+    t = Tensor(xp.arange(4)).astype(numpy.float32) * 0.5
+    assert t.dtype == numpy.float32 and t.numpy().tolist() == [0.0, 0.5, 1.0, 1.5]
+
+
+# ----- the engine checks what each backward returns ------------------------------------------------------
+class WrongShape(Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad):
+        return Tensor(grad.data[:1])  # (1,) for an input of shape (3,)
+
+
+class WrongCount(Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class WrongDtype(Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad):
+        return grad.astype(numpy.float32)
+
+
+@pytest.mark.parametrize("function, error, message", [
+    (WrongShape, RuntimeError, r"WrongShape.backward returned a gradient of shape \(1,\) for input 0 of shape \(3,\)"),
+    (WrongCount, RuntimeError, r"WrongCount.backward returned 2 gradients for 1 inputs"),
+    (WrongDtype, RuntimeError, r"WrongDtype.backward returned a gradient of dtype float32 for input 0 of dtype float64"),
+])
+def test_a_backward_that_returns_the_wrong_gradient_is_named(xp, function, error, message):
+    x = Tensor(xp.ones(3), requires_grad=True)
+    with pytest.raises(error, match=message):
+        function.apply(x).sum().backward()
+    assert x.grad is None  # nothing wrongly shaped was left behind
+
+
+def test_a_gradient_in_the_broadcast_shape_is_summed_back(xp):
+    class Spread(Function):  # returns dL/dx in the (2, 3) shape x was broadcast to
+        def forward(self, x):
+            return x + xp.zeros((2, 3))
+
+        def backward(self, grad):
+            return grad
+
+    x = Tensor(xp.ones((1, 3)), requires_grad=True)
+    Spread.apply(x).sum().backward()
+    assert x.grad.tolist() == [[2.0, 2.0, 2.0]]

@@ -295,3 +295,23 @@ def test_modules_check_the_input_rank(xp, layer, shape):
 def test_momentum_outside_unit_interval_is_rejected(xp, momentum):
     with pytest.raises(ValueError, match="momentum must be in"):
         nn.BatchNorm1d(3, momentum=momentum)
+
+
+# ----- the composition the engine differentiates for higher orders --------------------------------------
+@pytest.mark.parametrize("training", [True, False])
+@given(shape=batch_norm_shapes(), seed=seeds)
+def test_fused_forward_and_backward_equal_the_composition(xp, training, shape, seed):
+    """batch_norm_composed (mean, −, ×, power) is what the engine differentiates when it records the backward;
+    the fused kernels must compute the same function and the same first derivatives."""
+    from minigan import grad
+    from minigan.engine.ops.batchnorm import batch_norm_composed
+
+    x = leaf(xp, shape, seed)
+    weight, bias = parameters(xp, shape[-1], seed + 2)
+    mean, var = running_stats(xp, shape[-1], seed + 4)
+    cotangent = random_array(xp, shape, seed + 1)
+    fused = batch_norm(x, weight, bias, mean.copy(), var.copy(), training)
+    composed = batch_norm_composed(x, weight, bias, training, mean, var, eps=1e-5)
+    assert_close(fused.data, composed.data, rtol=1e-10, atol=1e-12)
+    for a, b in zip(grad(fused, [x, weight, bias], grad_outputs=cotangent), grad(composed, [x, weight, bias], grad_outputs=cotangent)):
+        assert_close(a.data, b.data, rtol=1e-9, atol=1e-11)

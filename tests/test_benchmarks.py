@@ -138,3 +138,14 @@ def test_the_machine_description_names_the_openblas_kernels_in_use(forced, tmp_p
     assert environment == forced
     if forced:
         assert core == forced
+
+
+def test_ab_script_times_another_tree_against_this_one(tmp_path):
+    """The A/B script loads a second copy of minigan under another name and times both in turns
+    (here the tree against itself, at tiny size: the format, not a measurement)."""
+    result = run_script("ab_training", REPO_ROOT, "--tiny", "--pairs", "2", "--warmup", "0", "--clock", "cpu", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dcgan batch 4, 2 pairs, 1 BLAS thread(s), process_time: baseline median" in result.stdout
+    assert "paired ratios median" in result.stdout
+    refused = run_script("ab_training", str(tmp_path), "--tiny", cwd=tmp_path)
+    assert refused.returncode != 0 and "has no minigan/__init__.py" in refused.stderr

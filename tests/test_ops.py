@@ -244,3 +244,13 @@ def test_float32_in_float32_out_and_float32_gradients(xp, name):
     out.sum().backward()
     for t in (a, b):
         assert t.grad is None or t.grad.dtype == numpy.float32
+
+
+def test_clamp_min_values_gradient_and_errors(xp):
+    x = Tensor(xp.asarray([-1.0, 0.5, 2.0]), requires_grad=True)
+    y = ops.clamp_min(x, 0.5)
+    assert y.numpy().tolist() == [0.5, 0.5, 2.0]
+    y.sum().backward()
+    assert to_numpy(x.grad).tolist() == [0.0, 0.0, 1.0]  # 0 where clamped, and at the kink
+    with pytest.raises(TypeError, match="clamp_min: low must be a Python int or float, got Tensor"):
+        ops.clamp_min(x, Tensor(xp.ones(1)))

@@ -119,3 +119,63 @@ def test_optimiser_errors(xp):
         optim.Adam(make_params(xp), betas=(1.0, 0.9))
     with pytest.raises(ValueError, match="lr must be positive, got -1"):
         optim.SGD(make_params(xp), lr=-1)
+
+
+# ----- RMSprop ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lr, alpha, eps", [(1e-2, 0.99, 1e-8), (5e-5, 0.99, 1e-8), (0.1, 0.5, 1e-3), (0.01, 0.0, 1e-8)])
+def test_rmsprop_matches_its_twin(xp, lr, alpha, eps):
+    params = make_params(xp)
+    start = [p.numpy().copy() for p in params]
+    optimiser = optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps)
+    for step in range(5):
+        optimiser.zero_grad()
+        set_gradients(params, step)
+        optimiser.step()
+    for i, p in enumerate(params):
+        grads = [numpy.sin(numpy.arange(p.size).reshape(p.shape) + 3 * step + i) for step in range(5)]
+        numpy.testing.assert_allclose(p.numpy(), reference.rmsprop(start[i], grads, lr, alpha, eps), rtol=1e-12, atol=1e-14)
+
+
+def test_rmsprop_first_step_moves_each_weight_by_about_lr_over_sqrt_of_one_minus_alpha(xp):
+    """With v₁ = (1 − α)g², the first step is η·g/(|g|√(1 − α) + ε) ≈ η/√(1 − α)·sign(g): the step
+    size does not depend on the gradient's scale, which is what made it work for the WGAN critic."""
+    params = make_params(xp)
+    start = [p.numpy().copy() for p in params]
+    optimiser = optim.RMSprop(params, lr=1e-3, alpha=0.99)
+    for p in params:
+        p.grad[...] = p.xp.asarray(numpy.full(p.shape, 1e3))
+    optimiser.step()
+    for p, before in zip(params, start):
+        numpy.testing.assert_allclose(before - p.numpy(), 1e-3 / numpy.sqrt(0.01), rtol=1e-9)
+
+
+def test_rmsprop_keeps_float32_and_its_state_round_trips(xp):
+    params = make_params(xp, dtype=numpy.float32)
+    optimiser = optim.RMSprop(params, lr=1e-3)
+    set_gradients(params, 0)
+    optimiser.step()
+    assert all(p.dtype == numpy.float32 for p in params) and optimiser.v.dtype == numpy.float32
+    a_params, b_params = make_params(xp), make_params(xp)
+    a, b = optim.RMSprop(a_params, lr=0.01), optim.RMSprop(b_params, lr=0.01)
+    for step in range(3):
+        set_gradients(a_params, step)
+        a.step()
+    b.data[...] = a.data
+    b.load_state_dict(a.state_dict())
+    for step in range(3, 5):
+        set_gradients(a_params, step)
+        set_gradients(b_params, step)
+        a.step()
+        b.step()
+    numpy.testing.assert_array_equal(to_numpy(a.data), to_numpy(b.data))
+    with pytest.raises(ValueError, match=r"RMSprop.load_state_dict: 'v' has shape \(2,\)"):
+        b.load_state_dict({"v": numpy.zeros(2)})
+
+
+def test_rmsprop_errors(xp):
+    with pytest.raises(ValueError, match="RMSprop: alpha must be in \\[0, 1\\), got 1.0"):
+        optim.RMSprop(make_params(xp), alpha=1.0)
+    with pytest.raises(ValueError, match="RMSprop: eps must be positive, got 0"):
+        optim.RMSprop(make_params(xp), eps=0)
+    with pytest.raises(ValueError, match="RMSprop: lr must be positive"):
+        optim.RMSprop(make_params(xp), lr=0)

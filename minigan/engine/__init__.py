@@ -3,17 +3,17 @@
 Read it in this order (each module is one idea):
 
     backend     which array library (NumPy / CuPy), default dtype, seeded generators
-    autograd    Tensor, Function, no_grad: the reverse-mode engine
+    autograd    Tensor, Function, no_grad, grad: the reverse-mode engine, to any order of derivative
     ops/        the differentiable operations, forward and backward side by side
-                (arithmetic, reduce, shape, linalg, activations, conv, batchnorm, dropout),
+                (arithmetic, reduce, shape, linalg, activations, conv, batchnorm, layernorm, dropout),
                 and ops/reference.py, the slow twin of each fast kernel, to read beside it
     losses      binary cross-entropy (on logits and probabilities), softmax cross-entropy, MSE
     nn/         Module, Parameter and the layers (linear, conv, norm, dropout, maxout)
-    optim       SGD and Adam over one flat parameter buffer
-    gradcheck   finite-difference checking of any backward pass
+    optim       SGD, Adam and RMSprop over one flat parameter buffer
+    gradcheck   finite-difference checking of any backward pass (gradcheck) and of its backward (gradgradcheck)
 """
 
 from . import backend, losses, nn, ops, optim
-from .autograd import Function, Tensor, no_grad
+from .autograd import Function, Tensor, grad, no_grad
 from .backend import BackendError, get_backend, seed, set_backend
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck

@@ -1,4 +1,4 @@
-"""Check a backward pass against central finite differences.
+"""Check a backward pass, and the backward of a backward, against central finite differences.
 
 For a function f of tensors x₁ … xₖ with output y, pick a random cotangent v of y's shape and let
 L = ⟨v, f(x)⟩. The engine gives ∂L/∂xᵢ by one ``backward``; central differences give each element:
@@ -8,11 +8,16 @@ L = ⟨v, f(x)⟩. The engine gives ∂L/∂xᵢ by one ``backward``; central di
 The two agree when ‖analytic − numeric‖ / max(‖analytic‖, ‖numeric‖) is below ``tolerance``. A random
 v (not all ones) checks every output element's contribution, not just their sum. Use float64 inputs:
 in float32 the rounding error of the difference quotient (~1e-7/h) swamps the check.
+
+``gradgradcheck`` checks second derivatives the same way, one level up (PyTorch's construction): the
+first derivative with a random output gradient v, (x, v) ↦ ∂⟨v, f(x)⟩/∂x, is itself a function, computed
+by ``grad(..., create_graph=True)``; ``gradcheck`` of that function compares its recorded backward (the
+backward of the backward) with central differences of the first derivative.
 """
 
 import numpy
 
-from .autograd import Tensor
+from .autograd import Tensor, grad
 from .backend import check_seed, to_numpy
 from .checks import finite_number
 
@@ -96,3 +101,71 @@ def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
             )
         errors.append(error)
     return errors
+
+
+def gradgradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
+    """Compare ``function``'s second derivatives with central differences of its first derivatives.
+
+    With v a random output gradient (float64, drawn from ``seed``), the first derivative
+    g(x, v) = ∂⟨v, f(x)⟩/∂x is computed with ``grad(..., create_graph=True)`` and flattened into one
+    vector; ``gradcheck`` then checks g's backward — the backward of ``function``'s backward — against
+    central differences of g, with respect to every input that requires a gradient *and* to v (so both
+    the Hessian part and the part linear in v are checked).
+
+    Args:
+        function: takes the tensors in ``inputs`` and returns one tensor.
+        inputs: float64 tensors; those with ``requires_grad=True`` are differentiated.
+        step, tolerance: as in ``gradcheck`` (relative error < ``tolerance``, default 1e-6).
+        seed: seeds v and gradcheck's cotangent.
+
+    Returns:
+        The relative errors: one per checked input, then one for v. Raises ``GradcheckError`` naming the
+        input (or "the output gradient v") whose second derivative disagrees.
+    """
+    if not finite_number("gradgradcheck", "step", step) > 0:
+        raise ValueError(f"gradgradcheck: step must be positive, got {step}")
+    if not finite_number("gradgradcheck", "tolerance", tolerance) >= 0:
+        raise ValueError(f"gradgradcheck: tolerance must be ≥ 0, got {tolerance}")
+    check_seed(seed, "gradgradcheck: seed")
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"gradgradcheck: input {i} is a {type(x).__name__}, expected a Tensor")
+        if x.requires_grad and x.dtype != numpy.float64:
+            raise TypeError(f"gradgradcheck: input {i} has dtype {x.dtype}; finite differences need float64 inputs")
+    checked = [i for i, x in enumerate(inputs) if x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
+    output = function(*inputs)
+    if output.dtype != numpy.float64:
+        raise TypeError(f"gradgradcheck: the function returns dtype {output.dtype}; finite differences need float64")
+    v = Tensor(output.xp.asarray(numpy.random.default_rng(seed).standard_normal(output.shape)), requires_grad=True)
+
+    # The recorded first derivative must be the first-order one (which gradcheck checks): a recorded
+    # backward that computed something else would otherwise be differentiated consistently and pass.
+    plain = grad(output, [inputs[i] for i in checked], grad_outputs=v.detach(), allow_unused=True)
+    recorded = grad(function(*inputs), [inputs[i] for i in checked], grad_outputs=v.detach(), create_graph=True, allow_unused=True)
+    for i, a, b in zip(checked, plain, recorded):
+        a, b = (numpy.zeros(inputs[i].shape) if g is None else to_numpy(g.data) for g in (a, b))
+        error = relative_error(b, a)
+        if not error <= tolerance:
+            raise GradcheckError(f"gradgradcheck: input {i} (shape {inputs[i].shape}): the first derivative recorded with "
+                                 f"create_graph=True differs from the first-order one, relative error {error:.3g} > {tolerance:.3g}")
+
+    def first_derivative(*tensors):
+        """∂⟨v, f(x)⟩/∂x for every checked input, flattened and joined: (Σ sizes,)."""
+        *xs, cotangent = tensors
+        from .ops.shape import concatenate
+
+        gradients = grad(function(*xs), [xs[i] for i in checked], grad_outputs=cotangent, create_graph=True, allow_unused=True)
+        pieces = [g.reshape(-1) if g is not None else Tensor(xs[i].xp.zeros(xs[i].size, dtype=xs[i].dtype))
+                  for i, g in zip(checked, gradients)]
+        return concatenate(pieces)
+
+    try:
+        return gradcheck(first_derivative, inputs + [v], step=step, tolerance=tolerance, seed=seed + 1)
+    except GradcheckError as error:
+        message = str(error).replace("gradcheck: ", "", 1)
+        if message.startswith(f"input {len(inputs)} "):
+            message = "the output gradient v " + message[len(f"input {len(inputs)} "):]
+        raise GradcheckError(f"gradgradcheck: second derivative with respect to {message}") from None

@@ -20,7 +20,8 @@ import numbers
 
 from .autograd import Function, Tensor, as_tensor
 from .backend import array_module, to_numpy
-from .ops.activations import _sigmoid
+from .ops.activations import Sigmoid
+from .ops.arithmetic import Sub, clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -94,7 +95,6 @@ class BCEWithLogits(Function):
 
     def forward(self, logits, target, constant=None):
         xp = array_module(logits)
-        self.logits, self.target = logits, target
         loss = xp.log1p(xp.exp(-xp.abs(logits)))                 # log(1 + e^(−|z|)) ∈ [0, log 2]
         if constant is None:                                     # an array of targets
             loss += _weighted(target, xp.maximum(-logits, 0)) + _weighted(1 - target, xp.maximum(logits, 0))
@@ -106,8 +106,9 @@ class BCEWithLogits(Function):
         return loss
 
     def backward(self, grad):
-        grad_logits = grad * (_sigmoid(self.logits) - self.target)
-        grad_target = -grad * self.logits if self.needs_input_grad[1] else None
+        logits, target = self.inputs
+        grad_logits = grad * (Sigmoid.apply(logits) - target)
+        grad_target = -grad * logits if self.needs_input_grad[1] else None
         return grad_logits, grad_target
 
 
@@ -125,16 +126,39 @@ class BCE(Function):
     """
 
     def forward(self, p, target):
-        self.p, self.target = p, target
-        self.log_p, self.log_not_p = _clamped_log(p), _clamped_log1p_neg(p)
-        return -(target * self.log_p + (1 - target) * self.log_not_p)
+        return -(target * _clamped_log(p) + (1 - target) * _clamped_log1p_neg(p))
 
     def backward(self, grad):
-        xp = array_module(grad)
-        denominator = xp.maximum(self.p * (1 - self.p), self.p.dtype.type(1e-12))
-        grad_p = grad * (self.p - self.target) / denominator
-        grad_target = grad * (self.log_not_p - self.log_p) if self.needs_input_grad[1] else None
+        p, target = self.inputs
+        grad_p = grad * (p - target) / clamp_min(p * (1 - p), 1e-12)
+        grad_target = grad * (ClampedLog1pNeg.apply(p) - ClampedLog.apply(p)) if self.needs_input_grad[1] else None
         return grad_p, grad_target
+
+
+class ClampedLog(Function):
+    """z = max(log p, −100) for p ≥ 0;   dz/dp = 1/p where log p > −100, else 0 (BCE's clamped log)."""
+
+    def forward(self, p):
+        z = _clamped_log(p)
+        self.inside = (z > -100).astype(p.dtype)  # 1 where the clamp is inactive, a constant of the derivative
+        return z
+
+    def backward(self, grad):
+        safe_p = self.inputs[0] * self.inside + (1 - self.inside)  # p where unclamped, 1 elsewhere: no 1/0
+        return grad * self.inside / safe_p
+
+
+class ClampedLog1pNeg(Function):
+    """z = max(log(1 − p), −100) for p ≤ 1;   dz/dp = −1/(1 − p) where log(1 − p) > −100, else 0."""
+
+    def forward(self, p):
+        z = _clamped_log1p_neg(p)
+        self.inside = (z > -100).astype(p.dtype)
+        return z
+
+    def backward(self, grad):
+        safe_q = (1 - self.inputs[0]) * self.inside + (1 - self.inside)  # 1 − p where unclamped, 1 elsewhere
+        return -grad * self.inside / safe_q
 
 
 def _clamped_log(p):
@@ -209,19 +233,35 @@ class CrossEntropy(Function):
 
     def forward(self, logits, labels):
         xp = array_module(logits)
-        shifted = logits - logits.max(axis=-1, keepdims=True)                   # (..., C), every entry ≤ 0
-        log_normaliser = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))    # (..., 1), in [0, log C]
-        log_p = shifted - log_normaliser                                         # (..., C) log-softmax
+        log_p = _log_softmax(logits)                                             # (..., C)
         self.labels = labels[..., None]                                          # (..., 1) for take_along_axis
-        self.p = xp.exp(log_p)
         return -xp.take_along_axis(log_p, self.labels, axis=-1)[..., 0]          # (...)
 
     def backward(self, grad):
-        xp = array_module(grad)
-        onehot = self.labels == xp.arange(self.p.shape[-1])                      # (..., C) booleans
-        grad_logits = self.p - onehot                                            # softmax − onehot, same dtype as p
-        grad_logits *= grad[..., None]
-        return grad_logits, None
+        xp = array_module(grad.data)
+        logits = self.inputs[0]
+        onehot = self.labels == xp.arange(logits.shape[-1])                      # (..., C) booleans, a constant
+        grad_logits = Sub.apply(Softmax.apply(logits), onehot)                   # softmax − onehot, same dtype as p
+        return grad_logits * grad.reshape(grad.shape + (1,)), None               # (..., C) · (..., 1)
+
+
+def _log_softmax(logits):
+    """log softmax over the last axis, with the row maximum subtracted first (every exponent ≤ 0)."""
+    xp = array_module(logits)
+    shifted = logits - logits.max(axis=-1, keepdims=True)                       # (..., C), every entry ≤ 0
+    log_normaliser = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))        # (..., 1), in [0, log C]
+    return shifted - log_normaliser                                              # (..., C)
+
+
+class Softmax(Function):
+    """p = softmax(z) over the last axis;   dL/dz = p ⊙ (dL/dp − Σₖ pₖ dL/dpₖ)  (cross-entropy's derivative's derivative)."""
+
+    def forward(self, logits):
+        return array_module(logits).exp(_log_softmax(logits))
+
+    def backward(self, grad):
+        p = self.output
+        return p * (grad - (p * grad).sum(axis=-1, keepdims=True))
 
 
 def cross_entropy(logits, labels, reduction="mean"):

@@ -1,6 +1,6 @@
-"""Optimisers: SGD with momentum, and Adam (Kingma & Ba 2015, Algorithm 1).
+"""Optimisers: SGD with momentum, Adam (Kingma & Ba 2015, Algorithm 1) and RMSprop (Tieleman & Hinton 2012).
 
-Both keep every parameter they manage, and its gradient, as a *view into one flat buffer*: the update is
+All keep every parameter they manage, and its gradient, as a *view into one flat buffer*: the update is
 then a handful of whole-buffer array passes instead of a Python loop over parameters, and ``zero_grad``
 is one ``fill``. (The parameters keep their shapes; only where their memory lives changes.) A parameter
 can therefore belong to one optimiser only. All updates are in place with ``out=``, so a step allocates
@@ -189,4 +189,49 @@ class Adam(Optimizer):
                              f"found {int((arrays['v'] < 0).sum())} negative value(s), the smallest {arrays['v'].min()}")
         self.t = int(t)
         self.m[...] = self.xp.asarray(arrays["m"])
+        self.v[...] = self.xp.asarray(arrays["v"])
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton 2012, Lecture 6.5): divide the gradient by a running RMS of its recent values.
+
+        v ← α v + (1 − α) g²          running mean of the squared gradient (v starts at 0)
+        θ ← θ − η g / (√v + ε)
+
+    with step size η (``lr``), smoothing constant α and ε, as in PyTorch's ``RMSprop`` (whose defaults these
+    are; ε is added outside the square root). It has no momentum on the gradient itself, which is why
+    Arjovsky et al. (2017) chose it for the WGAN critic: with a momentum-based optimiser (Adam) their
+    weight-clipped critic's training became unstable. WGAN's Algorithm 1 uses η = 5e-5 (the caller passes it).
+    """
+
+    def __init__(self, parameters, lr=1e-2, alpha=0.99, eps=1e-8):
+        super().__init__(parameters, lr)
+        if not 0 <= finite_number("RMSprop", "alpha", alpha) < 1:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1), got {alpha}")
+        if not finite_number("RMSprop", "eps", eps) > 0:
+            raise ValueError(f"RMSprop: eps must be positive, got {eps}")
+        self.alpha, self.eps = alpha, eps
+        self.v = self.xp.zeros_like(self.data)
+
+    def step(self):
+        xp, g, s = self.xp, self.grad, self.scratch
+        self.v *= self.alpha  # v ← α v + (1 − α) g²
+        xp.multiply(g, g, out=s)
+        s *= 1 - self.alpha
+        self.v += s
+        xp.sqrt(self.v, out=s)  # θ ← θ − η g / (√v + ε)
+        s += self.eps
+        xp.divide(g, s, out=s)
+        s *= self.lr
+        self.data -= s
+
+    def state_dict(self):
+        return {"v": to_numpy(self.v).copy()}
+
+    def load_state_dict(self, state):
+        self._check_state_keys(state, ["v"])
+        arrays = self._check_state_shapes(state, ["v"])
+        if (arrays["v"] < 0).any():  # an average of squares: a negative entry would make √v NaN
+            raise ValueError(f"RMSprop.load_state_dict: 'v' must be ≥ 0 (a running average of squared gradients), "
+                             f"found {int((arrays['v'] < 0).sum())} negative value(s), the smallest {arrays['v'].min()}")
         self.v[...] = self.xp.asarray(arrays["v"])

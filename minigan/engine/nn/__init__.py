@@ -5,7 +5,7 @@
 * ``linear``      Linear
 * ``activation``  ReLU, LeakyReLU, Tanh, Sigmoid, Reshape, Flatten
 * ``conv``        Conv2d, ConvTranspose2d (channels-last)
-* ``norm``        BatchNorm1d, BatchNorm2d (channels-last)
+* ``norm``        BatchNorm1d, BatchNorm2d (channels-last), LayerNorm
 * ``dropout``     Dropout
 * ``maxout``      Maxout
 """
@@ -17,8 +17,8 @@ from .dropout import Dropout
 from .linear import Linear
 from .maxout import Maxout
 from .module import Module, Parameter, Sequential
-from .norm import BatchNorm1d, BatchNorm2d
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init",
            "Conv2d", "ConvTranspose2d",
-           "BatchNorm1d", "BatchNorm2d", "Dropout", "Maxout"]
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout"]

@@ -1,14 +1,19 @@
-"""Batch-norm layers over channels-last inputs. Their op, with the math, is ``ops.batchnorm.batch_norm``.
+"""Normalisation layers over channels-last inputs. Their ops, with the math, are ``ops.batchnorm.batch_norm``
+and ``ops.layernorm.layer_norm``.
 
-Parameters: ``weight`` γ (ones) and ``bias`` β (zeros), shape (C,). Buffers: ``running_mean`` (zeros) and
+BatchNorm1d, BatchNorm2d: parameters ``weight`` γ (ones) and ``bias`` β (zeros), shape (C,). Buffers: ``running_mean`` (zeros) and
 ``running_var`` (ones), shape (C,), saved in ``state_dict``. In training mode (``module.train()``) the
 layer normalises with the batch statistics and updates the buffers in place (running_var tracks the
 unbiased variance, as in PyTorch); in eval mode (``module.eval()``) it normalises with the buffers.
+
+LayerNorm: each example on its own, so no buffers and no difference between the modes; ``weight`` and
+``bias`` have the shape of one example's normalised features.
 """
 
 from ..backend import get_backend
 from ..checks import finite_number
 from ..ops.batchnorm import batch_norm
+from ..ops.layernorm import layer_norm
 from .module import Module, Parameter
 
 
@@ -56,3 +61,31 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm of channels-last (N, H, W, C) maps; statistics per channel over N·H·W positions."""
 
     ndim, layout = 4, "(N, H, W, C)"
+
+
+class LayerNorm(Module):
+    """Layer norm (Ba et al. 2016) of each example over its last axes, ``normalized_shape``.
+
+    ``LayerNorm(64)`` after a dense layer of 64 features; ``LayerNorm((7, 7, 128))`` after a conv whose
+    output is (N, 7, 7, 128), normalising each example over all its H·W·C values (Gulrajani et al. 2017
+    use it in the WGAN-GP critic instead of batch norm, §4). Parameters: ``weight`` γ (ones) and ``bias``
+    β (zeros), of shape ``normalized_shape``: one scale and shift per feature. No buffers: training and
+    evaluation compute the same thing.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, dtype=None):
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) and not isinstance(normalized_shape, bool) else normalized_shape
+        if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)):
+            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a non-empty tuple of positive ints, got {normalized_shape!r}")
+        if not eps > 0:
+            raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
+        xp, dtype = get_backend().xp, dtype or get_backend().dtype
+        self.normalized_shape, self.eps = tuple(shape), eps
+        self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype))
+        self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype))
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"

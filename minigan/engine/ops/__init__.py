@@ -7,6 +7,7 @@
 * ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus
 * ``conv``        conv2d and its adjoint conv_transpose2d (channels-last, im2col + GEMM)
 * ``batchnorm``   batch normalisation (channels-last) with a fused backward
+* ``layernorm``   layer normalisation (per example) with a fused backward
 * ``dropout``     inverted dropout
 * ``reference``   the slow twins: each fast kernel above written the obvious way (loops, one slice per
                   kernel offset, the papers' algorithms line by line); the tests' oracles, never used in
@@ -18,8 +19,9 @@ that the engine in ``autograd.py`` stays free of any particular op.
 
 from ..autograd import Tensor
 from .activations import leaky_relu, relu, sigmoid, softplus, tanh
-from .arithmetic import add, astype, div, exp, log, mul, neg, pow, sub
+from .arithmetic import add, astype, clamp_min, div, exp, log, mul, neg, pow, sub
 from .batchnorm import batch_norm
+from .layernorm import layer_norm
 from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
 from .linalg import linear, matmul
@@ -57,9 +59,9 @@ Tensor.tanh = tanh
 Tensor.sigmoid = sigmoid
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype",
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype", "clamp_min",
     "sum", "mean", "max", "reshape", "transpose", "getitem", "concatenate",
     "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
     "conv2d", "conv_transpose2d",
-    "batch_norm", "dropout",
+    "batch_norm", "layer_norm", "dropout",
 ]

@@ -1,11 +1,14 @@
 """The activations GANs use: ReLU, LeakyReLU, tanh, sigmoid, softplus.
 
 Each backward states the derivative, including its value at a kink (ReLU at 0 takes 0, the usual
-subgradient).
+subgradient), and is written with differentiable ops, so the second derivative follows: ReLU's and
+LeakyReLU's masks are constants (their second derivative is 0 almost everywhere, but the mask still
+carries the incoming gradient), tanh's and sigmoid's derivatives are polynomials in their output.
 """
 
 from ..autograd import Function
 from ..backend import array_module
+from .arithmetic import MulConstant, _floating
 
 
 class ReLU(Function):
@@ -20,7 +23,7 @@ class ReLU(Function):
         return y
 
     def backward(self, grad):
-        return grad * (self.y > 0)  # y > 0 exactly where x > 0
+        return MulConstant.apply(grad, constant=self.y > 0)  # y > 0 exactly where x > 0
 
 
 class LeakyReLU(Function):
@@ -36,25 +39,24 @@ class LeakyReLU(Function):
         return array_module(x).maximum(x, x * x.dtype.type(slope))
 
     def backward(self, grad):
-        # slope + (1 − slope)·[x > 0], built in place: five passes and no float64 temporaries. (A masked
-        # copy, copyto(a·dy, dy, where=x > 0), is fewer passes but far slower: NumPy's masked loops are
-        # slow; benchmarks/README.md has the numbers.)
+        # slope + (1 − slope)·[x > 0], built in place: five passes, counting the product with dy written
+        # into it, and no float64 temporaries. (A masked copy, copyto(a·dy, dy, where=x > 0), is fewer
+        # passes but far slower: NumPy's masked loops are slow; benchmarks/README.md has the numbers.)
         scale = (self.x > 0).astype(grad.dtype)
         scale *= grad.dtype.type(1.0 - self.slope)
         scale += grad.dtype.type(self.slope)
-        scale *= grad
-        return scale
+        return MulConstant.apply(grad, constant=scale, consume=True)
 
 
 class Tanh(Function):
-    """y = tanh x;   dy/dx = 1 − y²."""
+    """y = tanh x;   dy/dx = 1 − y²  (y the output tensor, so d²y/dx² = −2y(1 − y²) follows from Mul and Sub)."""
 
     def forward(self, x):
-        self.y = array_module(x).tanh(x)
-        return self.y
+        return array_module(x).tanh(x)
 
     def backward(self, grad):
-        return grad * (1 - self.y * self.y)
+        y = self.output
+        return grad * (1 - y * y)
 
 
 def _sigmoid(x):
@@ -72,44 +74,43 @@ def _softplus(x):
 
 
 class Sigmoid(Function):
-    """y = σ(x) = 1/(1 + e⁻ˣ);   dy/dx = y(1 − y)."""
+    """y = σ(x) = 1/(1 + e⁻ˣ);   dy/dx = y(1 − y)  (y the output tensor)."""
 
     def forward(self, x):
-        self.y = _sigmoid(x)
-        return self.y
+        return _sigmoid(x)
 
     def backward(self, grad):
-        return grad * self.y * (1 - self.y)
+        y = self.output
+        return grad * y * (1 - y)
 
 
 class Softplus(Function):
-    """y = log(1 + eˣ);   dy/dx = σ(x)."""
+    """y = log(1 + eˣ);   dy/dx = σ(x)  (a Sigmoid op, so d²y/dx² = σ(x)(1 − σ(x)))."""
 
     def forward(self, x):
-        self.x = x
         return _softplus(x)
 
     def backward(self, grad):
-        return grad * _sigmoid(self.x)
+        return grad * Sigmoid.apply(self.inputs[0])
 
 
 def relu(x):
-    return ReLU.apply(x)
+    return ReLU.apply(_floating(x, "relu"))
 
 
 def leaky_relu(x, negative_slope=0.2):
     if not 0 <= negative_slope < 1:
         raise ValueError(f"leaky_relu: negative_slope must be in [0, 1), got {negative_slope}")
-    return LeakyReLU.apply(x, slope=float(negative_slope))
+    return LeakyReLU.apply(_floating(x, "leaky_relu"), slope=float(negative_slope))
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x, "tanh"))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x, "sigmoid"))
 
 
 def softplus(x):
-    return Softplus.apply(x)
+    return Softplus.apply(_floating(x, "softplus"))

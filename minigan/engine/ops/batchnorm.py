@@ -34,9 +34,14 @@ and every vector is tiled to one example's length before it is broadcast (see ``
 costs five full passes forward and six backward, two of each only reading (measurements in
 ``benchmarks/README.md``). Scalars enter as ``dtype.type`` values, so a float32 pipeline never
 creates a float64 temporary.
+
+Higher derivatives (a gradient penalty through D's batch norm): the fused backward works on arrays, so
+when the engine records the backward (``create_graph=True``) it differentiates ``batch_norm_composed``
+instead, the same normalisation composed from mean, subtract, multiply and power, whose ops each carry
+their own derivatives (``Function.backward_by_composition``); the tests check the two agree.
 """
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import array_module
 
 
@@ -53,6 +58,9 @@ class BatchNorm(Function):
         xp = array_module(x)
         dtype = x.dtype.type
         self.shape, self.training = x.shape, training
+        # what the composition needs, the running statistics as they were before this forward updated them
+        self.composition_params = dict(training=training, eps=eps,
+                                running_mean=None if training else running_mean.copy(), running_var=None if training else running_var.copy())
         channels = x.shape[-1]
         rows = x.reshape(-1, channels)  # (N, ..., C) -> (m, C): the matrix whose columns are normalised
         m = rows.shape[0]
@@ -87,6 +95,9 @@ class BatchNorm(Function):
         return y.reshape(self.shape)                                 # -> (N, ..., C)
 
     def backward(self, grad):
+        if is_grad_enabled():  # the backward is being recorded: differentiate the composition instead
+            return self.backward_by_composition(grad, batch_norm_composed, **self.composition_params)
+        grad = grad.data
         xp = array_module(grad)
         dtype = grad.dtype.type
         channels = grad.shape[-1]
@@ -96,7 +107,7 @@ class BatchNorm(Function):
         centred, inv_std, ones = self.centred, self.inv_std, self.ones
         need_x, need_weight, need_bias = self.needs_input_grad
         if not (need_weight or need_bias or self.training):
-            return (wide * xp.tile(self.weight * inv_std, tile)).reshape(self.shape), None, None
+            return Tensor((wide * xp.tile(self.weight * inv_std, tile)).reshape(self.shape)), None, None
         grad_bias = ones @ rows                                      # dβ = Σ dy                  (C,) pass 1 (read)
         grad_weight = xp.einsum("ij,ij->j", rows, centred.reshape(m, channels))  # Σ dy·(x − μ)  (C,) pass 2 (read)
         grad_weight *= inv_std                                       # dγ = Σ dy·x̂ = Σ dy·(x − μ)·inv_std
@@ -110,8 +121,27 @@ class BatchNorm(Function):
                 grad_x *= xp.tile(self.weight * inv_std, tile)                           # pass 6
             else:
                 grad_x = wide * xp.tile(self.weight * inv_std, tile)
-            grad_x = grad_x.reshape(self.shape)
-        return grad_x, grad_weight if need_weight else None, grad_bias if need_bias else None
+            grad_x = Tensor(grad_x.reshape(self.shape))
+        return grad_x, Tensor(grad_weight) if need_weight else None, Tensor(grad_bias) if need_bias else None
+
+
+def normalise(x, axes, eps):
+    """(x − mean) / √(var + ε) over ``axes`` (biased variance), composed from differentiable ops."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    variance = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred * (variance + eps) ** -0.5
+
+
+def batch_norm_composed(x, weight, bias, training, running_mean, running_var, eps):
+    """Batch norm composed from differentiable ops: the fused ``BatchNorm``'s function (same value).
+
+    Training: γ·normalise(x over every axis but the channels) + β. Eval: γ·(x − running_mean)/√(running_var + ε) + β.
+    Slower (more passes, more temporaries) but differentiable to any order, op by op.
+    """
+    if training:
+        return normalise(x, tuple(range(x.ndim - 1)), eps) * weight + bias
+    return (x - Tensor(running_mean)) * (weight * (Tensor(running_var) + eps) ** -0.5) + bias
 
 
 def _array(value):

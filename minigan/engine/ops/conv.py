@@ -38,6 +38,7 @@ array module.
 from ..autograd import Function, Tensor
 from ..backend import array_module
 from .linalg import gemm
+from .shape import BroadcastTo
 
 
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
@@ -205,6 +206,24 @@ def column_sums(a):
     return array_module(a).ones(a.shape[0], dtype=a.dtype) @ a
 
 
+class ChannelSum(Function):
+    """z[c] = Σ_{n, i, j} x[n, i, j, c], a conv's bias gradient, as ``column_sums``;   dL/dx = dL/dz broadcast back."""
+
+    def forward(self, x):
+        self.shape = x.shape
+        return column_sums(x.reshape(-1, x.shape[-1]))  # (N, H, W, C) -> (N·H·W, C) -> (C,)
+
+    def backward(self, grad):
+        return BroadcastTo.apply(grad, shape=self.shape)
+
+
+def _adjoint_output_padding(input_size, output_size, kernel_size, stride, padding, dilation):
+    """The ``output_padding`` with which conv_transpose2d maps a conv's (oh, ow) output back to its (H, W)
+    input: per axis H − ((oh − 1)s − 2p + d(k − 1) + 1), the rows that the conv's floor division dropped."""
+    return tuple(h - conv_transpose_output_size(o, k, s, p, 0, d)
+                 for h, o, k, s, p, d in zip(input_size, output_size, kernel_size, stride, padding, dilation))
+
+
 class Conv2d(Function):
     """y[n, i, j, o] = b[o] + Σ_{a, b, c} x_pad[n, i·sh + a·dh, j·sw + b·dw, c] · W[o, a, b, c].
 
@@ -218,41 +237,86 @@ class Conv2d(Function):
     the same multiply-adds are one GEMM, which BLAS runs at close to the processor's peak, and the only
     Python loops are im2col's over kernel rows and col2im's over kernel offsets.
 
+    The backward is written with ops, each again differentiable:
+
+        dL/dx = conv_transpose2d(dL/dy, W)            (``ConvTranspose2d``: the two ops are each other's adjoint)
+        dL/dW = conv2d_weight_grad(x, dL/dy)          (``ConvWeightGrad``: one GEMM on the saved patches X)
+        dL/db = Σ_{n, i, j} dL/dy                     (``ChannelSum``)
+
     Forward and backward are one GEMM per result. For dL/dx the GEMM is batched over the kernel offsets,
     dL/dY W[:, a, b, :] for each (a, b) (``kernel_offset_weights``): the same products as dL/dY W_flat,
-    written offset by offset, the layout ``col2im`` adds back fastest. dL/dx is exactly
-    ``ConvTranspose2d``'s forward with the same weight: the two ops are each other's adjoint.
-    dL/dx is skipped when x needs no gradient (the first layer, fed with images).
+    written offset by offset, the layout ``col2im`` adds back fastest. dL/dx is skipped when x needs no
+    gradient (the first layer, fed with images).
+
+    ``output_size`` (oh, ow) and ``cols`` are for the engine's own calls: a transposed conv's backward
+    asks for an output no larger than its input when its output_padding reached past the stride, and
+    passes the patches it has already extracted.
     """
 
-    def forward(self, x, weight, bias=None, *, stride, padding, dilation):
+    def forward(self, x, weight, bias=None, *, stride, padding, dilation, output_size=None, cols=None):
         n, h, w, c = x.shape
         out_channels, kh, kw, _ = weight.shape
-        oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-        ow = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
-        cols = im2col(pad2d(x, padding), (kh, kw), (oh, ow), stride, dilation)  # (N, H, W, C) -> (N·oh·ow, kh·kw·C)
+        if output_size is None:
+            output_size = (conv_output_size(h, kh, stride[0], padding[0], dilation[0]),
+                           conv_output_size(w, kw, stride[1], padding[1], dilation[1]))
+        oh, ow = output_size
+        if cols is None:
+            cols = im2col(pad2d(x, padding), (kh, kw), (oh, ow), stride, dilation)  # (N, H, W, C) -> (N·oh·ow, kh·kw·C)
         w_flat = weight.reshape(out_channels, kh * kw * c)  # (O, kh, kw, C) -> (O, kh·kw·C)
         y = gemm(cols, w_flat.T)  # (N·oh·ow, kh·kw·C) @ (kh·kw·C, O) -> (N·oh·ow, O)
         if bias is not None:
             y += bias
-        self.x_shape, self.weight_shape = x.shape, weight.shape
-        self.geometry = ((kh, kw), (oh, ow), stride, dilation, padding)
-        self.weight = weight
+        self.geometry = dict(stride=stride, padding=padding, dilation=dilation)
         self.cols = cols if self.needs_input_grad[1] else None  # only dL/dW needs the patches
         return y.reshape(n, oh, ow, out_channels)  # (N·oh·ow, O) -> (N, oh, ow, O)
 
     def backward(self, grad):
-        kernel_size, output_size, stride, dilation, padding = self.geometry
-        dy = grad.reshape(-1, self.weight_shape[0])  # (N, oh, ow, O) -> (N·oh·ow, O)
+        x, weight = self.inputs[:2]
         grad_x = grad_weight = grad_bias = None
         if self.needs_input_grad[0]:
-            dcols = gemm(dy, kernel_offset_weights(self.weight))  # (N·oh·ow, O) @ (kh·kw, O, C) -> (kh·kw, N·oh·ow, C)
-            grad_x = col2im(dcols, self.x_shape, kernel_size, output_size, stride, dilation, padding)  # -> (N, H, W, C)
+            output_padding = _adjoint_output_padding(x.shape[1:3], grad.shape[1:3], weight.shape[1:3], **self.geometry)
+            grad_x = ConvTranspose2d.apply(grad, weight, output_padding=output_padding, **self.geometry)  # -> (N, H, W, C)
         if self.needs_input_grad[1]:
-            grad_weight = gemm(dy.T, self.cols).reshape(self.weight_shape)  # (O, N·oh·ow) @ (N·oh·ow, kh·kw·C) -> (O, kh, kw, C)
+            grad_weight = ConvWeightGrad.apply(x, grad, kernel_size=weight.shape[1:3], cols=self.cols, **self.geometry)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            grad_bias = column_sums(dy)  # (N·oh·ow, O) -> (O,)
-        return grad_x, grad_weight, grad_bias
+            grad_bias = ChannelSum.apply(grad)  # (N, oh, ow, O) -> (O,)
+        return (grad_x, grad_weight, grad_bias)[: len(self.inputs)]  # no bias, no third gradient
+
+
+class ConvWeightGrad(Function):
+    """dW[o, a, b, c] = Σ_{n, i, j} g[n, i, j, o] · x_pad[n, i·sh + a·dh, j·sw + b·dw, c]: a conv's weight gradient.
+
+    x (N, H, W, C) the conv's input, g (N, oh, ow, O) the gradient of its output → dW (O, kh, kw, C);
+    as matrices dW_flat = Gᵀ im2col(x), one GEMM. It is bilinear in (x, g), and
+    ⟨A, dW(x, g)⟩ = ⟨g, conv2d(x, A)⟩ = ⟨x, conv_transpose2d(g, A)⟩ for any A of the weight's shape, so
+    with A = dL/d(dW):
+
+        dL/dx = conv_transpose2d(g, A)   (back to x's size);   dL/dg = conv2d(x, A)
+
+    both with the conv's stride, padding and dilation. A gradient penalty on ∇ₓD uses this op's forward
+    (for the weights' share of d‖∇ₓD‖²/dW); its backward is reached when such a gradient is differentiated again. A transposed conv's weight gradient is this op
+    with the roles swapped (its output gradient is the images, its input the gradient), see
+    ``ConvTranspose2d``. ``cols``, when given, is im2col(x) already computed by the caller.
+    """
+
+    def forward(self, x, grad_output, *, kernel_size, stride, padding, dilation, cols=None):
+        self.geometry = dict(stride=stride, padding=padding, dilation=dilation)
+        out_channels = grad_output.shape[-1]
+        if cols is None:
+            cols = im2col(pad2d(x, padding), kernel_size, grad_output.shape[1:3], stride, dilation)  # (N·oh·ow, kh·kw·C)
+        dy = grad_output.reshape(-1, out_channels)  # (N, oh, ow, O) -> (N·oh·ow, O)
+        # (O, N·oh·ow) @ (N·oh·ow, kh·kw·C) -> (O, kh, kw, C)
+        return gemm(dy.T, cols).reshape(out_channels, *kernel_size, x.shape[-1])
+
+    def backward(self, grad):
+        x, grad_output = self.inputs
+        grad_x = grad_g = None
+        if self.needs_input_grad[0]:
+            output_padding = _adjoint_output_padding(x.shape[1:3], grad_output.shape[1:3], grad.shape[1:3], **self.geometry)
+            grad_x = ConvTranspose2d.apply(grad_output, grad, output_padding=output_padding, **self.geometry)
+        if self.needs_input_grad[1]:
+            grad_g = Conv2d.apply(x, grad, output_size=grad_output.shape[1:3], **self.geometry)
+        return grad_x, grad_g
 
 
 class ConvTranspose2d(Function):
@@ -270,8 +334,14 @@ class ConvTranspose2d(Function):
     offset; faster for the same reason as ``Conv2d``: one GEMM instead of N·H·W·kh·kw small products.
 
     This forward is ``Conv2d``'s input gradient and this backward is ``Conv2d``'s forward (im2col + one
-    GEMM) with the same weight: the two ops are each other's adjoint. The forward's GEMM X W_flat is
-    batched over the kernel offsets (``kernel_offset_weights``), as in ``Conv2d``'s dL/dx, for ``col2im``.
+    GEMM) with the same weight: the two ops are each other's adjoint. Written with ops:
+
+        dL/dx = conv2d(dL/dy, W)                       (``Conv2d``)
+        dL/dW = conv2d_weight_grad(dL/dy, x)           (``ConvWeightGrad``, dL/dy in the images' place)
+        dL/db = Σ_{n, i, j} dL/dy                      (``ChannelSum``)
+
+    and the patches im2col(dL/dY) are extracted once for both. The forward's GEMM X W_flat is batched
+    over the kernel offsets (``kernel_offset_weights``), as in ``Conv2d``'s dL/dx, for ``col2im``.
     """
 
     def forward(self, x, weight, bias=None, *, stride, padding, output_padding, dilation):
@@ -280,31 +350,30 @@ class ConvTranspose2d(Function):
         oh = conv_transpose_output_size(h, kh, stride[0], padding[0], output_padding[0], dilation[0])
         ow = conv_transpose_output_size(w, kw, stride[1], padding[1], output_padding[1], dilation[1])
         x_flat = x.reshape(n * h * w, in_channels)  # (N, H, W, Ci) -> (N·H·W, Ci)
-        w_flat = weight.reshape(in_channels, kh * kw * out_channels)  # (Ci, kh, kw, Co) -> (Ci, kh·kw·Co)
         cols = gemm(x_flat, kernel_offset_weights(weight))  # (N·H·W, Ci) @ (kh·kw, Ci, Co) -> (kh·kw, N·H·W, Co)
         # (kh·kw, N·H·W, Co) -> (N, oh, ow, Co): what lands in the padding is dropped, and the
         # output_padding rows/columns at the bottom/right receive nothing (only the bias)
         y = col2im(cols, (n, oh, ow, out_channels), (kh, kw), (h, w), stride, dilation, padding)
         if bias is not None:
             y += bias
-        self.x_flat, self.w_flat = x_flat, w_flat
-        self.x_shape, self.weight_shape = x.shape, weight.shape
-        self.geometry = ((kh, kw), (h, w), stride, dilation, padding)
+        self.geometry = dict(stride=stride, padding=padding, dilation=dilation)
         return y
 
     def backward(self, grad):
-        kernel_size, input_size, stride, dilation, padding = self.geometry
+        x, weight = self.inputs[:2]
         grad_x = grad_weight = grad_bias = None
         if self.needs_input_grad[0] or self.needs_input_grad[1]:
-            # Conv2d's forward on dL/dY: (N, oh, ow, Co) -> (N·H·W, kh·kw·Co)
-            dcols = im2col(pad2d(grad, padding), kernel_size, input_size, stride, dilation)
-            if self.needs_input_grad[0]:
-                grad_x = gemm(dcols, self.w_flat.T).reshape(self.x_shape)  # (N·H·W, kh·kw·Co) @ (kh·kw·Co, Ci) -> (N, H, W, Ci)
-            if self.needs_input_grad[1]:
-                grad_weight = gemm(self.x_flat.T, dcols).reshape(self.weight_shape)  # (Ci, N·H·W) @ (N·H·W, kh·kw·Co) -> (Ci, kh, kw, Co)
+            # Conv2d's forward on dL/dY: (N, oh, ow, Co) -> (N·H·W, kh·kw·Co), shared by both products
+            input_size = x.shape[1:3]
+            dcols = im2col(pad2d(grad.data, self.geometry["padding"]), weight.shape[1:3], input_size,
+                           self.geometry["stride"], self.geometry["dilation"])
+            if self.needs_input_grad[0]:  # (N·H·W, kh·kw·Co) @ (kh·kw·Co, Ci) -> (N, H, W, Ci)
+                grad_x = Conv2d.apply(grad, weight, output_size=input_size, cols=dcols, **self.geometry)
+            if self.needs_input_grad[1]:  # (Ci, N·H·W) @ (N·H·W, kh·kw·Co) -> (Ci, kh, kw, Co)
+                grad_weight = ConvWeightGrad.apply(grad, x, kernel_size=weight.shape[1:3], cols=dcols, **self.geometry)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            grad_bias = column_sums(grad.reshape(-1, grad.shape[-1]))  # (N, oh, ow, Co) -> (N·oh·ow, Co) -> (Co,)
-        return grad_x, grad_weight, grad_bias
+            grad_bias = ChannelSum.apply(grad)  # (N, oh, ow, Co) -> (N·oh·ow, Co) -> (Co,)
+        return (grad_x, grad_weight, grad_bias)[: len(self.inputs)]  # no bias, no third gradient
 
 
 # ----- the public functions: validate here, so the Functions above can trust their arguments -----

@@ -5,6 +5,7 @@ Scaling at training time keeps E[y] = x, so evaluation is the identity and needs
 
 from ..autograd import Function, Tensor
 from ..backend import array_module, default_rng
+from .arithmetic import MulConstant
 
 
 class Dropout(Function):
@@ -19,7 +20,7 @@ class Dropout(Function):
         return x * self.mask
 
     def backward(self, grad):
-        return grad * self.mask
+        return MulConstant.apply(grad, constant=self.mask)  # the mask is a constant: the second derivative is 0
 
 
 def dropout(x, p, training=True, rng=None):

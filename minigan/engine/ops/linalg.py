@@ -1,10 +1,14 @@
 """Matrix products: ``matmul`` and the fused affine map ``linear``.
 
-These are the GEMMs that dominate a training step; every backward is again one GEMM per input.
+These are the GEMMs that dominate a training step; every backward is again one GEMM per input, written
+as the same op (a product of the gradient with the other factor, transposed), so the backward can itself
+be differentiated: d(dL/dX)/dW, the term a gradient penalty needs, is again a product.
 """
 
 from ..autograd import Function
 from .arithmetic import _pair
+from .reduce import Sum
+from .shape import Transpose
 
 gemm_observer = None  # set by benchmarks/ to time every GEMM of a step; None in normal use
 
@@ -34,40 +38,52 @@ def matrix_product(a, b):
 class MatMul(Function):
     """Z = X Y for X (..., n, k) and Y (..., k, m) with batch axes broadcast as in NumPy.
 
-    dL/dX = dL/dZ Yᵀ  (..., n, k);   dL/dY = Xᵀ dL/dZ  (..., k, m).
-    Batch axes that were broadcast are summed by the engine.
+    dL/dX = dL/dZ Yᵀ  (..., n, k);   dL/dY = Xᵀ dL/dZ  (..., k, m)   (MatMul again, on transposed views).
+    Batch axes that were broadcast are summed by the engine. Two matrices go through ``gemm``.
     """
 
     def forward(self, x, y):
-        self.x, self.y = x, y
-        return x @ y
+        return gemm(x, y) if x.ndim == 2 and y.ndim == 2 else x @ y
 
     def backward(self, grad):
-        grad_x = grad @ self.y.swapaxes(-1, -2) if self.needs_input_grad[0] else None
-        grad_y = self.x.swapaxes(-1, -2) @ grad if self.needs_input_grad[1] else None
+        x, y = self.inputs
+        grad_x = MatMul.apply(grad, _swap_last_axes(y)) if self.needs_input_grad[0] else None
+        grad_y = MatMul.apply(_swap_last_axes(x), grad) if self.needs_input_grad[1] else None
         return grad_x, grad_y
+
+
+def _swap_last_axes(t):
+    """t with its last two axes swapped, (..., n, k) -> (..., k, n): a Transpose (a view)."""
+    axes = tuple(range(t.ndim - 2)) + (t.ndim - 1, t.ndim - 2)
+    return Transpose.apply(t, axes=axes)
 
 
 class Linear(Function):
     """Y = X Wᵀ + b, the dense layer, for X (N, in), W (out, in), b (out,) → Y (N, out).
 
-    dL/dX = dL/dY W  (N, in);   dL/dW = dL/dYᵀ X  (out, in);   dL/db = Σₙ dL/dYₙ  (out,).
+    dL/dX = dL/dY W  (N, in);   dL/dW = dL/dYᵀ X  (out, in);   dL/db = Σₙ dL/dYₙ  (out,),
+    each a ``MatMul`` (a GEMM) or a ``Sum``, so the backward is differentiable again.
     Fused into one op so that the forward is one GEMM plus one add, and nothing else is stored.
     The weight layout (out, in) is PyTorch's, so ``state_dict`` keys and shapes read the same.
     """
 
     def forward(self, x, weight, bias=None):
-        self.x, self.weight = x, weight
         y = gemm(x, weight.T)
         if bias is not None:
             y += bias
         return y
 
     def backward(self, grad):
-        grad_x = gemm(grad, self.weight) if self.needs_input_grad[0] else None
-        grad_weight = gemm(grad.T, self.x) if self.needs_input_grad[1] else None
-        grad_bias = grad.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
-        return grad_x, grad_weight, grad_bias
+        x, weight = self.inputs[:2]
+        grad_x = MatMul.apply(grad, weight) if self.needs_input_grad[0] else None  # (N, out) @ (out, in)
+        grad_weight = MatMul.apply(_transpose(grad), x) if self.needs_input_grad[1] else None  # (out, N) @ (N, in)
+        grad_bias = Sum.apply(grad, axes=(0,), keepdims=False) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        return (grad_x, grad_weight, grad_bias)[: len(self.inputs)]  # no bias, no third gradient
+
+
+def _transpose(matrix):
+    """A matrix's transpose, (a, b) -> (b, a): a view."""
+    return Transpose.apply(matrix, axes=(1, 0))
 
 
 def matmul(x, y):

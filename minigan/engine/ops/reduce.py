@@ -6,7 +6,8 @@ broadcasts against the input.
 """
 
 from ..autograd import Function
-from ..backend import array_module
+from .arithmetic import MulConstant, _floating
+from .shape import BroadcastTo, Reshape
 
 
 def _normalise_axes(axis, ndim, op):
@@ -20,12 +21,13 @@ def _normalise_axes(axis, ndim, op):
 
 
 def _expand(grad, axes, keepdims):
-    """Re-insert the reduced axes (length 1) so ``grad`` broadcasts against the input."""
+    """Re-insert the reduced axes (length 1) so the Tensor ``grad`` broadcasts against the input."""
     if keepdims:
         return grad
+    shape = grad.shape
     for a in axes:
-        grad = grad.reshape(grad.shape[:a] + (1,) + grad.shape[a:])
-    return grad
+        shape = shape[:a] + (1,) + shape[a:]
+    return Reshape.apply(grad, shape=shape)
 
 
 class Sum(Function):
@@ -36,7 +38,7 @@ class Sum(Function):
         return x.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
-        return array_module(grad).broadcast_to(_expand(grad, self.axes, self.keepdims), self.shape)
+        return BroadcastTo.apply(_expand(grad, self.axes, self.keepdims), shape=self.shape)
 
 
 class Mean(Function):
@@ -50,8 +52,8 @@ class Mean(Function):
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
-        grad = _expand(grad, self.axes, self.keepdims) * grad.dtype.type(1.0 / self.count)
-        return array_module(grad).broadcast_to(grad, self.shape)
+        grad = MulConstant.apply(_expand(grad, self.axes, self.keepdims), constant=grad.dtype.type(1.0 / self.count))
+        return BroadcastTo.apply(grad, shape=self.shape)
 
 
 class Max(Function):
@@ -59,17 +61,20 @@ class Max(Function):
 
     Where several elements tie for the maximum the gradient is shared equally among them (a valid
     subgradient, and the choice that keeps the result independent of element order).
+
+    The mask is a constant of the derivative (it changes only where the maximum jumps to another
+    element), so the second derivative is 0 almost everywhere and flows through dL/dz alone.
     """
 
     def forward(self, x, axes, keepdims):
-        self.x, self.axes, self.keepdims = x, axes, keepdims
+        self.axes, self.keepdims = axes, keepdims
         self.z = x.max(axis=axes, keepdims=True)
         return self.z if keepdims else self.z.reshape([s for a, s in enumerate(self.z.shape) if a not in axes])
 
     def backward(self, grad):
-        mask = (self.x == self.z).astype(grad.dtype)
+        mask = (self.inputs[0].data == self.z).astype(grad.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
-        return mask * _expand(grad, self.axes, self.keepdims)
+        return MulConstant.apply(_expand(grad, self.axes, self.keepdims), constant=mask, consume=True)  # broadcasts to x's shape
 
 
 def sum(x, axis=None, keepdims=False):
@@ -77,7 +82,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    return Mean.apply(x, axes=_normalise_axes(axis, x.ndim, "mean"), keepdims=keepdims)
+    return Mean.apply(_floating(x, "mean"), axes=_normalise_axes(axis, x.ndim, "mean"), keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):

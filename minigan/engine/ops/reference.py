@@ -11,8 +11,10 @@ written top to bottom with the formula beside each line:
     batch_norm_forward, ..._backward    Ioffe & Szegedy 2015, Algorithm 1 and §3   batchnorm.BatchNorm (training)
     batch_norm_inference, ..._backward  Algorithm 2, line 11                       batchnorm.BatchNorm (eval)
     update_running_statistics           PyTorch's rule for the running averages    batchnorm.BatchNorm.forward
+    layer_norm_forward, ..._backward    Ba et al. 2016, §3, and its chain rule     layernorm.LayerNorm
     adam                                Kingma & Ba 2015, Algorithm 1              optim.Adam.step
     sgd                                 momentum and weight decay, PyTorch's rule  optim.SGD.step
+    rmsprop                             Tieleman & Hinton 2012, PyTorch's form     optim.RMSprop.step
 
 They take and return plain arrays of the backend's array module (NumPy or CuPy), never Tensors, and
 keep their inputs' dtype. Nothing in training calls them: they are the oracles of ``tests/``, which
@@ -236,6 +238,52 @@ def update_running_statistics(running_mean, running_var, x, momentum):
     return new_mean, new_var
 
 
+# ----- layer normalisation (Ba, Kiros & Hinton 2016) ---------------------------------------------------
+# The normalised axes are the last ``gamma.ndim``: x (N, ..., *F) is read as rows of n = |F| features,
+# one row per example, and each row is normalised on its own.
+
+
+def layer_norm_forward(x, gamma, beta, eps=1e-5):
+    """Ba et al. 2016, §3, per example (row) over its n features:
+
+        μ  = (1/n) Σⱼ xⱼ,   σ² = (1/n) Σⱼ (xⱼ − μ)²   (biased),   x̂ⱼ = (xⱼ − μ) / √(σ² + ε),   yⱼ = γⱼ x̂ⱼ + βⱼ
+
+    x (..., *F), γ and β of shape F → y of x's shape.
+    """
+    rows = x.reshape(-1, gamma.size)  # (..., *F) -> (m, n)
+    n = rows.shape[1]
+    mean = rows.sum(axis=1, keepdims=True) / n
+    var = ((rows - mean) ** 2).sum(axis=1, keepdims=True) / n
+    x_hat = (rows - mean) / (var + eps) ** 0.5
+    return (gamma.reshape(-1) * x_hat + beta.reshape(-1)).reshape(x.shape)
+
+
+def layer_norm_backward(dy, x, gamma, eps=1e-5):
+    """The gradients of ``layer_norm_forward`` by the chain rule, term by term as for batch norm (§3 of
+    Ioffe & Szegedy), with every Σⱼ over the n features of one example:
+
+        ∂ℓ/∂x̂ⱼ = ∂ℓ/∂yⱼ · γⱼ
+        ∂ℓ/∂σ²  = Σⱼ ∂ℓ/∂x̂ⱼ · (xⱼ − μ) · (−1/2)(σ² + ε)^(−3/2)
+        ∂ℓ/∂μ   = Σⱼ ∂ℓ/∂x̂ⱼ · −1/√(σ² + ε)        (the σ² term's Σⱼ −2(xⱼ − μ)/n is zero)
+        ∂ℓ/∂xⱼ  = ∂ℓ/∂x̂ⱼ / √(σ² + ε) + ∂ℓ/∂σ² · 2(xⱼ − μ)/n + ∂ℓ/∂μ / n
+        ∂ℓ/∂γⱼ  = Σ_examples ∂ℓ/∂yⱼ · x̂ⱼ,   ∂ℓ/∂βⱼ = Σ_examples ∂ℓ/∂yⱼ
+
+    Returns (∂ℓ/∂x, ∂ℓ/∂γ, ∂ℓ/∂β) in the shapes of x, γ, γ.
+    """
+    rows, dy_rows = x.reshape(-1, gamma.size), dy.reshape(-1, gamma.size)  # (..., *F) -> (m, n)
+    n = rows.shape[1]
+    mean = rows.sum(axis=1, keepdims=True) / n
+    var = ((rows - mean) ** 2).sum(axis=1, keepdims=True) / n
+    x_hat = (rows - mean) / (var + eps) ** 0.5
+    dx_hat = dy_rows * gamma.reshape(-1)
+    dvar = (dx_hat * (rows - mean) * (-0.5) * (var + eps) ** -1.5).sum(axis=1, keepdims=True)
+    dmean = (dx_hat * -1 / (var + eps) ** 0.5).sum(axis=1, keepdims=True)
+    dx = dx_hat / (var + eps) ** 0.5 + dvar * 2 * (rows - mean) / n + dmean / n
+    dgamma = (dy_rows * x_hat).sum(axis=0).reshape(gamma.shape)
+    dbeta = dy_rows.sum(axis=0).reshape(gamma.shape)
+    return dx.reshape(x.shape), dgamma, dbeta
+
+
 # ----- optimisers ------------------------------------------------------------------------------------
 def adam(theta, gradients, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     """Kingma & Ba 2015, Algorithm 1, line by line, for one parameter array θ.
@@ -271,4 +319,19 @@ def sgd(theta, gradients, lr, momentum=0.0, weight_decay=0.0):
         g = g + weight_decay * theta       # g ← g + λθ
         velocity = momentum * velocity + g  # v ← μv + g
         theta = theta - lr * velocity      # θ ← θ − η v
+    return theta
+
+
+def rmsprop(theta, gradients, lr=1e-2, alpha=0.99, eps=1e-8):
+    """RMSprop (Tieleman & Hinton 2012, Lecture 6.5) in PyTorch's form, for one parameter array θ:
+
+        v ← α v + (1 − α) g²;    θ ← θ − η g / (√v + ε)        (v₀ = 0)
+
+    ``gradients`` are the g of the successive steps; returns θ after the last one.
+    """
+    xp = array_module(theta)
+    v = xp.zeros_like(theta)  # v₀ ← 0
+    for g in gradients:
+        v = alpha * v + (1 - alpha) * g * g             # v ← α v + (1 − α) g²   running mean of g²
+        theta = theta - lr * g / (xp.sqrt(v) + eps)      # θ ← θ − η g / (√v + ε)
     return theta

@@ -1,7 +1,9 @@
-"""Ops that move values without changing them: reshape, transpose, slicing, concatenation.
+"""Ops that move values without changing them: reshape, transpose, slicing, concatenation, broadcasting.
 
 Their backward passes move the gradient back the same way: reshape back, transpose by the inverse
-permutation, scatter into the sliced positions, split along the concatenation axis.
+permutation, scatter into the sliced positions, split along the concatenation axis, sum over the
+broadcast axes. Each of those is again an op of this module (slicing and scattering are each other's
+adjoint), so every order of derivative is a rearrangement too.
 """
 
 from ..autograd import Function, Tensor, as_tensor
@@ -16,7 +18,7 @@ class Reshape(Function):
         return x.reshape(shape)
 
     def backward(self, grad):
-        return grad.reshape(self.input_shape)
+        return Reshape.apply(grad, shape=self.input_shape)
 
 
 class Transpose(Function):
@@ -30,7 +32,21 @@ class Transpose(Function):
         inverse = [0] * len(self.axes)
         for position, axis in enumerate(self.axes):
             inverse[axis] = position
-        return grad.transpose(inverse)
+        return Transpose.apply(grad, axes=tuple(inverse))
+
+
+class BroadcastTo(Function):
+    """z = x broadcast to ``shape`` (a read-only view);   dL/dx = dL/dz summed over the broadcast axes.
+
+    The backward returns dL/dz unchanged: the engine sums every gradient back to its input's shape
+    (``autograd.unbroadcast``), which is exactly the adjoint of broadcasting.
+    """
+
+    def forward(self, x, shape):
+        return array_module(x).broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return grad
 
 
 def _is_basic_index(index):
@@ -47,17 +63,28 @@ class GetItem(Function):
     """
 
     def forward(self, x, index):
-        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.shape, self.index = x.shape, index
         return x[index]
 
     def backward(self, grad):
-        xp = array_module(grad)
-        grad_x = xp.zeros(self.shape, dtype=self.dtype)
-        if _is_basic_index(self.index):
-            grad_x[self.index] = grad
+        return Scatter.apply(grad, shape=self.shape, index=self.index)
+
+
+class Scatter(Function):
+    """z = zeros(shape) with z[index] += x: the adjoint of ``GetItem`` (so dL/dx = dL/dz[index], a GetItem)."""
+
+    def forward(self, x, shape, index):
+        self.index = index
+        xp = array_module(x)
+        z = xp.zeros(shape, dtype=x.dtype)
+        if _is_basic_index(index):
+            z[index] = x
         else:
-            xp.add.at(grad_x, self.index, grad)
-        return grad_x
+            xp.add.at(z, index, x)
+        return z
+
+    def backward(self, grad):
+        return GetItem.apply(grad, index=self.index)
 
 
 class Concatenate(Function):
@@ -70,10 +97,10 @@ class Concatenate(Function):
 
     def backward(self, grad):
         grads, start = [], 0
-        for size in self.sizes:
+        for size, needed in zip(self.sizes, self.needs_input_grad):
             index = [slice(None)] * grad.ndim
             index[self.axis] = slice(start, start + size)
-            grads.append(grad[tuple(index)])
+            grads.append(GetItem.apply(grad, index=tuple(index)) if needed else None)
             start += size
         return tuple(grads)
 
