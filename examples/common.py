@@ -317,10 +317,16 @@ def checkpoint_each_epoch(out, gan, history, config, save_grid, log=None, **reco
     return EpochCheckpoints(out, gan, history, config, save_grid, log=log, **record)
 
 
-def save_history(out, history, title):
-    """``out/training.png`` (the losses and mean D per iteration) and ``out/history.npz`` (the same as arrays)."""
-    plots.plot_training(os.path.join(out, "training.png"), history, title=title)
-    save_history_arrays(out, history)
+def save_history(out, history, title, critic=False):
+    """``out/training.png`` (the losses and mean D per iteration) and ``out/history.npz`` (the same as arrays).
+
+    ``critic``: D is a Wasserstein critic, so ``d_real`` and ``d_fake`` are its raw mean scores; the
+    history then also keeps ``wasserstein`` = d_real − d_fake, the critic's estimate, and the plot shows it."""
+    arrays = {name: numpy.asarray(values) for name, values in history.items()}
+    if critic:
+        arrays["wasserstein"] = arrays["d_real"] - arrays["d_fake"]
+    plots.plot_training(os.path.join(out, "training.png"), arrays, title=title, critic=critic)
+    save_history_arrays(out, arrays)
 
 
 def save_history_arrays(out, history):

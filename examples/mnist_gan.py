@@ -4,13 +4,16 @@
     python examples/mnist_gan.py --model mlp           # the MLP GAN of Goodfellow et al. 2014
     python examples/mnist_gan.py --steps 50 --out runs/quick   # a quick look
     python examples/mnist_gan.py --resume runs/mnist_gan/checkpoint.npz --epochs 10
+    python examples/mnist_gan.py --objective wgan-gp    # Gulrajani et al. 2017 (wgan: Arjovsky et al. 2017)
+    python examples/mnist_gan.py --r1 10                # the standard GAN with the R1 penalty, γ = 10
 
 Writes into --out (default runs/mnist_gan), which must be new or empty (--overwrite replaces an earlier
 run there; --resume continues the run whose checkpoint it names):
     samples_epoch_NNN.png   a grid of G(z) for the same fixed noise after every epoch
     checkpoint.npz          networks, optimisers, counters, history and the exact position (epoch, step
                             within it, data order), after every epoch, at --steps and at Ctrl-C (atomic)
-    training.png            D and G losses, and mean D(x) against mean D(G(z)), per iteration
+    training.png            D and G losses, and mean D(x) against mean D(G(z)), per iteration (for the
+                            wgan objectives: the critic's scores and its Wasserstein estimate)
     history.npz             those statistics as arrays
     samples.npy             --samples final samples, float32 in [0, 1], shape (n, 28, 28)
 
@@ -37,7 +40,7 @@ from minigan.gans import models
 from minigan.gans.objectives import GENERATOR_LOSSES
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
-from minigan.tools.cli import non_negative_int, positive_float, positive_int
+from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataLoader, load_mnist
 from minigan.tools.io import atomic_write
 
@@ -63,10 +66,15 @@ def parser():
     parser.add_argument("--steps", type=positive_int, default=None,
                         help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size m (default: 64 for dcgan, 100 for mlp)")
-    parser.add_argument("--k", type=positive_int, default=1, help="discriminator steps per generator step (Algorithm 1's k)")
+    parser.add_argument("--objective", choices=tuple(models.OBJECTIVES), default="standard",
+                        help="standard: Goodfellow et al. 2014; wgan: weight clipping (Arjovsky et al. 2017); wgan-gp: gradient penalty (Gulrajani et al. 2017)")
+    parser.add_argument("--r1", metavar="GAMMA", type=non_negative_float, default=0.0,
+                        help="the R1 penalty (GAMMA/2) E||grad D(x)||^2 on real data (Mescheder et al. 2018), standard objective only; 0: off")
+    parser.add_argument("--r1-every", metavar="N", type=positive_int, default=1, help="lazy R1: apply it every N D steps, scaled by N")
+    parser.add_argument("--k", type=positive_int, default=None, help="discriminator steps per generator step (Algorithm 1's k; default: the objective's, 1 or n_critic = 5)")
     parser.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non-saturating",
                         help="minimax: minimise log(1 - D(G(z))); non-saturating: maximise log D(G(z))")
-    parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks")
+    parser.add_argument("--lr", type=positive_float, default=None, help="learning rate for both networks (default: the objective's, 2e-4, 5e-5 or 1e-4)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes initial weights, noise, dropout and data order")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
@@ -84,11 +92,18 @@ def parser():
 
 def parse_args(argv=None):
     """The flags, with ``args.given`` the set of those typed (see ``resuming.parse_flags``)."""
-    return parse_flags(parser(), argv)
+    flags = parser()
+    args = parse_flags(flags, argv)
+    if args.r1 and args.objective != "standard":
+        flags.error(f"--r1 {args.r1:g}: R1 is an option of the standard objective, not of --objective {args.objective}")
+    if args.generator_loss != "non-saturating" and models.OBJECTIVES[args.objective].critic:
+        flags.error(f"--generator-loss {args.generator_loss}: a Wasserstein critic's G descends −E[D(G(z))]; "
+                    f"the choice is the standard objective's, not --objective {args.objective}'s")
+    return args
 
 
 # ----- training -------------------------------------------------------------------------------------
-CONFIG_KEYS = ("model", "batch_size", "k", "generator_loss", "lr", "seed")
+CONFIG_KEYS = ("model", "batch_size", "k", "generator_loss", "lr", "seed", "objective", "r1", "r1_every")
 
 
 def save_grid(gan, fixed_noise, path, model):
@@ -108,6 +123,9 @@ def train(args):
     out = output.path
     if args.batch_size is None:
         args.batch_size = 64 if args.model == "dcgan" else 100
+    recipe = models.OBJECTIVES[args.objective]  # the objective's paper's k and learning rate unless given
+    args.k = recipe.discriminator_steps if args.k is None else args.k
+    args.lr = (recipe.lr or 2e-4) if args.lr is None else args.lr
     config = {key: getattr(args, key) for key in CONFIG_KEYS}
     check_sample_budget("--samples", args.samples, SAMPLE_BYTES, "the final samples", folder=out)
 
@@ -117,7 +135,8 @@ def train(args):
         check_same_data(metadata, data, args.resume)
     minigan.seed(config["seed"])
     gan = models.build_gan(config["model"], lr=config["lr"], generator_loss=config["generator_loss"],
-                           discriminator_steps=config["k"], seed=config["seed"], images=images)
+                           discriminator_steps=config["k"], seed=config["seed"], images=images,
+                           objective=config["objective"], r1_gamma=config["r1"], r1_every=config["r1_every"])
     check_trainable(gan, len(images), config["batch_size"], data=args.data or "the shipped MNIST")
     loader = DataLoader(images, config["batch_size"], seed=config["seed"])
     history = {name: [] for name in STATISTICS}
@@ -132,7 +151,7 @@ def train(args):
     if args.steps is not None:
         remaining_steps = min(remaining_steps, args.steps - gan.iteration)
     print(f"training {config['model']} on {len(images)} images, batch {config['batch_size']}, k={config['k']}, "
-          f"{config['generator_loss']} loss, backend {backend.get_backend().name}: {remaining_steps} generator steps "
+          f"objective {gan.objective!r}, lr {config['lr']:g}, backend {backend.get_backend().name}: {remaining_steps} generator steps "
           f"({per_epoch} per epoch), writing to {out}")
 
     def grid(epoch):  # the fixed noise's samples after this epoch
@@ -148,7 +167,8 @@ def train(args):
         train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, start_step=start_step,
                      max_steps=remaining_steps, log_every=args.log_every, on_epoch_end=checkpoints, should_stop=stop)
 
-    save_history(out, history, title=f"{config['model']} on MNIST")
+    save_history(out, history, title=f"{config['model']} on MNIST, {config['objective']}",
+                 critic=models.OBJECTIVES[config["objective"]].critic)
     samples = final_samples(gan, args.samples, config["model"])
     with atomic_write(os.path.join(out, "samples.npy")) as f:
         numpy.save(f, samples)

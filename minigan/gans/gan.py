@@ -57,8 +57,9 @@ class GAN:
         seed: with ``seed`` set, iteration t draws its noise (and dropout masks) from a generator seeded
             by (seed, t), so a run resumed at iteration t draws exactly what the uninterrupted run drew.
         objective: what the players minimise, any object with ``discriminator_loss(gan, real, fake,
-            condition)`` and ``generator_loss(gan, fake, condition)`` (see ``objectives.py``); given
-            instead of ``generator_loss`` and ``real_label``, not with them.
+            condition)`` and ``generator_loss(gan, fake, condition)`` (see ``objectives.py``), and
+            optionally ``after_discriminator_step(gan)``, called after every update of D (WGAN's
+            clipping); given instead of ``generator_loss`` and ``real_label``, not with them.
     """
 
     def __init__(self, generator, discriminator, generator_optimizer, discriminator_optimizer, noise_dim,
@@ -108,6 +109,9 @@ class GAN:
             fake = self.call_generator(self.sample_noise(real.shape[0]), condition)   # G(z), a constant here
         loss, stats = self.objective.discriminator_loss(self, real, fake, condition)  # −[log D(x) + log(1 − D(G(z)))]
         descend(self.discriminator_optimizer, loss)
+        after_step = getattr(self.objective, "after_discriminator_step", None)
+        if after_step is not None:
+            after_step(self)                                                          # WGAN: clip D's weights
         self.discriminator_step_count += 1
         return {"d_loss": loss.data, **stats}  # on the device: see train_iteration
 

@@ -20,9 +20,12 @@ import numpy
 
 from minigan.engine import nn, optim
 from .gan import GAN
+from .objectives import Standard
+from .wasserstein import WGAN, WGANGP
 from minigan.engine.nn import init
 
 NOISE_DIM = 100
+DISCRIMINATOR_NORMS = ("batch", "layer")
 
 
 # ----- MLP GAN --------------------------------------------------------------------------------------
@@ -80,12 +83,18 @@ def dcgan_generator(noise_dim=NOISE_DIM, width=64):
     )
 
 
-def dcgan_discriminator(width=64):
+def dcgan_discriminator(width=64, norm="batch"):
+    """DCGAN's D; ``norm="layer"`` puts layer norm over each example's (7, 7, 128) features where batch
+    norm was: the WGAN-GP critic (Gulrajani et al. 2017, §4), whose penalty is per example and so must
+    not see the other examples of the batch, as batch norm makes every output do."""
+    if norm not in DISCRIMINATOR_NORMS:
+        raise ValueError(f"dcgan_discriminator: norm must be one of {DISCRIMINATOR_NORMS}, got {norm!r}")
+    normalise = nn.BatchNorm2d(2 * width) if norm == "batch" else nn.LayerNorm((7, 7, 2 * width))
     return nn.Sequential(
         nn.Conv2d(1, width, 4, stride=2, padding=1),                                   # (N, 14, 14, 64)
         nn.LeakyReLU(0.2),
         nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),               # (N, 7, 7, 128)
-        nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+        normalise, nn.LeakyReLU(0.2),
         nn.Flatten(),                                                                  # (N, 6272)
         nn.Linear(7 * 7 * 2 * width, 1),
     )
@@ -96,6 +105,8 @@ def dcgan_init_(model):
     for module in model.modules():
         weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
         if weight is not None:
+            if isinstance(module, nn.LayerNorm):
+                continue  # γ = 1, β = 0 as built (Ba et al. 2016); DCGAN's init predates layer norm
             is_norm = isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d))
             init.normal_(weight, std=0.02, mean=1.0 if is_norm else 0.0)
         if bias is not None:
@@ -103,9 +114,42 @@ def dcgan_init_(model):
     return model
 
 
+# ----- what each objective trains with ---------------------------------------------------------------
+class Recipe:
+    """An objective and the optimiser, learning rate, betas and k its paper trains it with.
+
+    ``build(generator_loss, real_label, r1_gamma, r1_every)`` makes the objective; ``optimizer`` is ``"adam"`` or ``"rmsprop"``;
+    ``critic_norm``: the DCGAN critic's normalisation for this objective ("batch" or "layer").
+    """
+
+    def __init__(self, build, discriminator_steps, optimizer, lr, betas=None, critic_norm="batch"):
+        self.build, self.discriminator_steps, self.optimizer = build, discriminator_steps, optimizer
+        self.lr, self.betas, self.critic_norm = lr, betas, critic_norm
+
+
+def _standard(generator_loss, real_label, r1_gamma, r1_every):
+    return Standard(generator_loss, real_label, r1_gamma=r1_gamma, r1_every=r1_every)
+
+
+# One line per objective: name -> its paper's recipe. ``lr=None``: the model's own (DCGAN's 2e-4).
+OBJECTIVES = {
+    "standard": Recipe(_standard, 1, "adam", None, (0.5, 0.999)),                      # Radford et al. 2015, §4
+    "wgan": Recipe(lambda *_: WGAN(clip=0.01), 5, "rmsprop", 5e-5),                    # Arjovsky et al. 2017, Alg. 1
+    "wgan-gp": Recipe(lambda *_: WGANGP(penalty_weight=10.0), 5, "adam", 1e-4, (0.0, 0.9), critic_norm="layer"),  # Gulrajani et al. 2017, Alg. 1
+}
+
+
 # ----- ready-made GANs ------------------------------------------------------------------------------
-def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discriminator_steps=1, seed=None, images=None):
+def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discriminator_steps=None, seed=None, images=None,
+              objective="standard", r1_gamma=0.0, r1_every=1):
     """A GAN ready to train on MNIST, with the recipe documented for each model.
+
+    ``objective``: a name in ``OBJECTIVES``, whose paper fixes k (``discriminator_steps``), the optimiser
+    and its learning rate and betas unless given: WGAN (RMSprop lr 5e-5, k = 5, clipping c = 0.01),
+    WGAN-GP (Adam lr 1e-4, β = (0, 0.9), k = 5, λ = 10, and layer norm in the DCGAN critic). The
+    model's own recipe below is the "standard" objective's. ``r1_gamma``, ``r1_every``: the R1 penalty
+    (standard objective only, ``objectives.Standard``). ``generator_loss`` and the MLP's label smoothing
+    are the standard objective's.
 
     DCGAN: Adam(lr 2e-4, β₁ 0.5) for both nets, N(0, 0.02) init, noise N(0, I); images in [−1, 1].
 
@@ -114,24 +158,31 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
     paper, images in [0, 1], and — when the training ``images`` are given — G's output bias set from the
     pixel marginals.
     """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"build_gan: objective must be one of {tuple(OBJECTIVES)}, got {objective!r}")
+    recipe = OBJECTIVES[objective]
+    if r1_gamma and objective != "standard":
+        raise ValueError(f"build_gan: r1_gamma is an option of the standard objective, got objective={objective!r}")
     if model == "dcgan":
-        generator, discriminator = dcgan_init_(dcgan_generator()), dcgan_init_(dcgan_discriminator())
-        lr = 2e-4 if lr is None else lr
+        generator, discriminator = dcgan_init_(dcgan_generator()), dcgan_init_(dcgan_discriminator(norm=recipe.critic_norm))
         noise, real_label = "normal", 1.0
     elif model == "mlp":
         generator, discriminator = mlp_generator(), mlp_discriminator()
         if images is not None:
             init_output_bias_from_marginals_(generator, images)
-        lr = 2e-4 if lr is None else lr
         noise, real_label = "uniform", 0.9
     else:
         raise ValueError(f"build_gan: model must be 'dcgan' or 'mlp', got {model!r}")
+    if lr is None:
+        lr = 2e-4 if recipe.lr is None else recipe.lr  # the objective's paper's, else the model's
+    if recipe.optimizer == "rmsprop":
+        make_optimizer = lambda net: optim.RMSprop(net.parameters(), lr=lr)
+    else:
+        make_optimizer = lambda net: optim.Adam(net.parameters(), lr=lr, betas=recipe.betas)
     return GAN(
-        generator, discriminator,
-        optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
-        optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
-        noise_dim=NOISE_DIM, generator_loss=generator_loss, discriminator_steps=discriminator_steps,
-        noise=noise, real_label=real_label, seed=seed,
+        generator, discriminator, make_optimizer(generator), make_optimizer(discriminator),
+        noise_dim=NOISE_DIM, discriminator_steps=recipe.discriminator_steps if discriminator_steps is None else discriminator_steps,
+        noise=noise, seed=seed, objective=recipe.build(generator_loss, real_label, r1_gamma, r1_every),
     )
 
 

@@ -7,7 +7,8 @@ written with ``minigan.tools.io.atomic_write``: an interrupted run never leaves 
 
     image_grid(images)               -> a 2-D NumPy array in [0, 1]: the images tiled row by row
     save_image_grid(path, images)    -> that grid as a grey-scale PNG
-    plot_training(path, history)     -> losses, and mean D(x) against D(G(z)), per step
+    plot_training(path, history)     -> losses, and mean D(x) against D(G(z)), per step (for a Wasserstein
+                                        critic: its scores and its estimate E[D(x)] − E[D(G(z))])
 """
 
 import math
@@ -136,7 +137,7 @@ def smooth(values, weight=0.9):
     return out
 
 
-def plot_training(path, history, smoothing=0.9, title=None):
+def plot_training(path, history, smoothing=0.9, title=None, critic=False):
     """Draw a GAN's training history to the PNG ``path``, atomically: two panels sharing the step axis.
 
     Args:
@@ -146,6 +147,10 @@ def plot_training(path, history, smoothing=0.9, title=None):
         smoothing: weight of the exponential moving average in [0, 1) drawn over the raw curve
             (0 draws the raw values only).
         title: an optional title over both panels.
+        critic: D is a Wasserstein critic (Arjovsky et al. 2017; Gulrajani et al. 2017): "d_real" and
+            "d_fake" are its raw mean scores, not probabilities, and a third panel shows its estimate of
+            the Wasserstein distance, E[D(x)] − E[D(G(z))] (the WGAN paper's Figures 3–4), from
+            history["wasserstein"] if given, else from d_real − d_fake.
 
     Top: both losses. Bottom: D(x) and D(G(z)) with the line 1/2, where they meet at the game's
     equilibrium (D cannot tell real from fake). Raw values are drawn thin and light, the smoothed
@@ -158,13 +163,22 @@ def plot_training(path, history, smoothing=0.9, title=None):
     if not 0.0 <= smoothing < 1.0:
         raise ValueError(f"plot_training: smoothing must be in [0, 1), got {smoothing!r}")
     steps = numpy.arange(1, len(curves["d_loss"]) + 1)
-    figure = Figure(figsize=(8, 6), dpi=100)
+    figure = Figure(figsize=(8, 8.5 if critic else 6), dpi=100)
     FigureCanvasAgg(figure)  # attaches an Agg canvas: renders to memory, no display needed
-    losses, scores = figure.subplots(2, 1, sharex=True)
+    if critic:
+        losses, scores, estimate = figure.subplots(3, 1, sharex=True)
+        if "wasserstein" in history:
+            curves["wasserstein"] = _check_history({**history, "d_loss": history["wasserstein"]})["d_loss"]
+        else:
+            curves["wasserstein"] = curves["d_real"] - curves["d_fake"]
+    else:
+        losses, scores = figure.subplots(2, 1, sharex=True)
     panels = [
-        (losses, (("d_loss", "discriminator loss", "tab:blue"), ("g_loss", "generator loss", "tab:orange"))),
+        (losses, (("d_loss", "critic loss" if critic else "discriminator loss", "tab:blue"), ("g_loss", "generator loss", "tab:orange"))),
         (scores, (("d_real", "D(x), real", "tab:green"), ("d_fake", "D(G(z)), fake", "tab:red"))),
     ]
+    if critic:
+        panels.append((estimate, (("wasserstein", "E[D(x)] − E[D(G(z))]", "tab:purple"),)))
     for axes, lines in panels:
         for key, label, colour in lines:
             if smoothing > 0:
@@ -176,11 +190,18 @@ def plot_training(path, history, smoothing=0.9, title=None):
         axes.legend(loc="best")
     losses.set_title("losses")
     losses.set_ylabel("loss")
-    scores.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
-    scores.set_title("discriminator output: mean D(x) vs D(G(z))")
-    scores.set_ylabel("mean D")
-    scores.set_ylim(-0.02, 1.02)
-    scores.set_xlabel("step")
+    if critic:  # raw scores: no 1/2 line and no [0, 1] range
+        scores.set_title("critic scores: mean D(x) vs D(G(z))")
+        scores.set_ylabel("mean score")
+        estimate.set_title("the critic's Wasserstein estimate")
+        estimate.set_ylabel("W estimate")
+        estimate.set_xlabel("step")
+    else:
+        scores.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
+        scores.set_title("discriminator output: mean D(x) vs D(G(z))")
+        scores.set_ylabel("mean D")
+        scores.set_ylim(-0.02, 1.02)
+        scores.set_xlabel("step")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
