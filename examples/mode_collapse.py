@@ -1,4 +1,4 @@
-"""Mode collapse, shown: three GANs on a ring of 8 Gaussians, trained side by side.
+"""Mode collapse, shown: three GANs and a WGAN-GP on a ring of 8 Gaussians, trained side by side.
 
     python examples/mode_collapse.py                    # 2000 iterations each, about a minute on a CPU
     python examples/mode_collapse.py --iterations 500 --seed 3
@@ -11,6 +11,12 @@ Algorithm 1, k = 1) and differ in exactly one thing each:
     minimax          minimise log(1 − D(G(z)))     2 → 128 → 128 → 1        (the baseline D)
     non-saturating   maximise log D(G(z))          2 → 128 → 128 → 1        (the baseline D)
     strong D         maximise log D(G(z))          2 → 256 → 256 → 256 → 1  (the only change from the row above)
+    WGAN-GP          maximise E[D(G(z))]           2 → 128 → 128 → 1        (a critic: the baseline D's shape)
+
+The fourth row is Gulrajani et al. 2017 (Figure 2 trains on this toy): the Wasserstein objective with the
+gradient penalty (``minigan/gans/wasserstein.py``), with Algorithm 1's λ = 10, n_critic = 5 critic steps
+per G step and Adam β = (0, 0.9); its learning rate is the other rows' 1e-3 (the paper's 1e-4 needs far
+more than 2000 iterations), and it starts from the baseline rows' G and D weights.
 
 Shared by all three: G = z (256) → 128 → 128 → 2 (ReLU hidden layers, linear output), built from the same
 seed so that every setup starts from the *same* G weights; noise z ~ N(0, I); Adam, lr 1e-3, β₁ = 0.5 for
@@ -58,6 +64,7 @@ import minigan
 from minigan import backend, nn, optim
 from minigan.gans.gan import GAN
 from minigan.gans.training import Diverged, check_statistics, fetch_statistics
+from minigan.gans.wasserstein import WGANGP
 from minigan.tools.cli import non_negative_int, positive_int
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
 from minigan.tools.io import atomic_write
@@ -66,11 +73,13 @@ from common import EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, RunStopped, pre
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)
-SETUPS = (  # name, generator loss, D's hidden layer widths
+SETUPS = (  # name, generator loss (or "wgan-gp": the Wasserstein objective), D's hidden layer widths
     ("minimax", "minimax", (128, 128)),
     ("non-saturating", "non-saturating", (128, 128)),
     ("strong D", "non-saturating", (256, 256, 256)),
+    ("WGAN-GP", "wgan-gp", (128, 128)),
 )
+CRITIC_STEPS = 5  # WGAN-GP's n_critic (Gulrajani et al. 2017, Algorithm 1)
 LEARNING_RATE = 1e-3
 EVALUATION_SAMPLES = 2500  # points of G judged at each checkpoint (the sample size PacGAN used on this ring)
 TABLE_ROWS = 10            # checkpoints printed per setup, evenly spaced over training
@@ -83,7 +92,7 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=OUTPUT_HELP.format(resume="") + " " + EXIT_STATUS_HELP,
     )
-    parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, one G step) per setup")
+    parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, or WGAN-GP's 5 critic steps, and one G step) per setup")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="minibatch size m, real and fake")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes G's and D's initial weights, the noise and the data")
     parser.add_argument("--out", default=os.path.join("runs", "mode_collapse"), help="output directory, new or empty")
@@ -105,11 +114,15 @@ def build_setup(generator_loss, discriminator_hidden, seed):
     minigan.seed(seed)
     generator = mlp((NOISE_DIM, *G_HIDDEN, 2))                      # z (m, 256) → points (m, 2)
     discriminator = mlp((2, *discriminator_hidden, 1))              # points (m, 2) → logits (m, 1)
+    if generator_loss == "wgan-gp":  # Gulrajani et al. 2017, Algorithm 1's λ, n_critic and betas
+        betas, settings = (0.0, 0.9), {"objective": WGANGP(penalty_weight=10.0), "discriminator_steps": CRITIC_STEPS}
+    else:
+        betas, settings = (0.5, 0.999), {"generator_loss": generator_loss}
     return GAN(
         generator, discriminator,
-        optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=(0.5, 0.999)),
-        optim.Adam(discriminator.parameters(), lr=LEARNING_RATE, betas=(0.5, 0.999)),
-        noise_dim=NOISE_DIM, generator_loss=generator_loss, seed=seed,
+        optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=betas),
+        optim.Adam(discriminator.parameters(), lr=LEARNING_RATE, betas=betas),
+        noise_dim=NOISE_DIM, seed=seed, **settings,
     )
 
 
@@ -186,7 +199,8 @@ def save_figure(path, results, iterations):
             panel.set_title(f"it {iteration}: {result.modes_covered}/{MODES} modes, HQ {100 * result.high_quality_fraction:.0f}%", fontsize=9)
             if column == 0:
                 depth = " → ".join(map(str, (2, *hidden, 1)))
-                panel.set_ylabel(f"{name}\nG: {loss} loss\nD: {depth}", fontsize=9)
+                objective = "critic, λ 10, 5 steps" if loss == "wgan-gp" else f"G: {loss} loss"
+                panel.set_ylabel(f"{name}\n{objective}\nD: {depth}", fontsize=9)
     figure.suptitle(f"Where G's samples land on a ring of {MODES} Gaussians (red circles: the centres; "
                     f"HQ: within 3 std = {3 * STD:g} of a centre)", fontsize=10)
     figure.tight_layout()
