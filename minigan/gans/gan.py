@@ -23,7 +23,8 @@ Algorithm 1 alternates between the players::
 after it. What each player descends is the GAN's *objective* (``minigan/gans/objectives.py``): by default
 ``Standard``, the losses above written as binary cross-entropies on D's logits, with G's loss either as
 printed ("minimax") or in the paper's §3 form, ascending log D(G(z)) instead ("non-saturating").
-A variant of the GAN is a new objective there, or new networks, beside this loop, never a copy of it.
+A variant of the GAN is a new objective there, or new networks, beside this loop, never a copy of it
+(the Wasserstein GANs, ``wasserstein.py``, are Algorithm 1 with k = n_critic critic steps).
 
 A conditional GAN (``minigan/gans/conditional_gan.py``) runs this same loop with minibatches that carry
 a condition y: it changes only how a minibatch splits into (x, y) and how G and D are called
