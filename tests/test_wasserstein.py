@@ -260,3 +260,17 @@ def test_r1_with_a_wasserstein_objective_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as stopped:
         mnist_gan.parse_args(["--objective", "wgan", "--r1", "10"])
     assert stopped.value.code == 2 and "--r1 10: R1 is an option of the standard objective" in capsys.readouterr().err
+
+
+def test_the_critic_step_benchmark_runs():
+    """benchmarks/bench_wasserstein.py --tiny prints its table (a smoke test: it never asserts a speed)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_wasserstein.py"), "--tiny", "--pairs", "1",
+                             "--warmup", "0"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "| objective | median ms |" in result.stdout and "| wgan-gp |" in result.stdout
