@@ -119,12 +119,13 @@ class Recipe:
     """An objective and the optimiser, learning rate, betas and k its paper trains it with.
 
     ``build(generator_loss, real_label, r1_gamma, r1_every)`` makes the objective; ``optimizer`` is ``"adam"`` or ``"rmsprop"``;
-    ``critic_norm``: the DCGAN critic's normalisation for this objective ("batch" or "layer").
+    ``critic_norm``: the DCGAN critic's normalisation for this objective ("batch" or "layer");
+    ``critic``: D is a Wasserstein critic, whose raw scores (not probabilities) the statistics report.
     """
 
-    def __init__(self, build, discriminator_steps, optimizer, lr, betas=None, critic_norm="batch"):
+    def __init__(self, build, discriminator_steps, optimizer, lr, betas=None, critic_norm="batch", critic=False):
         self.build, self.discriminator_steps, self.optimizer = build, discriminator_steps, optimizer
-        self.lr, self.betas, self.critic_norm = lr, betas, critic_norm
+        self.lr, self.betas, self.critic_norm, self.critic = lr, betas, critic_norm, critic
 
 
 def _standard(generator_loss, real_label, r1_gamma, r1_every):
@@ -134,8 +135,8 @@ def _standard(generator_loss, real_label, r1_gamma, r1_every):
 # One line per objective: name -> its paper's recipe. ``lr=None``: the model's own (DCGAN's 2e-4).
 OBJECTIVES = {
     "standard": Recipe(_standard, 1, "adam", None, (0.5, 0.999)),                      # Radford et al. 2015, §4
-    "wgan": Recipe(lambda *_: WGAN(clip=0.01), 5, "rmsprop", 5e-5),                    # Arjovsky et al. 2017, Alg. 1
-    "wgan-gp": Recipe(lambda *_: WGANGP(penalty_weight=10.0), 5, "adam", 1e-4, (0.0, 0.9), critic_norm="layer"),  # Gulrajani et al. 2017, Alg. 1
+    "wgan": Recipe(lambda *_: WGAN(clip=0.01), 5, "rmsprop", 5e-5, critic=True),      # Arjovsky et al. 2017, Alg. 1
+    "wgan-gp": Recipe(lambda *_: WGANGP(penalty_weight=10.0), 5, "adam", 1e-4, (0.0, 0.9), critic_norm="layer", critic=True),  # Gulrajani et al. 2017, Alg. 1
 }
 
 
