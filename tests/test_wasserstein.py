@@ -256,10 +256,16 @@ def test_each_objective_quick_run_writes_the_grid_and_the_curve(tmp_path, tiny_m
     assert metadata["config"]["objective"] == (flags[1] if flags[0] == "--objective" else "standard")
 
 
-def test_r1_with_a_wasserstein_objective_is_a_usage_error(capsys):
+@pytest.mark.parametrize("flags, message", [
+    (["--objective", "wgan", "--r1", "10"], "--r1 10: R1 is an option of the standard objective"),
+    (["--objective", "wgan-gp", "--generator-loss", "minimax"], "--generator-loss minimax: a Wasserstein critic's G"),
+    (["--r1", "-1"], "--r1: expected a non-negative finite number, got -1"),
+    (["--objective", "lsq"], "--objective: invalid choice: 'lsq'"),
+])
+def test_options_of_another_objective_are_usage_errors(flags, message, capsys):
     with pytest.raises(SystemExit) as stopped:
-        mnist_gan.parse_args(["--objective", "wgan", "--r1", "10"])
-    assert stopped.value.code == 2 and "--r1 10: R1 is an option of the standard objective" in capsys.readouterr().err
+        mnist_gan.parse_args(flags)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_the_critic_step_benchmark_runs():
