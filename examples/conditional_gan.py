@@ -35,7 +35,7 @@ from minigan import backend
 from minigan.gans.conditional_gan import NUM_CLASSES, build_conditional_gan
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
-from minigan.tools.cli import non_negative_int, positive_float, positive_int
+from minigan.tools.cli import non_negative_int, positive_float, positive_int, seed_value
 from minigan.tools.data import DataLoader, load_mnist
 
 from common import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, EpochCheckpoints, HelpFormatter, check_trainable, guarded_training,
@@ -60,7 +60,7 @@ def parser():
                         help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
     parser.add_argument("--batch-size", type=positive_int, default=100, help="minibatch size m")
     parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes initial weights, noise, dropout, data order and the grid's noise")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes initial weights, noise, dropout, data order and the grid's noise")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")

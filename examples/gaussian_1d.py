@@ -24,7 +24,7 @@ import minigan
 from minigan import nn, optim
 from minigan.gans.gan import GAN
 from minigan.gans.training import check_statistics, fetch_statistics
-from minigan.tools.cli import non_negative_int, positive_int
+from minigan.tools.cli import non_negative_int, positive_int, seed_value
 from minigan.tools.io import atomic_write
 
 from common import EXIT_STATUS_HELP, OUTPUT_HELP, prepare_output_folder, run_script, side_rng
@@ -41,7 +41,7 @@ def parse_args(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                      epilog=OUTPUT_HELP.format(resume="") + " " + EXIT_STATUS_HELP)
     parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, one G step)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes the initial weights, the noise and the data")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes the initial weights, the noise and the data")
     parser.add_argument("--out", default=os.path.join("runs", "gaussian_1d"), help="output directory, new or empty")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing its histogram.png")
     return parser.parse_args(argv)

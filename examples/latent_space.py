@@ -52,7 +52,7 @@ from minigan.engine.autograd import Tensor, no_grad
 from minigan.gans import models
 from minigan.gans.gan import evaluating
 from minigan.tools import classifier, latent
-from minigan.tools.cli import non_negative_int, positive_int
+from minigan.tools.cli import non_negative_int, positive_int, seed_value
 from minigan.tools.io import FileFormatError, load_checkpoint
 from minigan.tools.plots import save_image_grid
 
@@ -94,7 +94,7 @@ def parse_args(argv=None):
                         help="a checkpoint.npz written by examples/mnist_gan.py (or the folder holding it)")
     parser.add_argument("--out", default=os.path.join("runs", "latent_space"), help="output directory, new or empty")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds earlier results, after removing them")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes every noise vector drawn here")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes every noise vector drawn here")
     parser.add_argument("--pairs", type=positive_int, default=6, help="interpolation rows: pairs of noise vectors")
     parser.add_argument("--steps", type=positive_int, default=10, help="interpolation columns, both endpoints included (at least 2)")
     parser.add_argument("--digits", type=digit, nargs=2, default=(7, 1), metavar=("A", "B"),

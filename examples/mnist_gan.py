@@ -40,7 +40,7 @@ from minigan.gans import models
 from minigan.gans.objectives import GENERATOR_LOSSES
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
-from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
+from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int, seed_value
 from minigan.tools.data import DataLoader, load_mnist
 from minigan.tools.io import atomic_write
 
@@ -75,7 +75,7 @@ def parser():
     parser.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non-saturating",
                         help="minimax: minimise log(1 - D(G(z))); non-saturating: maximise log D(G(z))")
     parser.add_argument("--lr", type=positive_float, default=None, help="learning rate for both networks (default: the objective's, 2e-4, 5e-5 or 1e-4)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes initial weights, noise, dropout and data order")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes initial weights, noise, dropout and data order")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")

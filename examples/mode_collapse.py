@@ -65,7 +65,7 @@ from minigan import backend, nn, optim
 from minigan.gans.gan import GAN
 from minigan.gans.training import Diverged, check_statistics, fetch_statistics
 from minigan.gans.wasserstein import WGANGP
-from minigan.tools.cli import non_negative_int, positive_int
+from minigan.tools.cli import non_negative_int, positive_int, seed_value
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
 from minigan.tools.io import atomic_write
 
@@ -94,7 +94,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations of Algorithm 1 (one D step, or WGAN-GP's 5 critic steps, and one G step) per setup")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="minibatch size m, real and fake")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes G's and D's initial weights, the noise and the data")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes G's and D's initial weights, the noise and the data")
     parser.add_argument("--out", default=os.path.join("runs", "mode_collapse"), help="output directory, new or empty")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing its mode_collapse.png")
     return parser.parse_args(argv)

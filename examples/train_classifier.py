@@ -18,7 +18,7 @@ import time
 import minigan
 from minigan import backend
 from minigan.tools.classifier import accuracy, save_classifier, train_classifier
-from minigan.tools.cli import non_negative_int, positive_int
+from minigan.tools.cli import non_negative_int, positive_int, seed_value
 from minigan.tools.data import load_mnist
 from minigan.tools.data.mnist import TRAIN_SIZE
 
@@ -30,7 +30,7 @@ def parse_args(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                      epilog="--out must not exist yet unless --overwrite is given. " + EXIT_STATUS_HELP)
     parser.add_argument("--epochs", type=positive_int, default=6, help="passes over the 50,000 training images")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes the initial weights and the minibatch order")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes the initial weights and the minibatch order")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="minibatch size")
     parser.add_argument("--out", default=os.path.join("runs", "classifier.npz"),
                         help="where to write the weights (minigan/tools/data/classifier.npz, with --overwrite, replaces the shipped ones)")

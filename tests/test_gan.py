@@ -321,3 +321,17 @@ def test_noise_from_a_given_generator_is_reproducible_and_leaves_the_training_st
     assert grid.min() >= -1 and grid.max() <= 1  # the GAN's own distribution, here U(−1, 1)
     numpy.testing.assert_array_equal(gan.sample_noise(3).numpy(), expected_training_draw)
     assert grid.dtype == minigan.get_backend().dtype == numpy.float32
+
+
+def test_a_gan_refuses_a_bad_seed_at_construction_and_the_scripts_at_the_flag():
+    """GAN(seed=-1) used to fail only at the first iteration, inside NumPy's SeedSequence."""
+    import argparse
+    from minigan.gans import models
+    from minigan.tools.cli import seed_value
+    for bad in (-1, 1.5, "abc", 2**64):
+        with pytest.raises((TypeError, ValueError), match="GAN: seed"):
+            models.build_gan("mlp", seed=bad)
+    assert seed_value("0") == 0 and seed_value(str(2**64 - 1)) == 2**64 - 1
+    for bad in ("-1", "1.5", str(2**64)):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"2\*\*64"):
+            seed_value(bad)

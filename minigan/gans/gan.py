@@ -72,7 +72,8 @@ class GAN:
             raise ValueError(f"GAN: noise must be one of {NOISE_DISTRIBUTIONS}, got {noise!r}")
         self.generator, self.discriminator = generator, discriminator
         self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
-        self.noise_dim, self.discriminator_steps, self.noise, self.seed = noise_dim, discriminator_steps, noise, seed
+        self.noise_dim, self.discriminator_steps, self.noise = noise_dim, discriminator_steps, noise
+        self.seed = None if seed is None else backend.check_seed(seed, "GAN: seed")  # here, not deep in SeedSequence
         self.objective = _objective(objective, generator_loss, real_label)
         self.iteration = 0  # completed iterations of Algorithm 1's outer loop
         self.discriminator_step_count = 0

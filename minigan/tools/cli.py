@@ -48,3 +48,11 @@ def non_negative_float(text):
     if not (value >= 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
     return value
+
+
+def seed_value(text):
+    """A seed: an integer in [0, 2**64), the range ``minigan.seed`` accepts."""
+    value = _integer(text, 0, "a seed, an integer in [0, 2**64)")
+    if value >= 2**64:
+        raise argparse.ArgumentTypeError(f"expected a seed, an integer in [0, 2**64), got {value}")
+    return value
