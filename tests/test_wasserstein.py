@@ -60,8 +60,8 @@ def test_wgan_gp_critic_loss_is_the_wasserstein_term_plus_the_penalty(xp):
     real_scores, fake_scores = to_numpy(real.data) @ w + b, to_numpy(fake.data) @ w + b
     expected = fake_scores.mean() - real_scores.mean() + 10.0 * (numpy.linalg.norm(w) - 1) ** 2
     assert loss.item() == pytest.approx(expected, rel=1e-9)
-    assert stats["d_real"] == pytest.approx(real_scores.mean()) and stats["d_fake"] == pytest.approx(fake_scores.mean())
-    assert stats["wasserstein"] == pytest.approx(real_scores.mean() - fake_scores.mean())
+    assert float(stats["d_real"]) == pytest.approx(real_scores.mean()) and float(stats["d_fake"]) == pytest.approx(fake_scores.mean())
+    assert float(stats["wasserstein"]) == pytest.approx(real_scores.mean() - fake_scores.mean())
 
 
 def test_the_interpolation_draws_from_the_seeded_training_stream(xp):
@@ -88,7 +88,7 @@ def test_r1_penalty_of_a_linear_discriminator_is_the_closed_form(xp, n, features
     plain, _ = Standard().discriminator_loss(gan, real, fake)
     w = to_numpy(gan.weight.data)[0]
     assert (with_r1 - plain).item() == pytest.approx(gamma / 2 * w @ w, rel=1e-9, abs=1e-12)
-    assert stats["r1_penalty"] == pytest.approx(gamma / 2 * w @ w, rel=1e-9)
+    assert float(stats["r1_penalty"]) == pytest.approx(gamma / 2 * w @ w, rel=1e-9)
     with_r1.backward()
     plain_gradient = to_numpy(gan.weight.grad).copy()
     gan.weight.grad = None
@@ -109,7 +109,7 @@ def test_lazy_r1_applies_n_times_the_penalty_every_n_steps(xp, every):
         gan.discriminator_step_count = step
         loss, stats = lazy.discriminator_loss(gan, real, fake)
         added.append((loss - plain.discriminator_loss(gan, real, fake)[0]).item())
-        assert stats["r1_penalty"] == pytest.approx(added[-1], rel=1e-6, abs=1e-12)
+        assert float(stats["r1_penalty"]) == pytest.approx(added[-1], rel=1e-6, abs=1e-12)
     expected = [every * 5.0 * w @ w if step % every == 0 else 0.0 for step in range(2 * every)]
     numpy.testing.assert_allclose(added, expected, rtol=1e-9, atol=1e-12)
     assert sum(added[:every]) == pytest.approx(every * 5.0 * w @ w)  # what N eager steps add
