@@ -1,0 +1,115 @@
+"""examples/pix2pix.py, cyclegan.py and srgan.py: quick runs write their figures, checkpoints and
+measurements; an earlier run is never overwritten unasked; --resume continues a run exactly; every flag
+is explained; bad flags are one-line errors. Small data and small networks, so each run takes seconds."""
+
+import json
+import os
+
+import numpy
+import pytest
+
+from minigan.tools.data import read_mnist
+from minigan.tools.io import load_checkpoint
+
+from conftest import PNG_SIGNATURE, assert_usage_error, load_example
+
+SCRIPTS = {name: load_example(name) for name in ("pix2pix", "cyclegan", "srgan")}
+VARIANTS = {"pix2pix": ("cgan+l1", "l1"), "cyclegan": ("cyclegan", "gan-alone"), "srgan": ("mse", "srgan")}
+SMALL = {"pix2pix": ["--width", 4], "cyclegan": ["--width", 2, "--blocks", 1], "srgan": ["--width", 4, "--blocks", 1]}
+
+
+@pytest.fixture(scope="module")
+def small_mnist(tmp_path_factory):
+    arrays = read_mnist()
+    path = tmp_path_factory.mktemp("data") / "small.npz"
+    numpy.savez(path, x_train=arrays["x_train"][:256], y_train=arrays["y_train"][:256],
+                x_test=arrays["x_test"][:60], y_test=arrays["y_test"][:60])
+    return str(path)
+
+
+def run(name, small_mnist, out, *flags):
+    return SCRIPTS[name].main([*map(str, ["--data", small_mnist, "--out", out, "--batch-size", 16, "--log-every", 1,
+                                          *SMALL[name], *flags])])
+
+
+def history(path):
+    with numpy.load(path) as f:
+        return {key: f[key] for key in f.files}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_quick_run_writes_each_variants_figure_and_checkpoint_and_the_measurements(name, small_mnist, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(name, small_mnist, out, "--steps", 3) == 0
+    printed = capsys.readouterr().out
+    for variant in VARIANTS[name]:
+        folder = out / variant
+        for figure in ("figure_epoch_001.png", "training.png"):
+            assert (folder / figure).read_bytes()[:8] == PNG_SIGNATURE
+        state, metadata = load_checkpoint(folder / "checkpoint.npz")
+        assert int(state["gan"]["counters"]["iteration"]) == 3 and metadata["config"]["variant"] == variant
+        assert not [f for f in os.listdir(folder) if f.startswith(".") or f.endswith(".tmp")]  # no temporary files left
+    measured = json.loads((out / "measurements.json").read_text())
+    assert measured["test_images"] == 60 and all(any(row.startswith(v) for row in measured["rows"]) for v in VARIANTS[name])
+    assert "epoch 1/2  step 3/" in printed and all(v in printed for v in VARIANTS[name])  # progress lines and the table
+    if name != "cyclegan":
+        assert (out / "comparison.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_an_earlier_run_is_refused_without_resume_and_resume_matches_the_uninterrupted_run(small_mnist, tmp_path, capsys):
+    """64 images in minibatches of 16: 4 iterations an epoch; the first part stops at the end of epoch 1
+    (a run stopped by --steps inside an epoch resumes at the start of the next)."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    common = ["--variants", "cgan+l1", "--train-images", 64]
+    assert run("pix2pix", small_mnist, whole, "--steps", 6, *common) == 0
+    assert run("pix2pix", small_mnist, parts, "--steps", 4, *common) == 0
+    capsys.readouterr()
+    assert run("pix2pix", small_mnist, parts, "--steps", 6, *common) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert run("pix2pix", small_mnist, parts, "--steps", 6, *common, "--resume") == 0
+    expected, resumed = history(whole / "cgan+l1" / "history.npz"), history(parts / "cgan+l1" / "history.npz")
+    assert len(expected["d_loss"]) == 6
+    for key, values in expected.items():
+        numpy.testing.assert_array_equal(resumed[key], values)
+    assert run("pix2pix", small_mnist, parts, "--steps", 6, *common, "--resume", "--lr", "1e-3") == 2
+    assert "was trained with" in capsys.readouterr().err
+
+
+def test_srgan_starts_from_the_trained_mse_network(small_mnist, tmp_path):
+    out = tmp_path / "sr"
+    assert run("srgan", small_mnist, out, "--steps", 2, "--factor", 2) == 0
+    mse, _ = load_checkpoint(out / "mse" / "checkpoint.npz")
+    srgan, metadata = load_checkpoint(out / "srgan" / "checkpoint.npz")
+    assert metadata["config"]["init"] == "mse" and metadata["config"]["factor"] == 2
+    assert srgan["gan"]["generator"].keys() == mse["gan"]["generator"].keys()
+
+
+@pytest.mark.parametrize("name, flags", [
+    ("pix2pix", ["--epochs", "--steps", "--train-images", "--test-images", "--batch-size", "--width", "--seed", "--backend",
+                 "--out", "--resume", "--data", "--log-every", "--l1-weight", "--lr", "--variants"]),
+    ("cyclegan", ["--blocks", "--cycle-weight", "--identity-weight", "--lr", "--variants", "--resume", "--steps"]),
+    ("srgan", ["--factor", "--blocks", "--srgan-epochs", "--feature-weight", "--adversarial-weight", "--lr", "--srgan-init", "--resume"]),
+])
+def test_help_explains_every_flag(name, flags, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        SCRIPTS[name].parse_args(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in flags:
+        assert flag in text
+
+
+@pytest.mark.parametrize("name, flags, message", [
+    ("pix2pix", ["--epochs", "0"], "--epochs: expected a positive integer, got 0"),
+    ("pix2pix", ["--variants", "gan"], "--variants: invalid choice: 'gan'"),
+    ("cyclegan", ["--identity-weight", "-1"], "--identity-weight: expected a number ≥ 0, got -1.0"),
+    ("srgan", ["--factor", "3"], "--factor: invalid choice: 3"),
+    ("srgan", ["--lr", "fast"], "--lr: expected a positive number, got 'fast'"),
+])
+def test_bad_flags_are_rejected_with_a_message(name, flags, message, capsys):
+    assert_usage_error(SCRIPTS[name].parse_args, flags, message, capsys)
+
+
+def test_missing_data_is_a_one_line_error(tmp_path, capsys):
+    assert SCRIPTS["cyclegan"].main(["--data", str(tmp_path / "nowhere.npz"), "--out", str(tmp_path / "x")]) == 2
+    assert "cyclegan.py: error: no MNIST data at" in capsys.readouterr().err
