@@ -56,10 +56,11 @@ def add_common_flags(parser, out, epochs, train_images, batch_size, width):
 
 
 def check_out(out, variants, resume):
-    """Refuse to train over an earlier run unless ``--resume`` was given."""
-    found = [name for name in variants if os.path.exists(os.path.join(out, name, CHECKPOINT))]
+    """Refuse to train over an earlier run (a variant's checkpoint, or the measurements) unless ``--resume`` was given."""
+    found = [os.path.join(name, CHECKPOINT) for name in variants if os.path.exists(os.path.join(out, name, CHECKPOINT))]
+    found += ["measurements.json"] if os.path.exists(os.path.join(out, "measurements.json")) else []
     if found and not resume:
-        raise RunError(f"--out {out!r} already holds a run ({', '.join(os.path.join(name, CHECKPOINT) for name in found)}); "
+        raise RunError(f"--out {out!r} already holds a run ({', '.join(found)}); "
                        "pass --resume to continue it, or choose another --out")
 
 

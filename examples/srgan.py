@@ -48,7 +48,7 @@ VARIANTS = ("mse", "srgan")
 
 def parse_args(argv=None):
     p = parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.")
-    add_common_flags(p, out="srgan", epochs=2, train_images=12000, batch_size=32, width=32)
+    add_common_flags(p, out="srgan", epochs=2, train_images=9600, batch_size=32, width=32)
     p.add_argument("--factor", type=int, choices=(2, 4), default=4, help="upscaling factor: 4 (7×7 → 28×28) or 2 (14×14 → 28×28)")
     p.add_argument("--blocks", type=positive_int, default=4, help="residual blocks in G")
     p.add_argument("--srgan-epochs", type=positive_int, default=None, help="epochs of the srgan variant after the mse one (default: --epochs)")

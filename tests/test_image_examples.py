@@ -14,7 +14,7 @@ from minigan.tools.io import load_checkpoint
 from conftest import PNG_SIGNATURE, assert_usage_error, load_example
 
 SCRIPTS = {name: load_example(name) for name in ("pix2pix", "cyclegan", "srgan")}
-VARIANTS = {"pix2pix": ("cgan+l1", "l1"), "cyclegan": ("cyclegan", "gan-alone"), "srgan": ("mse", "srgan")}
+VARIANTS = {"pix2pix": ("cgan+l1", "l1"), "cyclegan": ("cyclegan", "gan-alone"), "srgan": ("mse", "srgan")}  # what a default run trains
 SMALL = {"pix2pix": ["--width", 4], "cyclegan": ["--width", 2, "--blocks", 1], "srgan": ["--width", 4, "--blocks", 1]}
 
 

@@ -42,6 +42,7 @@ Networks, scaled down from the paper's (Appendix 7.2) for 28×28 digits, instanc
 
 from minigan.engine import nn, optim
 from minigan.engine.losses import mse_loss
+from minigan.engine.nn.residual import normalisation
 from .image_to_image import ImageToImageGAN, Pair, l1_loss
 from .models import dcgan_init_
 
@@ -140,36 +141,45 @@ def _mean(scores):
     return 0.5 * (float(scores.source.data.mean()) + float(scores.target.data.mean()))
 
 
-def resnet_generator(channels=1, width=32, blocks=3):
-    """G or F for 28×28: c7s1-w, d2w (28 → 14), R2w × blocks, u w (14 → 28), c3s1-channels, tanh (Appendix 7.2)."""
+def resnet_generator(channels=1, width=32, blocks=3, norm="instance"):
+    """G or F for 28×28: c7s1-w, d2w (28 → 14), R2w × blocks, u w (14 → 28), c3s1-channels, tanh (Appendix 7.2).
+
+    ``norm``: "instance" (the paper's), "batch" or None, after every conv but the last.
+    """
+    def norm_layer(width):
+        layer = normalisation(norm, width)
+        return [layer] if layer is not None else []
+
+    bias = norm is None
     return nn.Sequential(
-        nn.Conv2d(channels, width, 7, padding=3, bias=False), nn.InstanceNorm2d(width), nn.ReLU(),             # (m, 28, 28, w)
-        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, bias=False), nn.InstanceNorm2d(2 * width), nn.ReLU(),  # (m, 14, 14, 2w)
-        *[nn.ResidualBlock(2 * width, norm="instance") for _ in range(blocks)],                              # (m, 14, 14, 2w)
-        nn.ConvTranspose2d(2 * width, width, 3, stride=2, padding=1, output_padding=1, bias=False),          # (m, 28, 28, w)
-        nn.InstanceNorm2d(width), nn.ReLU(),
-        nn.Conv2d(width, channels, 3, padding=1), nn.Tanh(),                                                 # (m, 28, 28, channels)
+        nn.Conv2d(channels, width, 7, padding=3, bias=bias), *norm_layer(width), nn.ReLU(),                  # (m, 28, 28, w)
+        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, bias=bias), *norm_layer(2 * width), nn.ReLU(),   # (m, 14, 14, 2w)
+        *[nn.ResidualBlock(2 * width, norm=norm) for _ in range(blocks)],                                   # (m, 14, 14, 2w)
+        nn.ConvTranspose2d(2 * width, width, 3, stride=2, padding=1, output_padding=1, bias=bias),          # (m, 28, 28, w)
+        *norm_layer(width), nn.ReLU(),
+        nn.Conv2d(width, channels, 3, padding=1), nn.Tanh(),                                                # (m, 28, 28, channels)
     )
 
 
-def instance_patch_discriminator(channels=1, widths=(64, 128)):
-    """PatchGAN D_X or D_Y: C64 (no norm) → C128 (instance norm) → one score per 10 × 10 patch, no sigmoid (LSGAN)."""
+def patch_critic(channels=1, widths=(64, 128), norm="instance"):
+    """PatchGAN D_X or D_Y: C64 (no norm) → C128 (``norm``) → one score per 10 × 10 patch, no sigmoid (LSGAN)."""
     first, second = widths
+    layer = normalisation(norm, second)
     return nn.Sequential(
         nn.Conv2d(channels, first, 4, stride=2, padding=1), nn.LeakyReLU(0.2),                   # (m, 14, 14, C64)
-        nn.Conv2d(first, second, 4, stride=2, padding=1, bias=False), nn.InstanceNorm2d(second),  # (m, 7, 7, C128)
-        nn.LeakyReLU(0.2),
+        nn.Conv2d(first, second, 4, stride=2, padding=1, bias=layer is None),                    # (m, 7, 7, C128)
+        *([layer] if layer is not None else []), nn.LeakyReLU(0.2),
         nn.Conv2d(second, 1, 1),                                                                 # (m, 7, 7, 1)
     )
 
 
 def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle_weight=CYCLE_WEIGHT,
-                   identity_weight=IDENTITY_WEIGHT, lr=2e-4, seed=None):
+                   identity_weight=IDENTITY_WEIGHT, lr=2e-4, generator_norm="instance", discriminator_norm="instance", seed=None):
     """CycleGAN for 1-channel 28×28 images in [−1, 1]: weights N(0, 0.02), Adam(α = 2e-4, β₁ = 0.5) (§4)."""
-    generators = CycleGenerators(dcgan_init_(resnet_generator(channels, width, blocks)),
-                                 dcgan_init_(resnet_generator(channels, width, blocks)))
-    discriminators = CycleDiscriminators(dcgan_init_(instance_patch_discriminator(channels, patch_widths)),
-                                         dcgan_init_(instance_patch_discriminator(channels, patch_widths)))
+    generators = CycleGenerators(dcgan_init_(resnet_generator(channels, width, blocks, generator_norm)),
+                                 dcgan_init_(resnet_generator(channels, width, blocks, generator_norm)))
+    discriminators = CycleDiscriminators(dcgan_init_(patch_critic(channels, patch_widths, discriminator_norm)),
+                                         dcgan_init_(patch_critic(channels, patch_widths, discriminator_norm)))
     return CycleGAN(
         generators, discriminators,
         optim.Adam(generators.parameters(), lr=lr, betas=(0.5, 0.999)),
@@ -179,4 +189,4 @@ def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle
 
 
 __all__ = ["CycleGAN", "CycleConsistent", "CycleGenerators", "CycleDiscriminators", "resnet_generator",
-           "instance_patch_discriminator", "build_cyclegan", "CYCLE_WEIGHT", "IDENTITY_WEIGHT"]
+           "patch_critic", "build_cyclegan", "CYCLE_WEIGHT", "IDENTITY_WEIGHT"]

@@ -134,7 +134,7 @@ def build_srgan(factor=4, features=None, feature_weight=FEATURE_WEIGHT, adversar
                 width=32, blocks=4, lr=1e-4, seed=None):
     """SRGAN (or, with both weights 0, the MSE-only network) for 28×28 digits: Adam(α = 1e-4, β₁ = 0.9) (§3.2)."""
     generator = SuperResolution(factor, width, blocks)
-    discriminator = dcgan_init_(sr_discriminator())
+    discriminator = dcgan_init_(sr_discriminator(width=width))
     return ImageToImageGAN(
         generator, discriminator,
         optim.Adam(generator.parameters(), lr=lr, betas=(0.9, 0.999)),
