@@ -156,18 +156,18 @@ def test_nearest_upsampling_copies_pixels_and_its_gradient_sums_them(xp, shape, 
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: pixel_shuffle(Tensor(numpy.zeros((1, 2, 2, 6))), 2), "pixel_shuffle: the 6 channels of x (shape (1, 2, 2, 6)) are not a multiple of factor² = 4"),
-    (lambda: pixel_unshuffle(Tensor(numpy.zeros((1, 5, 4, 1))), 2), "pixel_unshuffle: the image size 5×4"),
-    (lambda: upsample_nearest(Tensor(numpy.zeros((4, 4))), 2), "upsample_nearest: x must have shape (N, H, W, C)"),
-    (lambda: upsample_nearest(Tensor(numpy.zeros((1, 4, 4, 1))), 0), "upsample_nearest: factor must be a positive int"),
-    (lambda: instance_norm(Tensor(numpy.zeros((2, 1, 1, 3)))), "instance_norm: each image needs H·W ≥ 2 pixels"),
-    (lambda: instance_norm(Tensor(numpy.zeros((2, 3, 3, 3))), Tensor(numpy.ones(2)), Tensor(numpy.ones(2))), "instance_norm: weight has shape (2,) but x has 3 channels"),
-    (lambda: nn.UNet(1, 1, widths=(4, 8))(Tensor(numpy.zeros((1, 6, 8, 1), numpy.float32))), "UNet: input must be (N, H, W, C) with H and W multiples of 2^2 = 4"),
-    (lambda: nn.ResidualBlock(4, norm="layer"), "normalisation: kind must be one of"),
+    (lambda xp: pixel_shuffle(Tensor(xp.zeros((1, 2, 2, 6))), 2), "pixel_shuffle: the 6 channels of x (shape (1, 2, 2, 6)) are not a multiple of factor² = 4"),
+    (lambda xp: pixel_unshuffle(Tensor(xp.zeros((1, 5, 4, 1))), 2), "pixel_unshuffle: the image size 5×4"),
+    (lambda xp: upsample_nearest(Tensor(xp.zeros((4, 4))), 2), "upsample_nearest: x must have shape (N, H, W, C)"),
+    (lambda xp: upsample_nearest(Tensor(xp.zeros((1, 4, 4, 1))), 0), "upsample_nearest: factor must be a positive int"),
+    (lambda xp: instance_norm(Tensor(xp.zeros((2, 1, 1, 3)))), "instance_norm: each image needs H·W ≥ 2 pixels"),
+    (lambda xp: instance_norm(Tensor(xp.zeros((2, 3, 3, 3))), Tensor(xp.ones(2)), Tensor(xp.ones(2))), "instance_norm: weight has shape (2,) but x has 3 channels"),
+    (lambda xp: nn.UNet(1, 1, widths=(4, 8))(Tensor(xp.zeros((1, 6, 8, 1), numpy.float32))), "UNet: input must be (N, H, W, C) with H and W multiples of 2^2 = 4"),
+    (lambda xp: nn.ResidualBlock(4, norm="layer"), "normalisation: kind must be one of"),
 ])
-def test_mistakes_are_named(call, message):
+def test_mistakes_are_named(xp, call, message):
     with pytest.raises((ValueError, TypeError)) as error:
-        call()
+        call(xp)
     assert message in str(error.value)
 
 

@@ -98,15 +98,15 @@ def test_same_seed_same_losses_and_resuming_continues_identically():
 
 # ----- pix2pix ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("adversarial", [True, False])
-def test_pix2pix_generator_loss_is_cgan_plus_100_l1(adversarial):
+def test_pix2pix_generator_loss_is_cgan_plus_100_l1(xp, adversarial):
     gan = tiny_pix2pix(adversarial=adversarial, dropout=0.0)
     sources, targets = pairs(8)
-    fake = gan.generator(Tensor(sources))
-    logits = gan.discriminator(Tensor(numpy.concatenate([sources, fake.numpy()], axis=3)))
+    fake = gan.generator(Tensor(xp.asarray(sources)))
+    logits = gan.discriminator(Tensor(xp.asarray(numpy.concatenate([sources, fake.numpy()], axis=3))))
     l1 = numpy.abs(fake.numpy().astype(numpy.float64) - targets).mean()
     expected = 100 * l1 + (-numpy.log(sigmoid(logits.data)).mean() if adversarial else 0.0)
     loss, stats = gan.objective.generator_loss(gan, fake, gan.check_condition(Pair(sources, targets), 8, "test"))
-    assert loss.item() == pytest.approx(expected, rel=1e-5) and stats["l1"] == pytest.approx(l1, rel=1e-5)
+    assert loss.item() == pytest.approx(expected, rel=1e-5) and float(stats["l1"]) == pytest.approx(l1, rel=1e-5)
 
 
 def test_pix2pix_learns_a_paired_mapping_that_l1_measures():
@@ -147,7 +147,7 @@ class Scale(nn.Module):
 
     def __init__(self, factor):
         self.factor = factor
-        self.weight = nn.Parameter(numpy.ones(1, numpy.float32))  # a parameter, so optimisers accept it
+        self.weight = nn.Parameter(backend.get_backend().xp.ones(1, numpy.float32))  # a parameter, so optimisers accept it
 
     def forward(self, x):
         return x * (self.factor * self.weight)
@@ -179,7 +179,8 @@ def test_cyclegan_losses_are_the_least_squares_ones_with_lambda_10_and_half_lamb
     gan = scale_cyclegan(2.0, 0.25)
     pair = gan.check_condition(Pair(sources, targets), 8, "test")
     fake = gan.call_generator(None, pair)  # (F(y), G(x))
-    d_x, d_y = (lambda t: to_numpy(gan.discriminator.d_x(Tensor(t)).data)), (lambda t: to_numpy(gan.discriminator.d_y(Tensor(t)).data))
+    on_device = lambda t: Tensor(backend.get_backend().asarray(t))
+    d_x, d_y = (lambda t: to_numpy(gan.discriminator.d_x(on_device(t)).data)), (lambda t: to_numpy(gan.discriminator.d_y(on_device(t)).data))
     fx, fy = targets * 0.25, sources * 2.0
     expected_d = (0.5 * (((d_y(targets) - 1) ** 2).mean() + (d_y(fy) ** 2).mean())
                   + 0.5 * (((d_x(sources) - 1) ** 2).mean() + (d_x(fx) ** 2).mean()))
@@ -190,7 +191,7 @@ def test_cyclegan_losses_are_the_least_squares_ones_with_lambda_10_and_half_lamb
     expected_g = ((d_y(fy) - 1) ** 2).mean() + ((d_x(fx) - 1) ** 2).mean() + 10 * cycle + 5 * identity
     loss, stats = gan.objective.generator_loss(gan, fake, pair)
     assert loss.item() == pytest.approx(expected_g, rel=1e-5)
-    assert stats["cycle"] == pytest.approx(cycle / 2, rel=1e-5) and stats["identity"] == pytest.approx(identity / 2, rel=1e-5)
+    assert float(stats["cycle"]) == pytest.approx(cycle / 2, rel=1e-5) and float(stats["identity"]) == pytest.approx(identity / 2, rel=1e-5)
     no_identity, _ = CycleConsistent(identity_weight=0).generator_loss(gan, fake, pair)
     assert no_identity.item() == pytest.approx(expected_g - 5 * identity, rel=1e-5)
 
@@ -224,12 +225,12 @@ def test_srgan_loss_is_mse_plus_feature_plus_a_thousandth_of_the_adversarial_ter
     pair = gan.check_condition(Pair(low, high), 6, "test")
     fake = gan.generator(pair.source)
     out = fake.numpy().astype(numpy.float64)
-    phi = lambda images: to_numpy(features(Tensor(((images + 1) / 2).astype(numpy.float32))).data).astype(numpy.float64)
+    phi = lambda images: to_numpy(features(Tensor(backend.get_backend().asarray(((images + 1) / 2).astype(numpy.float32)))).data).astype(numpy.float64)
     mse, feature = ((out - high) ** 2).mean(), ((phi(out) - phi(high)) ** 2).mean()
     adversarial = -numpy.log(sigmoid(gan.discriminator(fake).data)).mean()
     loss, stats = gan.objective.generator_loss(gan, fake, pair)
     assert loss.item() == pytest.approx(mse + 0.1 * feature + 1e-3 * adversarial, rel=1e-5)
-    assert (stats["mse"], stats["feature"]) == (pytest.approx(mse, rel=1e-5), pytest.approx(feature, rel=1e-4))
+    assert (float(stats["mse"]), float(stats["feature"])) == (pytest.approx(mse, rel=1e-5), pytest.approx(feature, rel=1e-4))
     mse_only, stats = SRGAN(feature_weight=0, adversarial_weight=0).generator_loss(gan, fake, pair)
     assert mse_only.item() == pytest.approx(mse, rel=1e-5) and set(stats) == {"mse"}
 

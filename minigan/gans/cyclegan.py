@@ -94,7 +94,7 @@ class CycleConsistent:
         cycle_weight: λ (10 in the paper).
         identity_weight: the identity loss's weight as a fraction of λ (0.5 in §5.2; 0 leaves it out).
 
-    Statistics: ``d_real``, ``d_fake`` the mean D output on real and on fake images of both domains (an
+    Statistics (0-d arrays on the device, as ``Standard``'s): ``d_real``, ``d_fake`` the mean D output on real and on fake images of both domains (an
     LSGAN D aims at 1 and 0); ``cycle``, the mean of the two cycle L1 errors; ``identity``; ``d_fake_after``.
     """
 
@@ -125,11 +125,11 @@ class CycleConsistent:
         loss = mse_loss(scores.target, 1.0) + mse_loss(scores.source, 1.0)
         cycle = self.cycle_loss(gan, fake, pair)
         loss = loss + self.cycle_weight * cycle
-        stats = {"d_fake_after": _mean(scores), "cycle": cycle.item() / 2}
+        stats = {"d_fake_after": _mean(scores), "cycle": cycle.data / 2}
         if self.identity_weight:
             identity = self.identity_loss(gan, pair)
             loss = loss + self.identity_weight * self.cycle_weight * identity
-            stats["identity"] = identity.item() / 2
+            stats["identity"] = identity.data / 2
         return loss, stats
 
     def __repr__(self):
@@ -137,8 +137,8 @@ class CycleConsistent:
 
 
 def _mean(scores):
-    """The mean raw D output over both domains' patches (an LSGAN D has no sigmoid)."""
-    return 0.5 * (float(scores.source.data.mean()) + float(scores.target.data.mean()))
+    """The mean raw D output over both domains' patches (an LSGAN D has no sigmoid), a 0-d array on the device."""
+    return (scores.source.data.mean() + scores.target.data.mean()) / 2
 
 
 def resnet_generator(channels=1, width=32, blocks=3, norm="instance"):

@@ -46,7 +46,8 @@ class Pix2Pix(Standard):
     ``adversarial=False`` drops the first term: the paper's "L1" row of Table 1 (D is still trained
     beside it, so its D(s, G(s)) shows how well a discriminator tells those outputs from real digits).
 
-    Statistics: ``Standard``'s, plus ``l1``, the mean |y − G(s)| of G's step (in the images' units).
+    Statistics (on the device, as ``Standard``'s): ``Standard``'s, plus ``l1``, the mean |y − G(s)| of G's
+    step (in the images' units).
     """
 
     def __init__(self, l1_weight=L1_WEIGHT, adversarial=True):
@@ -61,9 +62,9 @@ class Pix2Pix(Standard):
         """−log D(s, G(s)) + λ·mean |y − G(s)|, or λ·mean |y − G(s)| alone."""
         l1 = l1_loss(fake, pair.target)                             # L_L1, eq. 3
         if not self.adversarial:
-            return self.l1_weight * l1, {"l1": l1.item()}
+            return self.l1_weight * l1, {"l1": l1.data}
         adversarial, stats = super().generator_loss(gan, fake, pair)  # −log D(s, G(s)), D frozen by the loop
-        return adversarial + self.l1_weight * l1, {**stats, "l1": l1.item()}
+        return adversarial + self.l1_weight * l1, {**stats, "l1": l1.data}
 
     def __repr__(self):
         return f"Pix2Pix(l1_weight={self.l1_weight!r}, adversarial={self.adversarial!r})"

@@ -55,7 +55,7 @@ class SRGAN(Standard):
             D(G(I_LR)) shows how easily a discriminator tells those outputs from real digits).
 
     Images are in [−1, 1] (G ends in tanh); φ is given (image + 1)/2.
-    Statistics: ``Standard``'s, plus ``mse`` and ``feature`` (the two content terms of G's step).
+    Statistics (on the device): ``Standard``'s, plus ``mse`` and ``feature`` (the two content terms of G's step).
     """
 
     def __init__(self, features=None, feature_weight=FEATURE_WEIGHT, adversarial_weight=ADVERSARIAL_WEIGHT):
@@ -70,11 +70,11 @@ class SRGAN(Standard):
     def generator_loss(self, gan, fake, pair):
         """MSE + feature_weight·feature MSE + adversarial_weight·(−log D(G(I_LR))), through the frozen D."""
         mse = mse_loss(fake, pair.target)                                                # eq. 4
-        loss, stats = mse, {"mse": mse.item()}
+        loss, stats = mse, {"mse": mse.data}
         if self.feature_weight:
             feature = mse_loss(self.features((fake + 1.0) * 0.5), self.features((pair.target + 1.0) * 0.5).detach())  # eq. 5
             loss = loss + self.feature_weight * feature
-            stats["feature"] = feature.item()
+            stats["feature"] = feature.data
         if self.adversarial_weight:
             adversarial, adversarial_stats = super().generator_loss(gan, fake, pair)   # −log D(G(I_LR)), eq. 6
             loss = loss + self.adversarial_weight * adversarial
