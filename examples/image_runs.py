@@ -65,12 +65,13 @@ def check_out(out, variants, resume):
 
 
 # ----- one variant --------------------------------------------------------------------------------
-def train_variant(name, gan, config, sources, targets, args, save_figure, title):
+def train_variant(name, gan, config, sources, targets, args, save_figure, title, after_epoch=None):
     """Train ``gan`` on the minibatches (sources, targets) for ``args.epochs`` in ``args.out/name``.
 
     ``config`` (a dict of plain values: the variant's settings) goes into every checkpoint; resuming
     from a checkpoint with a different config is refused. ``save_figure(gan, path)`` draws the epoch's
-    figure. Returns (history, seconds spent training in this call).
+    figure; ``after_epoch(gan, epoch)``, if given, runs after it. Returns (history, seconds spent
+    training in this call).
     """
     directory = os.path.join(args.out, name)
     os.makedirs(directory, exist_ok=True)
@@ -98,6 +99,8 @@ def train_variant(name, gan, config, sources, targets, args, save_figure, title)
     def figure(epoch):
         figure_path = os.path.join(directory, f"figure_epoch_{epoch:03d}.png")
         save_figure(gan, figure_path)
+        if after_epoch is not None:
+            after_epoch(gan, epoch)
         return figure_path
 
     started, before = time.perf_counter(), gan.iteration

@@ -1,6 +1,6 @@
 """SRGAN on MNIST (Ledig et al. 2016): 4× super-resolution, 7×7 → 28×28 (or 2×, 14×14 → 28×28).
 
-    python examples/srgan.py                    # the MSE-only network, then SRGAN from it; bicubic for scale
+    python examples/srgan.py                    # the MSE-only network, SRGAN from it; bicubic for scale
     python examples/srgan.py --factor 2         # 14×14 → 28×28
     python examples/srgan.py --steps 100        # a quick look
     python examples/srgan.py --resume           # continue the runs in --out
@@ -9,10 +9,14 @@ Each training digit is box-averaged to 7×7 (``transforms.downsample``); G learn
 Two variants train with the same loop and data (minigan/gans/srgan.py), in the paper's order (§3.2):
 
     mse     the pixel MSE alone: the paper's SRResNet (its D still trains beside it, and its D(G(I_LR))
-            shows how easily a discriminator tells those outputs from real digits)
+            shows how easily a discriminator tells those outputs from real digits), for --epochs and
+            then --srgan-epochs more
     srgan   MSE + 0.1 × the MSE of the shipped classifier's features (this task's VGG loss) + 10⁻³ × the
-            adversarial loss, its G starting from the trained mse network's ("to avoid undesired local
-            optima", §3.2)
+            adversarial loss, for --srgan-epochs, its G starting from the mse network's after --epochs
+            ("to avoid undesired local optima", §3.2; that G is kept as mse/generator_epoch_NNN.npz)
+
+So both Gs have made the same number of updates when they are compared: SRGAN's head start is the
+MSE network's own first --epochs.
 
 Writes, per variant, into --out/<variant>/ (default runs/srgan): figure_epoch_NNN.png (rows: the
 low-resolution input, bicubic, G, the true digit; one test digit of each class per column),
@@ -25,6 +29,7 @@ shipped classifier reads the output as the true digit, and the sharpness (mean g
 true digits'). The paper's claim: SRGAN's PSNR is lower than the MSE network's, its images sharper.
 """
 
+import argparse
 import os
 import sys
 
@@ -38,7 +43,7 @@ from minigan.tools.cli import positive_float, positive_int
 from minigan.tools.classifier import accuracy, shipped_classifier
 from minigan.tools.data import DataError, bicubic_upsample, downsample, load_mnist
 from minigan.tools.image_metrics import gradient_energy, psnr
-from minigan.tools.io import FileFormatError, load_checkpoint
+from minigan.tools.io import FileFormatError, load_checkpoint, save_checkpoint
 
 from common import RunError, to_unit_range
 from image_runs import CHECKPOINT, add_common_flags, check_out, parser, report, test_rows, train_variant
@@ -48,15 +53,16 @@ VARIANTS = ("mse", "srgan")
 
 def parse_args(argv=None):
     p = parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.")
-    add_common_flags(p, out="srgan", epochs=2, train_images=9600, batch_size=32, width=32)
+    add_common_flags(p, out="srgan", epochs=2, train_images=6400, batch_size=32, width=32)
     p.add_argument("--factor", type=int, choices=(2, 4), default=4, help="upscaling factor: 4 (7×7 → 28×28) or 2 (14×14 → 28×28)")
     p.add_argument("--blocks", type=positive_int, default=4, help="residual blocks in G")
-    p.add_argument("--srgan-epochs", type=positive_int, default=None, help="epochs of the srgan variant after the mse one (default: --epochs)")
+    p.add_argument("--srgan-epochs", type=positive_int, default=2,
+                   help="epochs of SRGAN, started from the MSE network after --epochs; the MSE network trains these too")
     p.add_argument("--feature-weight", type=positive_float, default=FEATURE_WEIGHT, help="weight of the classifier-feature content loss in SRGAN")
     p.add_argument("--adversarial-weight", type=positive_float, default=ADVERSARIAL_WEIGHT, help="weight of the adversarial loss in SRGAN (eq. 3)")
     p.add_argument("--lr", type=positive_float, default=1e-4, help="Adam learning rate for both networks (β₁ = 0.9, §3.2)")
     p.add_argument("--srgan-init", choices=("mse", "scratch"), default="mse",
-                   help="where SRGAN's G starts: the trained mse network (the paper's protocol) or fresh weights")
+                   help="where SRGAN's G starts: the mse network after --epochs (the paper's protocol), or fresh weights (then it trains --epochs + --srgan-epochs)")
     return p.parse_args(argv)
 
 
@@ -94,24 +100,35 @@ def run(args):
 
     results = {"bicubic": measure(bicubic_upsample(test_low, args.factor), test_digits, test_labels)}
     comparison = [upsample_for_display(test_low[shown], args.factor), bicubic_upsample(test_low[shown], args.factor)]
+    snapshot = os.path.join(args.out, "mse", f"generator_epoch_{args.epochs:03d}.npz")  # SRGAN's starting G
     for name in VARIANTS:
         srgan = name == "srgan"
+        from_mse = srgan and args.srgan_init == "mse"
         config = {"variant": name, "factor": args.factor, "feature_weight": args.feature_weight if srgan else 0.0,
                   "adversarial_weight": args.adversarial_weight if srgan else 0.0, "lr": args.lr, "width": args.width,
                   "blocks": args.blocks, "batch_size": args.batch_size, "seed": args.seed, "train_images": len(digits),
-                  "init": args.srgan_init if srgan else "scratch"}
+                  "init": f"mse after epoch {args.epochs}" if from_mse else "scratch"}
         minigan.seed(args.seed)
         gan = build_srgan(args.factor, features, config["feature_weight"], config["adversarial_weight"], width=args.width,
                           blocks=args.blocks, lr=args.lr, seed=args.seed)
-        variant_args = args
-        if srgan:
-            variant_args = type(args)(**{**vars(args), "epochs": args.srgan_epochs or args.epochs})
-            if args.srgan_init == "mse" and not os.path.exists(os.path.join(args.out, name, CHECKPOINT)):
-                state, _ = load_checkpoint(os.path.join(args.out, "mse", CHECKPOINT))
-                gan.generator.load_state_dict(state["gan"]["generator"])  # G from the trained MSE network; D, optimisers fresh
+        epochs, after_epoch = args.epochs + args.srgan_epochs, None
+        if name == "mse":
+            def after_epoch(gan, epoch):
+                if epoch == args.epochs:
+                    save_checkpoint(snapshot, {"generator": gan.generator.state_dict()}, metadata={"epoch": epoch, "config": config})
+        elif from_mse:
+            epochs = args.srgan_epochs
+            if not os.path.exists(os.path.join(args.out, name, CHECKPOINT)):
+                if os.path.exists(snapshot):
+                    generator = load_checkpoint(snapshot)[0]["generator"]
+                else:  # --steps stopped the MSE network before that epoch: start from where it stopped
+                    print(f"srgan: the mse network stopped before epoch {args.epochs} (--steps); SRGAN starts from its last checkpoint")
+                    generator = load_checkpoint(os.path.join(args.out, "mse", CHECKPOINT))[0]["gan"]["generator"]
+                gan.generator.load_state_dict(generator)  # G from the MSE network; D and the optimisers fresh
+        variant_args = argparse.Namespace(**{**vars(args), "epochs": epochs})
         _, seconds = train_variant(name, gan, config, sources, targets, variant_args,
                                    lambda gan, path: save_figure(gan, path, test_low[shown], test_digits[shown], args.factor),
-                                   title=f"SRGAN on MNIST, {name}, {args.factor}×")
+                                   title=f"SRGAN on MNIST, {name}, {args.factor}×", after_epoch=after_epoch)
         outputs = to_unit_range(gan.translate(to_signed(test_low)), (-1.0, 1.0))
         results[name] = {**measure(outputs, test_digits, test_labels), "seconds": round(seconds, 1)}
         comparison.append(outputs[shown])

@@ -75,13 +75,19 @@ def test_an_earlier_run_is_refused_without_resume_and_resume_matches_the_uninter
     assert "was trained with" in capsys.readouterr().err
 
 
-def test_srgan_starts_from_the_trained_mse_network(small_mnist, tmp_path):
+def test_srgan_starts_from_the_mse_network_after_its_first_epochs_and_both_make_as_many_updates(small_mnist, tmp_path):
+    """32 images in minibatches of 16: 2 iterations an epoch. The MSE network trains --epochs 1 + --srgan-epochs 1,
+    its G after epoch 1 is kept, and SRGAN trains 1 epoch from it: 4 G updates each, counting the head start."""
     out = tmp_path / "sr"
-    assert run("srgan", small_mnist, out, "--steps", 2, "--factor", 2) == 0
+    assert run("srgan", small_mnist, out, "--factor", 2, "--train-images", 32, "--epochs", 1, "--srgan-epochs", 1) == 0
     mse, _ = load_checkpoint(out / "mse" / "checkpoint.npz")
     srgan, metadata = load_checkpoint(out / "srgan" / "checkpoint.npz")
-    assert metadata["config"]["init"] == "mse" and metadata["config"]["factor"] == 2
-    assert srgan["gan"]["generator"].keys() == mse["gan"]["generator"].keys()
+    start, _ = load_checkpoint(out / "mse" / "generator_epoch_001.npz")
+    assert metadata["config"]["init"] == "mse after epoch 1" and metadata["config"]["factor"] == 2
+    assert int(mse["gan"]["counters"]["iteration"]) == 4 and int(srgan["gan"]["counters"]["iteration"]) == 2
+    assert start["generator"].keys() == srgan["gan"]["generator"].keys()
+    changed = [not numpy.array_equal(start["generator"][k], mse["gan"]["generator"][k]) for k in start["generator"]]
+    assert any(changed)  # the kept G is epoch 1's, not the MSE network's last
 
 
 @pytest.mark.parametrize("name, flags", [
