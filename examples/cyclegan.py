@@ -83,8 +83,11 @@ def save_figure(gan, path, thin_images, thick_images):
 
 def wasserstein_1d(a, b):
     """W₁ between two samples of widths: the mean |quantile difference| over 200 evenly spaced quantiles (NaNs, empty images, left out)."""
+    a, b = a[~numpy.isnan(a)], b[~numpy.isnan(b)]
+    if not (a.size and b.size):
+        return float("nan")  # every output faint: no widths to compare
     q = numpy.linspace(0, 1, 200)
-    return float(numpy.abs(numpy.nanquantile(a, q) - numpy.nanquantile(b, q)).mean())
+    return float(numpy.abs(numpy.quantile(a, q) - numpy.quantile(b, q)).mean())
 
 
 def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs=None):

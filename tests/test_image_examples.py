@@ -119,3 +119,11 @@ def test_bad_flags_are_rejected_with_a_message(name, flags, message, capsys):
 def test_missing_data_is_a_one_line_error(tmp_path, capsys):
     assert SCRIPTS["cyclegan"].main(["--data", str(tmp_path / "nowhere.npz"), "--out", str(tmp_path / "x")]) == 2
     assert "cyclegan.py: error: no MNIST data at" in capsys.readouterr().err
+
+
+def test_cyclegans_width_distance_is_the_shift_between_two_shifted_samples():
+    widths = numpy.random.default_rng(0).uniform(1, 3, 500)
+    distance = SCRIPTS["cyclegan"].wasserstein_1d
+    assert distance(widths + 1.0, widths) == pytest.approx(1.0, rel=1e-12)  # W₁ of a shift is the shift
+    assert distance(numpy.append(widths, numpy.nan), widths) == 0.0          # faint images (NaN widths) are left out
+    assert numpy.isnan(distance(numpy.full(3, numpy.nan), widths))           # all faint: nothing to compare
