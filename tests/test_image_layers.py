@@ -214,3 +214,52 @@ def test_unet_keeps_the_image_size_and_ends_in_tanh(xp):
     y = unet(Tensor(random_array(xp, (2, 16, 24, 2), 0, dtype=numpy.float32))).data
     assert y.shape == (2, 16, 24, 3) and y.dtype == numpy.float32
     assert float(abs(to_numpy(y)).max()) < 1
+
+
+# ----- second derivatives (create_graph=True), as for every op (docs/double-backward.md) -----------------
+from minigan import grad, ops  # noqa: E402  (kept with the tests that use them)
+from minigan.engine.ops.instancenorm import instance_norm_composed  # noqa: E402
+
+from test_double_backward import check as check_second_derivatives  # noqa: E402
+
+
+@given(shape=image_shapes(min_pixels=2), seed=seeds, affine=st.booleans())
+def test_the_fused_instance_norm_and_its_composition_agree_in_value_and_gradient(xp, shape, seed, affine):
+    """instance_norm_composed is what the engine differentiates when the backward is recorded."""
+    x = leaf(xp, shape, seed)
+    params = [leaf(xp, shape[-1:], seed + 1, low=0.5, high=2.0), leaf(xp, shape[-1:], seed + 2)] if affine else []
+    fused, composed = instance_norm(x, *params), instance_norm_composed(x, *params)
+    assert_close(fused.data, composed.data, rtol=1e-10, atol=1e-12)
+    v = Tensor(random_array(xp, shape, seed + 3))
+    for a, b in zip(grad(fused, [x, *params], grad_outputs=v), grad(composed, [x, *params], grad_outputs=v)):
+        assert_close(a.data, b.data, rtol=1e-8, atol=1e-10)
+
+
+@given(shape=image_shapes(min_pixels=3, max_side=3, max_channels=2), seed=seeds, affine=st.booleans())
+def test_instance_norm_second_derivatives(xp, shape, seed, affine):
+    inputs = [leaf(xp, shape, seed)]
+    if affine:
+        inputs += [leaf(xp, shape[-1:], seed + 1, low=0.5, high=2.0), leaf(xp, shape[-1:], seed + 2)]
+    check_second_derivatives(lambda *t: instance_norm(*t), inputs)
+
+
+@pytest.mark.parametrize("op", ["pixel_shuffle", "pixel_unshuffle", "upsample_nearest"])
+@given(shape=image_shapes(max_side=2, max_channels=2), factor=st.integers(1, 2), seed=seeds)
+def test_resampling_second_derivatives(xp, op, shape, factor, seed):
+    """Each is linear, so its own second derivative is zero; through a tanh the check sees the backward
+    of the backward carry the curvature back the way the values came."""
+    n, h, w, c = shape
+    input_shape = {"pixel_shuffle": (n, h, w, factor * factor * c), "pixel_unshuffle": (n, h * factor, w * factor, c),
+                   "upsample_nearest": shape}[op]
+    function = {"pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle, "upsample_nearest": upsample_nearest}[op]
+    check_second_derivatives(lambda x: ops.tanh(function(x, factor)), [leaf(xp, input_shape, seed)])
+
+
+def test_second_derivatives_through_an_instance_norm_critic(xp):
+    """What a gradient penalty (R1's ‖∇ₓD(x)‖²) on CycleGAN's PatchGAN critic needs: the derivative of
+    ∇ₓ⟨v, D(x)⟩ through conv, instance norm and LeakyReLU, against finite differences, in float64."""
+    from minigan.gans.cyclegan import patch_critic
+
+    critic = float64(patch_critic(1, (2, 3), norm="instance"))
+    x = leaf(xp, (1, 8, 8, 1), 3)
+    check_second_derivatives(lambda x: critic(x), [x])

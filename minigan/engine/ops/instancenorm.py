@@ -19,9 +19,15 @@ derivative is the same formula (Ioffe & Szegedy 2015, §3), with ĝ = γ·dy = d
 
 (the two subtracted terms are ĝ's projections on the directions x̂ cannot move in: adding a constant to
 the slice, which μ removes, and scaling it, which inv_std removes).
+
+That backward is an array kernel, for first-order training. When the backward is recorded
+(``create_graph=True``, a gradient penalty through a CycleGAN critic) it is replaced by the derivative of
+``instance_norm_composed``, the same function composed from differentiable ops (``ops.batchnorm.normalise``
+over the two pixel axes), as batch norm and layer norm do; the two are tested against each other.
 """
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, is_grad_enabled
+from .batchnorm import normalise
 
 
 class InstanceNorm(Function):
@@ -32,6 +38,7 @@ class InstanceNorm(Function):
 
     def forward(self, x, weight=None, bias=None, *, eps):
         dtype = x.dtype.type
+        self.eps = eps
         mean = x.mean(axis=(1, 2), keepdims=True)                     # (N, 1, 1, C)
         centred = x - mean                                            # (N, H, W, C)
         var = (centred * centred).mean(axis=(1, 2), keepdims=True)    # (N, 1, 1, C), biased
@@ -43,19 +50,29 @@ class InstanceNorm(Function):
         return self.normalised * weight + bias                        # γ, β broadcast along the last axis
 
     def backward(self, grad):
+        if is_grad_enabled():  # the backward is being recorded: differentiate the composition instead
+            return self.backward_by_composition(grad, instance_norm_composed, eps=self.eps)
+        grad = grad.data
         x_hat, inv_std = self.normalised, self.inv_std
         g = grad if self.weight is None else grad * self.weight       # ĝ = dL/dx̂
         grad_x = None
         if self.needs_input_grad[0]:
             mean_g = g.mean(axis=(1, 2), keepdims=True)               # (N, 1, 1, C)
             mean_gx = (g * x_hat).mean(axis=(1, 2), keepdims=True)    # (N, 1, 1, C)
-            grad_x = inv_std * (g - mean_g - x_hat * mean_gx)
+            grad_x = Tensor(inv_std * (g - mean_g - x_hat * mean_gx))
         if self.weight is None:
             return grad_x
         need_weight, need_bias = self.needs_input_grad[1:]
-        grad_weight = (grad * x_hat).sum(axis=(0, 1, 2)) if need_weight else None   # (C,)
-        grad_bias = grad.sum(axis=(0, 1, 2)) if need_bias else None                  # (C,)
+        grad_weight = Tensor((grad * x_hat).sum(axis=(0, 1, 2))) if need_weight else None   # (C,)
+        grad_bias = Tensor(grad.sum(axis=(0, 1, 2))) if need_bias else None                  # (C,)
         return grad_x, grad_weight, grad_bias
+
+
+def instance_norm_composed(x, weight=None, bias=None, eps=1e-5):
+    """Instance norm composed from differentiable ops: the fused ``InstanceNorm``'s function (same value),
+    differentiable to any order op by op (slower: more passes, more temporaries)."""
+    y = normalise(x, (1, 2), eps)  # over each image's H·W pixels, per channel
+    return y if weight is None else y * weight + bias
 
 
 def instance_norm(x, weight=None, bias=None, eps=1e-5):

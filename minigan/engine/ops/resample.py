@@ -13,6 +13,10 @@ is the adjoint of a linear map that only moves or copies:
 * ``upsample_nearest``: (N, H, W, C) → (N, sH, sW, C), each pixel copied into an s × s block. Its adjoint
   adds each block back into one pixel (a copy's gradient is the sum of the copies' gradients).
 
+Each backward is written with ops (the other shuffle; a reshape and a sum), so when it is recorded
+(``create_graph=True``) its own derivative comes out of those ops: the second derivative of a linear map
+is zero, and the gradient of the gradient is moved back the way it came.
+
 Channel order of a block, as TensorFlow's ``depth_to_space`` on NHWC::
 
     out[n, h·r + i, w·r + j, c] = x[n, h, w, (i·r + j)·C + c]
@@ -23,6 +27,8 @@ permutation of the channels, which a learned convolution before the shuffle abso
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
+from .reduce import sum as reduce_sum
+from .shape import reshape
 
 
 def _depth_to_space(x, r):
@@ -48,7 +54,7 @@ class PixelShuffle(Function):
         return _depth_to_space(x, factor)
 
     def backward(self, grad):
-        return _space_to_depth(grad, self.factor)
+        return PixelUnshuffle.apply(grad, factor=self.factor)
 
 
 class PixelUnshuffle(Function):
@@ -59,7 +65,7 @@ class PixelUnshuffle(Function):
         return _space_to_depth(x, factor)
 
     def backward(self, grad):
-        return _depth_to_space(grad, self.factor)
+        return PixelShuffle.apply(grad, factor=self.factor)
 
 
 class UpsampleNearest(Function):
@@ -75,7 +81,8 @@ class UpsampleNearest(Function):
     def backward(self, grad):
         n, sh, sw, c = grad.shape
         s = self.factor
-        return grad.reshape(n, sh // s, s, sw // s, s, c).sum(axis=(2, 4))  # (N, sH, sW, C) -> (N, H, s, W, s, C) -> (N, H, W, C)
+        blocks = reshape(grad, (n, sh // s, s, sw // s, s, c))  # (N, sH, sW, C) -> (N, H, s, W, s, C)
+        return reduce_sum(blocks, axis=(2, 4))                 # -> (N, H, W, C): each block added into its pixel
 
 
 def _check(x, factor, op):
