@@ -2,7 +2,7 @@
 
     python examples/cyclegan.py                 # CycleGAN, and the "GAN alone" ablation (no cycle, no identity loss)
     python examples/cyclegan.py --steps 100     # a quick look
-    python examples/cyclegan.py --resume        # continue the runs in --out
+    python examples/cyclegan.py --resume runs/cyclegan   # continue that run
 
 The two domains (minigan/tools/data/transforms.py, ``unpaired_thin_thick``): the training images are split by
 a seeded permutation into two disjoint halves; X is the first half thinned (erosion by the 2×2 square), Y
@@ -32,30 +32,38 @@ import sys
 import numpy
 
 import minigan
-from minigan import backend
 from minigan.gans.cyclegan import CYCLE_WEIGHT, IDENTITY_WEIGHT, build_cyclegan
 from minigan.tools import plots
 from minigan.tools.cli import positive_float, positive_int
 from minigan.tools.classifier import accuracy, shipped_classifier
-from minigan.tools.data import DataError, load_mnist, thicken, thin, unpaired_thin_thick
+from minigan.tools.data import load_mnist, thicken, thin, unpaired_thin_thick
 from minigan.tools.image_metrics import mean_absolute_error, stroke_width
-from minigan.tools.io import FileFormatError
 
-from common import RunError, to_unit_range
-from image_runs import add_common_flags, check_out, parser, report, test_rows, train_variant
+from common import run_script, to_unit_range
+from image_runs import add_common_flags, open_runs, parser, report, test_rows, train_variant
+from resuming import parse_flags
 
 VARIANTS = {"cyclegan": (True, True), "no-identity": (True, False), "gan-alone": (False, False)}  # name -> (cycle loss, identity loss)
+DEFAULT_OUT = os.path.join("runs", "cyclegan")
+CONFIG_KEYS = ("train_images", "batch_size", "width", "blocks", "lr", "cycle_weight", "identity_weight", "seed")
 
 
-def parse_args(argv=None):
-    p = parser("CycleGAN on MNIST with minigan (Zhu et al. 2017): thin ↔ thick strokes from unpaired halves of the data.")
+def build_parser():
+    p = parser("CycleGAN on MNIST with minigan (Zhu et al. 2017): thin ↔ thick strokes from unpaired halves of the data.",
+               "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
     add_common_flags(p, out="cyclegan", epochs=2, train_images=9600, batch_size=16, width=8)
     p.add_argument("--blocks", type=positive_int, default=2, help="residual blocks in each generator")
     p.add_argument("--cycle-weight", type=positive_float, default=CYCLE_WEIGHT, help="λ, the weight of the cycle loss (eq. 3)")
     p.add_argument("--identity-weight", type=float, default=IDENTITY_WEIGHT, help="the identity loss's weight as a fraction of λ (§5.2; 0 leaves it out)")
     p.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for all four networks (β₁ = 0.5)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["cyclegan", "gan-alone"], help="which variants to train and measure")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
+    p = build_parser()
+    args = parse_flags(p, argv)
     if not args.identity_weight >= 0:
         p.error(f"argument --identity-weight: expected a number ≥ 0, got {args.identity_weight}")
     return args
@@ -101,9 +109,7 @@ def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs
 
 
 def run(args):
-    if args.backend:
-        backend.set_backend(args.backend)
-    check_out(args.out, args.variants, args.resume)
+    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "cyclegan.py", DEFAULT_OUT, args.variants)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
     split = unpaired_thin_thick(digits[: args.train_images], seed=args.seed)      # two disjoint halves
     sources, targets = to_signed(split.thin), to_signed(split.thick)              # X, Y in [−1, 1]
@@ -112,18 +118,19 @@ def run(args):
     test_thin, test_thick = thin(test_digits), thicken(test_digits)              # each test digit in both domains
     thin_widths, thick_widths = stroke_width(test_thin), stroke_width(test_thick)
     shown = test_rows(test_labels)
+    config = {key: getattr(args, key) for key in CONFIG_KEYS}
+    for folder in folders:
+        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
 
     results = {"no translation, X → Y": measure(test_thin, test_thick, thick_widths, test_labels),
                "no translation, Y → X": measure(test_thick, test_thin, thin_widths, test_labels)}
     for name in args.variants:
         cycle, identity = VARIANTS[name]
-        config = {"variant": name, "cycle_weight": args.cycle_weight if cycle else 0.0, "identity_weight": args.identity_weight if identity else 0.0,
-                  "lr": args.lr, "width": args.width, "blocks": args.blocks, "batch_size": args.batch_size, "seed": args.seed,
-                  "train_images": len(split.thin) + len(split.thick)}
         minigan.seed(args.seed)
         gan = build_cyclegan(width=args.width, blocks=args.blocks, patch_widths=(2 * args.width, 4 * args.width),
-                             cycle_weight=config["cycle_weight"], identity_weight=config["identity_weight"], lr=args.lr, seed=args.seed)
-        _, seconds = train_variant(name, gan, config, sources, targets, args,
+                             cycle_weight=args.cycle_weight if cycle else 0.0, identity_weight=args.identity_weight if identity else 0.0,
+                             lr=args.lr, seed=args.seed)
+        _, seconds = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
                                    lambda gan, path: save_figure(gan, path, test_thin[shown], test_thick[shown]),
                                    title=f"CycleGAN on MNIST, {name}")
         made = translations(gan, test_thin, test_thick)
@@ -144,12 +151,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        run(args)
-    except (DataError, FileFormatError, FileNotFoundError, backend.BackendError, RunError) as error:
-        print(f"cyclegan.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script("cyclegan.py", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python examples/pix2pix.py                  # cGAN + 100·L1 and L1 alone, 2 epochs of 25,000 images each
     python examples/pix2pix.py --steps 100      # a quick look
-    python examples/pix2pix.py --resume         # continue the runs in --out
+    python examples/pix2pix.py --resume runs/pix2pix   # continue that run
 
 The task is paired: each source is ``edge_map(digit)`` (minigan/tools/data/transforms.py: the one-pixel
 outline around the strokes, a thresholded external morphological gradient), and its target is the digit.
@@ -28,29 +28,36 @@ import sys
 import numpy
 
 import minigan
-from minigan import backend
 from minigan.gans.pix2pix import L1_WEIGHT, build_pix2pix
 from minigan.tools import plots
 from minigan.tools.cli import positive_float
 from minigan.tools.classifier import accuracy, shipped_classifier
-from minigan.tools.data import DataError, edge_map, load_mnist
+from minigan.tools.data import edge_map, load_mnist
 from minigan.tools.image_metrics import gradient_energy, mean_absolute_error
-from minigan.tools.io import FileFormatError
 
-from common import RunError, to_unit_range
-from image_runs import add_common_flags, check_out, parser, report, test_rows, train_variant
+from common import run_script, to_unit_range
+from image_runs import add_common_flags, open_runs, parser, report, test_rows, train_variant
+from resuming import parse_flags
 
 VARIANTS = {"cgan+l1": True, "l1": False}  # name -> adversarial term on
+DEFAULT_OUT = os.path.join("runs", "pix2pix")
+CONFIG_KEYS = ("train_images", "batch_size", "width", "lr", "l1_weight", "seed")  # a run's settings, recorded and kept on --resume
 
 
-def parse_args(argv=None):
-    p = parser("pix2pix on MNIST with minigan (Isola et al. 2017): edge map → digit, cGAN + L1 against L1 alone.")
+def build_parser():
+    p = parser("pix2pix on MNIST with minigan (Isola et al. 2017): edge map → digit, cGAN + L1 against L1 alone.",
+               "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
     add_common_flags(p, out="pix2pix", epochs=2, train_images=25000, batch_size=64, width=32)
     p.add_argument("--l1-weight", type=positive_float, default=L1_WEIGHT, help="λ, the weight of the L1 term (eq. 4)")
     p.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks (β₁ = 0.5)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS),
                    help="which variants to train and measure")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
+    return parse_flags(build_parser(), argv)
 
 
 def to_signed(images):
@@ -72,9 +79,7 @@ def measure(outputs, digits, labels):
 
 
 def run(args):
-    if args.backend:
-        backend.set_backend(args.backend)
-    check_out(args.out, args.variants, args.resume)
+    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "pix2pix.py", DEFAULT_OUT, args.variants)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")          # (n, 28, 28, 1) in [0, 1]
     digits = digits[: args.train_images]
     sources, targets = to_signed(edge_map(digits)), to_signed(digits)            # edges in {−1, 1}, digits in [−1, 1]
@@ -82,15 +87,16 @@ def run(args):
     test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
     test_edges = edge_map(test_digits)
     shown = test_rows(test_labels)
+    config = {key: getattr(args, key) for key in CONFIG_KEYS}
+    for folder in folders:
+        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
 
     results, times = {}, {}
     for name in args.variants:
-        config = {"variant": name, "adversarial": VARIANTS[name], "l1_weight": args.l1_weight, "lr": args.lr, "width": args.width,
-                  "batch_size": args.batch_size, "seed": args.seed, "train_images": len(digits)}
         minigan.seed(args.seed)
         gan = build_pix2pix(widths=(args.width, 2 * args.width), patch_widths=(args.width, 2 * args.width),
                             l1_weight=args.l1_weight, adversarial=VARIANTS[name], lr=args.lr, seed=args.seed)
-        history, times[name] = train_variant(name, gan, config, sources, targets, args,
+        history, times[name] = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
                                              lambda gan, path: save_figure(gan, path, test_edges[shown], test_digits[shown]),
                                              title=f"pix2pix on MNIST, {name}")
         outputs = to_unit_range(gan.translate(to_signed(test_edges)), (-1.0, 1.0))
@@ -111,12 +117,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        run(args)
-    except (DataError, FileFormatError, FileNotFoundError, backend.BackendError, RunError) as error:
-        print(f"pix2pix.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script("pix2pix.py", lambda: run(args))
 
 
 if __name__ == "__main__":

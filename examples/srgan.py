@@ -3,7 +3,7 @@
     python examples/srgan.py                    # the MSE-only network, SRGAN from it; bicubic for scale
     python examples/srgan.py --factor 2         # 14×14 → 28×28
     python examples/srgan.py --steps 100        # a quick look
-    python examples/srgan.py --resume           # continue the runs in --out
+    python examples/srgan.py --resume runs/srgan     # continue that run
 
 Each training digit is box-averaged to 7×7 (``transforms.downsample``); G learns the 28×28 digit back.
 Two variants train with the same loop and data (minigan/gans/srgan.py), in the paper's order (§3.2):
@@ -29,30 +29,33 @@ shipped classifier reads the output as the true digit, and the sharpness (mean g
 true digits'). The paper's claim: SRGAN's PSNR is lower than the MSE network's, its images sharper.
 """
 
-import argparse
 import os
 import sys
 
 import numpy
 
 import minigan
-from minigan import backend
 from minigan.gans.srgan import ADVERSARIAL_WEIGHT, FEATURE_WEIGHT, build_srgan
 from minigan.tools import plots
 from minigan.tools.cli import positive_float, positive_int
 from minigan.tools.classifier import accuracy, shipped_classifier
-from minigan.tools.data import DataError, bicubic_upsample, downsample, load_mnist
+from minigan.tools.data import bicubic_upsample, downsample, load_mnist
 from minigan.tools.image_metrics import gradient_energy, psnr
-from minigan.tools.io import FileFormatError, load_checkpoint, save_checkpoint
+from minigan.tools.io import load_checkpoint, save_checkpoint
 
-from common import RunError, to_unit_range
-from image_runs import CHECKPOINT, add_common_flags, check_out, parser, report, test_rows, train_variant
+from common import run_script, to_unit_range
+from image_runs import CHECKPOINT, add_common_flags, open_runs, parser, report, test_rows, train_variant
+from resuming import parse_flags
 
 VARIANTS = ("mse", "srgan")
+DEFAULT_OUT = os.path.join("runs", "srgan")
+CONFIG_KEYS = ("factor", "train_images", "batch_size", "width", "blocks", "lr", "feature_weight", "adversarial_weight",
+               "epochs", "srgan_epochs", "srgan_init", "seed")  # epochs too: they fix where SRGAN's G comes from
 
 
-def parse_args(argv=None):
-    p = parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.")
+def build_parser():
+    p = parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.",
+               "Trains the mse and the srgan variant in --out/<variant>/, then measures them and bicubic on the test digits.")
     add_common_flags(p, out="srgan", epochs=2, train_images=6400, batch_size=32, width=32)
     p.add_argument("--factor", type=int, choices=(2, 4), default=4, help="upscaling factor: 4 (7×7 → 28×28) or 2 (14×14 → 28×28)")
     p.add_argument("--blocks", type=positive_int, default=4, help="residual blocks in G")
@@ -63,7 +66,12 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=positive_float, default=1e-4, help="Adam learning rate for both networks (β₁ = 0.9, §3.2)")
     p.add_argument("--srgan-init", choices=("mse", "scratch"), default="mse",
                    help="where SRGAN's G starts: the mse network after --epochs (the paper's protocol), or fresh weights (then it trains --epochs + --srgan-epochs)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
+    return parse_flags(build_parser(), argv)
 
 
 def to_signed(images):
@@ -86,9 +94,7 @@ def measure(outputs, digits, labels):
 
 
 def run(args):
-    if args.backend:
-        backend.set_backend(args.backend)
-    check_out(args.out, VARIANTS, args.resume)
+    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "srgan.py", DEFAULT_OUT, VARIANTS)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
     digits = digits[: args.train_images]
     sources, targets = to_signed(downsample(digits, args.factor)), to_signed(digits)  # I_LR, I_HR in [−1, 1]
@@ -97,38 +103,35 @@ def run(args):
     test_low = downsample(test_digits, args.factor)
     shown = test_rows(test_labels)
     features = shipped_classifier().body  # φ: the classifier's 128 penultimate features, frozen by the objective
+    config = {key: getattr(args, key) for key in CONFIG_KEYS}
+    for folder in folders:
+        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
 
     results = {"bicubic": measure(bicubic_upsample(test_low, args.factor), test_digits, test_labels)}
     comparison = [upsample_for_display(test_low[shown], args.factor), bicubic_upsample(test_low[shown], args.factor)]
     snapshot = os.path.join(args.out, "mse", f"generator_epoch_{args.epochs:03d}.npz")  # SRGAN's starting G
     for name in VARIANTS:
         srgan = name == "srgan"
-        from_mse = srgan and args.srgan_init == "mse"
-        config = {"variant": name, "factor": args.factor, "feature_weight": args.feature_weight if srgan else 0.0,
-                  "adversarial_weight": args.adversarial_weight if srgan else 0.0, "lr": args.lr, "width": args.width,
-                  "blocks": args.blocks, "batch_size": args.batch_size, "seed": args.seed, "train_images": len(digits),
-                  "init": f"mse after epoch {args.epochs}" if from_mse else "scratch"}
         minigan.seed(args.seed)
-        gan = build_srgan(args.factor, features, config["feature_weight"], config["adversarial_weight"], width=args.width,
-                          blocks=args.blocks, lr=args.lr, seed=args.seed)
+        gan = build_srgan(args.factor, features, args.feature_weight if srgan else 0.0, args.adversarial_weight if srgan else 0.0,
+                          width=args.width, blocks=args.blocks, lr=args.lr, seed=args.seed)
         epochs, after_epoch = args.epochs + args.srgan_epochs, None
         if name == "mse":
             def after_epoch(gan, epoch):
                 if epoch == args.epochs:
                     save_checkpoint(snapshot, {"generator": gan.generator.state_dict()}, metadata={"epoch": epoch, "config": config})
-        elif from_mse:
+        elif args.srgan_init == "mse":
             epochs = args.srgan_epochs
-            if not os.path.exists(os.path.join(args.out, name, CHECKPOINT)):
+            if resumed[name] is None:
                 if os.path.exists(snapshot):
                     generator = load_checkpoint(snapshot)[0]["generator"]
                 else:  # --steps stopped the MSE network before that epoch: start from where it stopped
                     print(f"srgan: the mse network stopped before epoch {args.epochs} (--steps); SRGAN starts from its last checkpoint")
                     generator = load_checkpoint(os.path.join(args.out, "mse", CHECKPOINT))[0]["gan"]["generator"]
                 gan.generator.load_state_dict(generator)  # G from the MSE network; D and the optimisers fresh
-        variant_args = argparse.Namespace(**{**vars(args), "epochs": epochs})
-        _, seconds = train_variant(name, gan, config, sources, targets, variant_args,
+        _, seconds = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
                                    lambda gan, path: save_figure(gan, path, test_low[shown], test_digits[shown], args.factor),
-                                   title=f"SRGAN on MNIST, {name}, {args.factor}×", after_epoch=after_epoch)
+                                   title=f"SRGAN on MNIST, {name}, {args.factor}×", epochs=epochs, after_epoch=after_epoch)
         outputs = to_unit_range(gan.translate(to_signed(test_low)), (-1.0, 1.0))
         results[name] = {**measure(outputs, test_digits, test_labels), "seconds": round(seconds, 1)}
         comparison.append(outputs[shown])
@@ -147,12 +150,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        run(args)
-    except (DataError, FileFormatError, FileNotFoundError, backend.BackendError, RunError) as error:
-        print(f"srgan.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script("srgan.py", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -57,22 +57,26 @@ def test_quick_run_writes_each_variants_figure_and_checkpoint_and_the_measuremen
 
 
 def test_an_earlier_run_is_refused_without_resume_and_resume_matches_the_uninterrupted_run(small_mnist, tmp_path, capsys):
-    """64 images in minibatches of 16: 4 iterations an epoch; the first part stops at the end of epoch 1
-    (a run stopped by --steps inside an epoch resumes at the start of the next)."""
+    """256 images in minibatches of 16: the first part stops at iteration 4 of epoch 1's 16, and the resumed
+    run continues from that very step (the checkpoint records it, ``resuming.py``)."""
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    common = ["--variants", "cgan+l1", "--train-images", 64]
+    common = ["--variants", "cgan+l1"]
     assert run("pix2pix", small_mnist, whole, "--steps", 6, *common) == 0
     assert run("pix2pix", small_mnist, parts, "--steps", 4, *common) == 0
     capsys.readouterr()
     assert run("pix2pix", small_mnist, parts, "--steps", 6, *common) == 2
-    assert "already holds a run" in capsys.readouterr().err
-    assert run("pix2pix", small_mnist, parts, "--steps", 6, *common, "--resume") == 0
+    error = capsys.readouterr().err
+    assert "already holds a run of pix2pix.py (cgan+l1/checkpoint.npz)" in error and f"--resume {parts}" in error
+    assert SCRIPTS["pix2pix"].main(["--resume", str(parts), "--steps", "6", "--log-every", "1", *common]) == 0
     expected, resumed = history(whole / "cgan+l1" / "history.npz"), history(parts / "cgan+l1" / "history.npz")
     assert len(expected["d_loss"]) == 6
     for key, values in expected.items():
         numpy.testing.assert_array_equal(resumed[key], values)
-    assert run("pix2pix", small_mnist, parts, "--steps", 6, *common, "--resume", "--lr", "1e-3") == 2
-    assert "was trained with" in capsys.readouterr().err
+    capsys.readouterr()
+    assert SCRIPTS["pix2pix"].main(["--resume", str(parts / "cgan+l1" / "checkpoint.npz"), "--steps", "8", "--lr", "1e-3", *common]) == 2
+    assert "--lr 0.001 contradicts the checkpoint" in capsys.readouterr().err
+    assert run("pix2pix", small_mnist, parts, "--steps", 6, *common, "--overwrite") == 0  # replaced, as asked
+    numpy.testing.assert_array_equal(history(parts / "cgan+l1" / "history.npz")["d_loss"], expected["d_loss"])
 
 
 def test_srgan_starts_from_the_mse_network_after_its_first_epochs_and_both_make_as_many_updates(small_mnist, tmp_path):
@@ -83,7 +87,7 @@ def test_srgan_starts_from_the_mse_network_after_its_first_epochs_and_both_make_
     mse, _ = load_checkpoint(out / "mse" / "checkpoint.npz")
     srgan, metadata = load_checkpoint(out / "srgan" / "checkpoint.npz")
     start, _ = load_checkpoint(out / "mse" / "generator_epoch_001.npz")
-    assert metadata["config"]["init"] == "mse after epoch 1" and metadata["config"]["factor"] == 2
+    assert metadata["config"]["srgan_init"] == "mse" and metadata["config"]["factor"] == 2
     assert int(mse["gan"]["counters"]["iteration"]) == 4 and int(srgan["gan"]["counters"]["iteration"]) == 2
     assert start["generator"].keys() == srgan["gan"]["generator"].keys()
     changed = [not numpy.array_equal(start["generator"][k], mse["gan"]["generator"][k]) for k in start["generator"]]
@@ -92,7 +96,7 @@ def test_srgan_starts_from_the_mse_network_after_its_first_epochs_and_both_make_
 
 @pytest.mark.parametrize("name, flags", [
     ("pix2pix", ["--epochs", "--steps", "--train-images", "--test-images", "--batch-size", "--width", "--seed", "--backend",
-                 "--out", "--resume", "--data", "--log-every", "--l1-weight", "--lr", "--variants"]),
+                 "--out", "--overwrite", "--resume", "--data", "--log-every", "--l1-weight", "--lr", "--variants"]),
     ("cyclegan", ["--blocks", "--cycle-weight", "--identity-weight", "--lr", "--variants", "--resume", "--steps"]),
     ("srgan", ["--factor", "--blocks", "--srgan-epochs", "--feature-weight", "--adversarial-weight", "--lr", "--srgan-init", "--resume"]),
 ])
