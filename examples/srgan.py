@@ -37,7 +37,7 @@ import numpy
 import minigan
 from minigan.gans.srgan import ADVERSARIAL_WEIGHT, FEATURE_WEIGHT, build_srgan
 from minigan.tools import plots
-from minigan.tools.cli import positive_float, positive_int
+from minigan.tools.cli import non_negative_float, positive_float, positive_int
 from minigan.tools.classifier import accuracy, shipped_classifier
 from minigan.tools.data import bicubic_upsample, downsample, load_mnist
 from minigan.tools.image_metrics import gradient_energy, psnr
@@ -61,8 +61,8 @@ def build_parser():
     p.add_argument("--blocks", type=positive_int, default=4, help="residual blocks in G")
     p.add_argument("--srgan-epochs", type=positive_int, default=2,
                    help="epochs of SRGAN, started from the MSE network after --epochs; the MSE network trains these too")
-    p.add_argument("--feature-weight", type=positive_float, default=FEATURE_WEIGHT, help="weight of the classifier-feature content loss in SRGAN")
-    p.add_argument("--adversarial-weight", type=positive_float, default=ADVERSARIAL_WEIGHT, help="weight of the adversarial loss in SRGAN (eq. 3)")
+    p.add_argument("--feature-weight", type=non_negative_float, default=FEATURE_WEIGHT, help="weight of the classifier-feature content loss in SRGAN (0: the paper's SRGAN-MSE)")
+    p.add_argument("--adversarial-weight", type=non_negative_float, default=ADVERSARIAL_WEIGHT, help="weight of the adversarial loss in SRGAN (eq. 3)")
     p.add_argument("--lr", type=positive_float, default=1e-4, help="Adam learning rate for both networks (β₁ = 0.9, §3.2)")
     p.add_argument("--srgan-init", choices=("mse", "scratch"), default="mse",
                    help="where SRGAN's G starts: the mse network after --epochs (the paper's protocol), or fresh weights (then it trains --epochs + --srgan-epochs)")
