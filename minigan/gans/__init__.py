@@ -3,6 +3,10 @@
     gan              Goodfellow et al. 2014, Algorithm 1: k discriminator steps, then one generator step
     objectives       what the players minimise: Standard (minimax or non-saturating G loss, label smoothing)
     conditional_gan  Mirza & Osindero 2014: the label fed to G and D, a digit on demand
+    image_to_image   the loop on (source, target) image pairs: G(s) instead of G(z), D alone or on [s, image]
+    pix2pix          Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100·L1
+    cyclegan         Zhu et al. 2017: G and F, D_X and D_Y, least-squares GAN, cycle and identity losses
+    srgan            Ledig et al. 2016: residual G with pixel-shuffle upsampling, content + 10⁻³ adversarial
     models           the MLP GAN and DCGAN for MNIST, and their training recipes
     training         epochs of Algorithm 1: the history of statistics, progress lines, a stop at the first NaN
 

@@ -8,6 +8,10 @@
 * ``norm``        BatchNorm1d, BatchNorm2d (channels-last), LayerNorm
 * ``dropout``     Dropout
 * ``maxout``      Maxout
+* ``instancenorm`` InstanceNorm2d (channels-last)
+* ``resample``    PixelShuffle, PixelUnshuffle, Upsample (nearest)
+* ``residual``    ResidualBlock
+* ``unet``        UNet (encoder–decoder with skip connections)
 """
 
 from . import init
@@ -15,10 +19,15 @@ from .activation import Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .linear import Linear
+from .instancenorm import InstanceNorm2d
 from .maxout import Maxout
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .resample import PixelShuffle, PixelUnshuffle, Upsample
+from .residual import ResidualBlock
+from .unet import UNet
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init",
            "Conv2d", "ConvTranspose2d",
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout"]
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout",
+           "InstanceNorm2d", "PixelShuffle", "PixelUnshuffle", "Upsample", "ResidualBlock", "UNet"]

@@ -9,6 +9,8 @@
 * ``batchnorm``   batch normalisation (channels-last) with a fused backward
 * ``layernorm``   layer normalisation (per example) with a fused backward
 * ``dropout``     inverted dropout
+* ``instancenorm`` instance normalisation (channels-last), per image and channel
+* ``resample``    pixel shuffle and its inverse, nearest-neighbour upsampling
 * ``reference``   the slow twins: each fast kernel above written the obvious way (loops, one slice per
                   kernel offset, the papers' algorithms line by line); the tests' oracles, never used in
                   training and not imported here
@@ -24,8 +26,10 @@ from .batchnorm import batch_norm
 from .layernorm import layer_norm
 from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
+from .instancenorm import instance_norm
 from .linalg import linear, matmul
 from .reduce import max, mean, sum
+from .resample import pixel_shuffle, pixel_unshuffle, upsample_nearest
 from .shape import concatenate, getitem, reshape, transpose
 
 
@@ -64,4 +68,5 @@ __all__ = [
     "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
     "conv2d", "conv_transpose2d",
     "batch_norm", "layer_norm", "dropout",
+    "instance_norm", "pixel_shuffle", "pixel_unshuffle", "upsample_nearest",
 ]

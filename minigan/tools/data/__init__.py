@@ -5,16 +5,23 @@
 * ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
+* ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, box downsampling, bicubic
 """
 
 from .mnist import (
     IDX_FILES, MNIST_SHA256, SHIPPED_PATH, SPLITS, DataError, DataLoader, array_sha256, is_known_mnist,
     load_mnist, minibatches, read_idx, read_mnist, scale_images,
 )
+from .transforms import (
+    BICUBIC_A, CROSS, EDGE_THRESHOLD, SQUARE_2, UnpairedSplit, bicubic_matrix, bicubic_upsample, cubic_kernel, dilate,
+    downsample, edge_map, erode, paired_edges, thicken, thin, unpaired_thin_thick,
+)
 from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring
 
 __all__ = [
     "load_mnist", "read_mnist", "read_idx", "scale_images", "minibatches", "DataLoader", "DataError",
     "array_sha256", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
+    "erode", "dilate", "edge_map", "thin", "thicken", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
+    "paired_edges", "unpaired_thin_thick", "UnpairedSplit", "CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A",
     "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",
 ]

@@ -1,0 +1,158 @@
+"""CycleGAN on MNIST (Zhu et al. 2017): thin strokes ↔ thick strokes, learned from unpaired halves.
+
+    python examples/cyclegan.py                 # CycleGAN, and the "GAN alone" ablation (no cycle, no identity loss)
+    python examples/cyclegan.py --steps 100     # a quick look
+    python examples/cyclegan.py --resume runs/cyclegan   # continue that run
+
+The two domains (minigan/tools/data/transforms.py, ``unpaired_thin_thick``): the training images are split by
+a seeded permutation into two disjoint halves; X is the first half thinned (erosion by the 2×2 square), Y
+the second half thickened (dilation by it). No image of X has its partner in Y, so nothing but the
+objective (minigan/gans/cyclegan.py) can tell G: X → Y which thick digit an x should become. Variants:
+
+    cyclegan     least-squares GAN losses both ways + 10·cycle + 5·identity (eq. 3 with §5.2's identity loss)
+    gan-alone    the least-squares GAN losses only: the paper's Table 4 "GAN alone" row
+    no-identity  eq. 3 without the identity loss (not run by default: ``--variants no-identity``)
+
+Writes, per variant, into --out/<variant>/ (default runs/cyclegan): figure_epoch_NNN.png (the paper's
+layout: rows x, G(x), F(G(x)), then y, F(y), G(F(y)), one test digit of each class per column),
+checkpoint.npz, training.png and history.npz; then --out/measurements.json.
+
+Measured at the end on the test digits, each thinned (for G) and thickened (for F): how often the digit
+survives the translation (the shipped classifier reads G(x) as x's digit), the translated stroke width
+(``image_metrics.stroke_width``, on pixels ≥ 0.5) against the target domain's — their medians and the
+1-D Wasserstein distance between the two distributions, and how many outputs have no pixel ≥ 0.5 at all
+(faint images, which have no width) —, the L1 distance to the true partner (the same test digit
+thickened: the pairing training never saw), and the cycle error |F(G(x)) − x|. The untranslated input is
+the baseline row.
+"""
+
+import os
+import sys
+
+import numpy
+
+import minigan
+from minigan.gans.cyclegan import CYCLE_WEIGHT, IDENTITY_WEIGHT, build_cyclegan
+from minigan.tools import plots
+from minigan.tools.cli import positive_float, positive_int
+from minigan.tools.classifier import accuracy, shipped_classifier
+from minigan.tools.data import load_mnist, thicken, thin, unpaired_thin_thick
+from minigan.tools.image_metrics import mean_absolute_error, stroke_width
+
+from common import run_script, to_unit_range
+from image_runs import add_common_flags, open_runs, parser, report, test_rows, train_variant
+from resuming import parse_flags
+
+VARIANTS = {"cyclegan": (True, True), "no-identity": (True, False), "gan-alone": (False, False)}  # name -> (cycle loss, identity loss)
+DEFAULT_OUT = os.path.join("runs", "cyclegan")
+CONFIG_KEYS = ("train_images", "batch_size", "width", "blocks", "lr", "cycle_weight", "identity_weight", "seed")
+
+
+def build_parser():
+    p = parser("CycleGAN on MNIST with minigan (Zhu et al. 2017): thin ↔ thick strokes from unpaired halves of the data.",
+               "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
+    add_common_flags(p, out="cyclegan", epochs=2, train_images=9600, batch_size=16, width=8)
+    p.add_argument("--blocks", type=positive_int, default=2, help="residual blocks in each generator")
+    p.add_argument("--cycle-weight", type=positive_float, default=CYCLE_WEIGHT, help="λ, the weight of the cycle loss (eq. 3)")
+    p.add_argument("--identity-weight", type=float, default=IDENTITY_WEIGHT, help="the identity loss's weight as a fraction of λ (§5.2; 0 leaves it out)")
+    p.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for all four networks (β₁ = 0.5)")
+    p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["cyclegan", "gan-alone"], help="which variants to train and measure")
+    return p
+
+
+def parse_args(argv=None):
+    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
+    p = build_parser()
+    args = parse_flags(p, argv)
+    if not args.identity_weight >= 0:
+        p.error(f"argument --identity-weight: expected a number ≥ 0, got {args.identity_weight}")
+    return args
+
+
+def to_signed(images):
+    return images * numpy.float32(2) - numpy.float32(1)
+
+
+def translations(gan, thin_images, thick_images):
+    """G(x), F(G(x)), F(y), G(F(y)) for images in [0, 1], each in [0, 1]."""
+    forward, backward = gan.generator.g, gan.generator.f
+    unit = lambda images: to_unit_range(images, (-1.0, 1.0))
+    g_x = gan.translate(to_signed(thin_images), forward)
+    f_y = gan.translate(to_signed(thick_images), backward)
+    return {"G(x)": unit(g_x), "F(G(x))": unit(gan.translate(g_x, backward)),
+            "F(y)": unit(f_y), "G(F(y))": unit(gan.translate(f_y, forward))}
+
+
+def save_figure(gan, path, thin_images, thick_images):
+    made = translations(gan, thin_images, thick_images)
+    rows = [thin_images, made["G(x)"], made["F(G(x))"], thick_images, made["F(y)"], made["G(F(y))"]]
+    plots.save_image_grid(path, numpy.concatenate(rows), rows=len(rows), value_range=(0.0, 1.0), zoom=3)
+
+
+def wasserstein_1d(a, b):
+    """W₁ between two samples of widths: the mean |quantile difference| over 200 evenly spaced quantiles (NaNs, empty images, left out)."""
+    a, b = a[~numpy.isnan(a)], b[~numpy.isnan(b)]
+    if not (a.size and b.size):
+        return float("nan")  # every output faint: no widths to compare
+    q = numpy.linspace(0, 1, 200)
+    return float(numpy.abs(numpy.quantile(a, q) - numpy.quantile(b, q)).mean())
+
+
+def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs=None):
+    widths = stroke_width(outputs)
+    row = {"classifier": accuracy(shipped_classifier(), outputs, labels), "no_ink": float(numpy.isnan(widths).mean()),
+           "width": float(numpy.nanmedian(widths)) if not numpy.isnan(widths).all() else float("nan"),
+           "width_w1": wasserstein_1d(widths, target_widths), "l1_partner": float(mean_absolute_error(outputs, partners).mean())}
+    if reconstructed is not None:
+        row["cycle"] = float(mean_absolute_error(reconstructed, inputs).mean())
+    return row
+
+
+def run(args):
+    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "cyclegan.py", DEFAULT_OUT, args.variants)
+    digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
+    split = unpaired_thin_thick(digits[: args.train_images], seed=args.seed)      # two disjoint halves
+    sources, targets = to_signed(split.thin), to_signed(split.thick)              # X, Y in [−1, 1]
+    test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
+    test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
+    test_thin, test_thick = thin(test_digits), thicken(test_digits)              # each test digit in both domains
+    thin_widths, thick_widths = stroke_width(test_thin), stroke_width(test_thick)
+    shown = test_rows(test_labels)
+    config = {key: getattr(args, key) for key in CONFIG_KEYS}
+    for folder in folders:
+        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
+
+    results = {"no translation, X → Y": measure(test_thin, test_thick, thick_widths, test_labels),
+               "no translation, Y → X": measure(test_thick, test_thin, thin_widths, test_labels)}
+    for name in args.variants:
+        cycle, identity = VARIANTS[name]
+        minigan.seed(args.seed)
+        gan = build_cyclegan(width=args.width, blocks=args.blocks, patch_widths=(2 * args.width, 4 * args.width),
+                             cycle_weight=args.cycle_weight if cycle else 0.0, identity_weight=args.identity_weight if identity else 0.0,
+                             lr=args.lr, seed=args.seed)
+        _, seconds = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
+                                   lambda gan, path: save_figure(gan, path, test_thin[shown], test_thick[shown]),
+                                   title=f"CycleGAN on MNIST, {name}")
+        made = translations(gan, test_thin, test_thick)
+        results[f"{name}, X → Y"] = {**measure(made["G(x)"], test_thick, thick_widths, test_labels, made["F(G(x))"], test_thin),
+                                     "seconds": round(seconds, 1)}
+        results[f"{name}, Y → X"] = measure(made["F(y)"], test_thin, thin_widths, test_labels, made["G(F(y))"], test_thick)
+
+    print(f"\non the first {len(test_digits)} test digits, thinned (x, domain X) and thickened (y, domain Y); the target "
+          f"domain's median stroke width is {numpy.nanmedian(thick_widths):.2f} px for Y and {numpy.nanmedian(thin_widths):.2f} px for X:")
+    report(results, [("digit survives", ("classifier", ".2%")), ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
+                     ("W1 to target widths", ("width_w1", ".3f")), ("L1 to partner", ("l1_partner", ".4f")),
+                     ("cycle error", ("cycle", ".4f")), ("train s", ("seconds", ".0f"))],
+           args.out, extra={"test_images": len(test_digits), "thick_median_width": float(numpy.nanmedian(thick_widths)),
+                            "thin_median_width": float(numpy.nanmedian(thin_widths)),
+                            "train_rows_disjoint": not set(split.thin_rows.tolist()) & set(split.thick_rows.tolist())})
+    return results
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return run_script("cyclegan.py", lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
