@@ -32,7 +32,6 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 
 import numpy  # noqa: E402
 
@@ -63,17 +62,6 @@ def load_baseline(root, folder):
     return importlib.import_module(ALIAS)
 
 
-class ProcessClock:
-    """CPU time of this process during a call, ``time.process_time`` (seconds): all its threads' time."""
-
-    name = "process_time"
-
-    def time(self, fn):
-        start = time.process_time()
-        fn()
-        return time.process_time() - start
-
-
 def iteration(package, model, batch):
     """step(): one ``train_iteration`` of ``package``'s ready-made GAN on a fixed minibatch (seed 0)."""
     models = importlib.import_module(f"{package.__name__}.gans.models")
@@ -102,7 +90,7 @@ def main(argv=None):
     batch = TINY_BATCH if args.tiny else BATCH[args.model]
     with tempfile.TemporaryDirectory() as folder:
         baseline = load_baseline(os.path.abspath(args.baseline), folder)
-        clock = common.HostClock() if args.clock == "wall" else ProcessClock()
+        clock = common.HostClock() if args.clock == "wall" else common.ProcessClock()
         contestants = [common.Contestant(name, iteration(package, args.model, batch), clock)
                        for name, package in (("baseline", baseline), ("this tree", minigan))]
         samples = common.run_alternating(contestants, args.warmup, args.pairs)

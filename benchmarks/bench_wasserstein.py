@@ -30,22 +30,10 @@ THREADS = apply_threads(sys.argv)
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-
-
-class ProcessClock:
-    """CPU time of this process, ``time.process_time``: the work done, without waits for a core."""
-
-    name = "process_time"
-
-    def time(self, fn):
-        start = time.process_time()
-        fn()
-        return time.process_time() - start
 
 
 def contestants(batch, tiny, clock):
@@ -81,7 +69,7 @@ def main(argv=None):
     parser.add_argument("--tiny", action="store_true", help="batch 4, three contestants: a smoke test")
     args = parser.parse_args(argv)
     batch = 4 if args.tiny else args.batch
-    clock = ProcessClock() if args.clock == "cpu" else common.HostClock()
+    clock = common.ProcessClock() if args.clock == "cpu" else common.HostClock()
     entries = contestants(batch, args.tiny, clock)
     samples = common.run_alternating(entries, args.warmup, args.pairs)
     base = samples["standard"]
