@@ -49,6 +49,23 @@ def numerical_gradient(function, inputs, cotangent, index, step):
     return grad
 
 
+def _checked_arguments(name, inputs, step, tolerance, seed):
+    """The inputs as a list, after the checks both checkers share: a positive finite step, a tolerance
+    ≥ 0, a valid seed, and inputs that are Tensors, float64 where they require a gradient."""
+    if not finite_number(name, "step", step) > 0:
+        raise ValueError(f"{name}: step must be positive, got {step}")
+    if not finite_number(name, "tolerance", tolerance) >= 0:
+        raise ValueError(f"{name}: tolerance must be ≥ 0, got {tolerance}")
+    check_seed(seed, f"{name}: seed")
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input {i} is a {type(x).__name__}, expected a Tensor")
+        if x.requires_grad and x.dtype != numpy.float64:
+            raise TypeError(f"{name}: input {i} has dtype {x.dtype}; finite differences need float64 inputs")
+    return inputs
+
+
 def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
     """Compare ``function``'s backward with central differences for every input that requires a gradient.
 
@@ -63,17 +80,8 @@ def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         The list of relative errors, one per checked input. Raises ``GradcheckError`` naming the input,
         its shape and the error when one exceeds ``tolerance``.
     """
-    if not finite_number("gradcheck", "step", step) > 0:
-        raise ValueError(f"gradcheck: step must be positive, got {step}")
-    if not finite_number("gradcheck", "tolerance", tolerance) >= 0:
-        raise ValueError(f"gradcheck: tolerance must be ≥ 0, got {tolerance}")
-    check_seed(seed, "gradcheck: seed")
-    inputs = list(inputs)
+    inputs = _checked_arguments("gradcheck", inputs, step, tolerance, seed)
     for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"gradcheck: input {i} is a {type(x).__name__}, expected a Tensor")
-        if x.requires_grad and x.dtype != numpy.float64:
-            raise TypeError(f"gradcheck: input {i} has dtype {x.dtype}; finite differences need float64 inputs")
         if x.requires_grad and not x.data.flags.c_contiguous:
             inputs[i] = x = Tensor(x.xp.ascontiguousarray(x.data), requires_grad=True)
         x.grad = None
@@ -122,17 +130,7 @@ def gradgradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         The relative errors: one per checked input, then one for v. Raises ``GradcheckError`` naming the
         input (or "the output gradient v") whose second derivative disagrees.
     """
-    if not finite_number("gradgradcheck", "step", step) > 0:
-        raise ValueError(f"gradgradcheck: step must be positive, got {step}")
-    if not finite_number("gradgradcheck", "tolerance", tolerance) >= 0:
-        raise ValueError(f"gradgradcheck: tolerance must be ≥ 0, got {tolerance}")
-    check_seed(seed, "gradgradcheck: seed")
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"gradgradcheck: input {i} is a {type(x).__name__}, expected a Tensor")
-        if x.requires_grad and x.dtype != numpy.float64:
-            raise TypeError(f"gradgradcheck: input {i} has dtype {x.dtype}; finite differences need float64 inputs")
+    inputs = _checked_arguments("gradgradcheck", inputs, step, tolerance, seed)
     checked = [i for i, x in enumerate(inputs) if x.requires_grad]
     if not checked:
         raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
