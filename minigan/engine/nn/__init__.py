@@ -8,6 +8,8 @@
 * ``norm``        BatchNorm1d, BatchNorm2d (channels-last), LayerNorm
 * ``dropout``     Dropout
 * ``maxout``      Maxout
+* ``weight_norm`` WeightNormLinear (Salimans & Kingma 2016) and its data-dependent initialisation
+* ``noise``       GaussianNoise: additive N(0, σ²) noise while training
 """
 
 from . import init
@@ -17,8 +19,11 @@ from .dropout import Dropout
 from .linear import Linear
 from .maxout import Maxout
 from .module import Module, Parameter, Sequential
+from .noise import GaussianNoise
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .weight_norm import WeightNormLinear, data_dependent_init_
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init",
            "Conv2d", "ConvTranspose2d",
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout"]
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout",
+           "WeightNormLinear", "data_dependent_init_", "GaussianNoise"]
