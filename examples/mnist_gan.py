@@ -6,6 +6,7 @@
     python examples/mnist_gan.py --resume runs/mnist_gan/checkpoint.npz --epochs 10
     python examples/mnist_gan.py --objective wgan-gp    # Gulrajani et al. 2017 (wgan: Arjovsky et al. 2017)
     python examples/mnist_gan.py --r1 10                # the standard GAN with the R1 penalty, γ = 10
+    python examples/mnist_gan.py --objective lsgan      # the least-squares GAN (Mao et al. 2017; lsgan-chi2: its χ² coding)
 
 Writes into --out (default runs/mnist_gan), which must be new or empty (--overwrite replaces an earlier
 run there; --resume continues the run whose checkpoint it names):
@@ -67,7 +68,8 @@ def parser():
                         help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size m (default: 64 for dcgan, 100 for mlp)")
     parser.add_argument("--objective", choices=tuple(models.OBJECTIVES), default="standard",
-                        help="standard: Goodfellow et al. 2014; wgan: weight clipping (Arjovsky et al. 2017); wgan-gp: gradient penalty (Gulrajani et al. 2017)")
+                        help="standard: Goodfellow et al. 2014; wgan: weight clipping (Arjovsky et al. 2017); wgan-gp: gradient penalty (Gulrajani et al. 2017); "
+                             "lsgan, lsgan-chi2: least squares with a=0, b=c=1 or a=-1, b=1, c=0 (Mao et al. 2017)")
     parser.add_argument("--r1", metavar="GAMMA", type=non_negative_float, default=0.0,
                         help="the R1 penalty (GAMMA/2) E||grad D(x)||^2 on real data (Mescheder et al. 2018), standard objective only; 0: off")
     parser.add_argument("--r1-every", metavar="N", type=positive_int, default=1, help="lazy R1: apply it every N D steps, scaled by N")
@@ -99,6 +101,9 @@ def parse_args(argv=None):
     if args.generator_loss != "non-saturating" and models.OBJECTIVES[args.objective].critic:
         flags.error(f"--generator-loss {args.generator_loss}: a Wasserstein critic's G descends −E[D(G(z))]; "
                     f"the choice is the standard objective's, not --objective {args.objective}'s")
+    if args.generator_loss != "non-saturating" and args.objective != "standard":
+        flags.error(f"--generator-loss {args.generator_loss}: G's loss is fixed by --objective {args.objective} "
+                    f"(for LSGAN ½ E[(D(G(z)) − c)²]); the choice is the standard objective's")
     return args
 
 

@@ -200,7 +200,10 @@ def plot_training(path, history, smoothing=0.9, title=None, critic=False):
         scores.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
         scores.set_title("discriminator output: mean D(x) vs D(G(z))")
         scores.set_ylabel("mean D")
-        scores.set_ylim(-0.02, 1.02)
+        # [0, 1] for probabilities; wider only for scores outside it (LSGAN's D, whose targets may be −1)
+        values = numpy.concatenate([curves["d_real"], curves["d_fake"]])
+        values = values[numpy.isfinite(values)]
+        scores.set_ylim(min(-0.02, values.min() - 0.02) if values.size else -0.02, max(1.02, values.max() + 0.02) if values.size else 1.02)
         scores.set_xlabel("step")
     if title:
         figure.suptitle(title)
