@@ -150,6 +150,29 @@ def outer_product_case(rows, columns):
     return lambda: a * b, lambda: a @ b                    # ops.linalg.matrix_product
 
 
+def weight_norm_case(n, fan_in, fan_out):
+    """A weight-normalised dense layer, forward and backward through the engine (the choice: W = g·v/‖v‖ composed
+    of ops, so that the engine derives its gradients), against a plain ``Linear`` given that same W: what weight
+    norm costs, at the semi-supervised GAN's first D layer (labelled, unlabelled and fake minibatches in one call)."""
+    from minigan import nn
+
+    backend.seed(0)
+    normalised = nn.WeightNormLinear(fan_in, fan_out)
+    plain = nn.Linear(fan_in, fan_out)
+    plain.weight.data[...] = normalised.effective_weight().data
+    x_values, dy = _random((n, fan_in), 15), _random((n, fan_out), 16)
+
+    def forward_backward(layer):
+        def run():
+            x = Tensor(x_values, requires_grad=True)
+            y = layer(x)
+            y.backward(dy)
+            return y.data, x.grad
+        return run
+
+    return forward_backward(normalised), forward_backward(plain)
+
+
 def cases(tiny):
     """(label, where, shape text, maker) for every case; ``tiny`` shrinks every shape."""
     n, mlp_n = (2, 4) if tiny else (64, 100)
@@ -179,6 +202,8 @@ def cases(tiny):
          (mlp_n, 5, 240), lambda: maxout_case(mlp_n, 240, 5)),
         ("outer product (inner dimension 1): broadcasting vs BLAS", "ops.linalg.matrix_product",
          (n, 1, 6272), lambda: outer_product_case(n, 6272)),
+        ("weight norm composed of ops vs a plain Linear (forward + backward), semi-supervised D 784→1000", "nn.weight_norm.weight_norm",
+         (6, 8, 4) if tiny else (3 * mlp_n, 784, 1000), lambda: weight_norm_case(*((6, 8, 4) if tiny else (3 * mlp_n, 784, 1000)))),
     ]
 
 

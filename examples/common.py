@@ -279,12 +279,14 @@ class EpochCheckpoints:
     its metadata holds ``config`` (the run's settings), the backend, ``data`` (``data_record``) and the
     ``position``: the epoch, the generator steps made in it and the data order (the loader's seed and
     the minibatches of that epoch already used), so that a resumed run continues at the very step.
+    With an ``average`` (a ``WeightAverage`` of G, ``minigan/gans/averaging.py``) its state is saved too,
+    under "average".
     """
 
-    def __init__(self, out, gan, history, config, save_grid, log=None, loader=None, data=None, last=None, notes=None):
+    def __init__(self, out, gan, history, config, save_grid, log=None, loader=None, data=None, last=None, notes=None, average=None):
         self.out, self.gan, self.history, self.config, self.save_grid = out, gan, history, config, save_grid
         self.log = log or (lambda line: print(line, flush=True))
-        self.loader, self.data, self.last, self.notes = loader, data, last, notes or {}
+        self.loader, self.data, self.last, self.notes, self.average = loader, data, last, notes or {}, average
         self.started = time.perf_counter()
 
     def position(self, epoch):
@@ -303,8 +305,11 @@ class EpochCheckpoints:
         grid = self.save_grid(epoch)
         where = self.position(epoch)
         path = os.path.join(self.out, "checkpoint.npz")
-        save_checkpoint(path, {"gan": self.gan.state_dict(), "epoch": numpy.array(epoch),
-                               "history": {k: numpy.asarray(v, numpy.float64) for k, v in self.history.items()}},
+        state = {"gan": self.gan.state_dict(), "epoch": numpy.array(epoch),
+                 "history": {k: numpy.asarray(v, numpy.float64) for k, v in self.history.items()}}
+        if self.average is not None:
+            state["average"] = self.average.state_dict()
+        save_checkpoint(path, state,
                         metadata={"config": self.config, "epoch": epoch, "position": where, "data": self.data,
                                   "backend": backend.get_backend().name, **self.notes})
         self.last = path

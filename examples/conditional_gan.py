@@ -12,6 +12,8 @@ earlier run there; --resume continues the run whose checkpoint it names):
                            within it, data order), after every epoch, at --steps and at Ctrl-C (atomic)
     training.png           D and G losses, and mean D(x | y) against mean D(G(z | y) | y), per iteration
     history.npz            those statistics as arrays
+    samples.npy            the samples of the measurement below, --eval-per-digit of each digit in turn, float32
+                           in [0, 1], shape (10 · per digit, 28, 28), for ``python -m minigan.tools.evaluate``
 
 and at the end asks the shipped MNIST classifier (minigan.tools.classifier, 98.7% on the test set) which digit
 it sees in --eval-per-digit samples drawn for each digit d, and prints how often that is d: per digit, for
@@ -27,6 +29,7 @@ import argparse
 import os
 import sys
 import time
+import types
 
 import numpy
 
@@ -37,22 +40,30 @@ from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
 from minigan.tools.cli import non_negative_int, positive_float, positive_int, seed_value
 from minigan.tools.data import DataLoader, load_mnist
+from minigan.tools.io import atomic_write
 
 from common import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, EpochCheckpoints, HelpFormatter, check_trainable, guarded_training,
                     run_script, save_history, side_rng)
 from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
 GRID_STREAM, EVALUATION_STREAM = 0, 1  # the side streams (common.side_rng) of the grid's noise and of the evaluation's
-DEFAULT_OUT = os.path.join("runs", "conditional_gan")
-OUTPUTS = ("digits_epoch_*.png", "checkpoint.npz", "training.png", "history.npz")  # what --overwrite removes
-MODEL = "conditional-mlp"   # what the checkpoint's config records, so that no other script's checkpoint is resumed
+OUTPUTS = ("digits_epoch_*.png", "checkpoint.npz", "training.png", "history.npz", "samples.npy")  # what --overwrite removes
 CONFIG_KEYS = ("batch_size", "lr", "seed")
 
+# What this script trains. examples/acgan.py runs the same script with another of these: the flags, the
+# grids, the measurement and the record are the same for every GAN that draws the digit it is asked for.
+# ``model`` is what the checkpoint's config records, so that no other script's checkpoint is resumed.
+CONDITIONAL = types.SimpleNamespace(
+    build=build_conditional_gan, model="conditional-mlp", script="conditional_gan.py", out=os.path.join("runs", "conditional_gan"),
+    what="a conditional MLP GAN", title="conditional GAN on MNIST", names=("D(x|y)", "D(G(z|y)|y)"),
+    description="Train a conditional GAN on MNIST with minigan (Mirza & Osindero 2014): "
+                "G and D both see the digit's label, so G draws any digit on demand.",
+)
 
-def parser():
+
+def parser(variant=CONDITIONAL):
     parser = argparse.ArgumentParser(
-        description="Train a conditional GAN on MNIST with minigan (Mirza & Osindero 2014): "
-                    "G and D both see the digit's label, so G draws any digit on demand.",
+        description=variant.description,
         formatter_class=HelpFormatter, epilog=" ".join([OUTPUT_HELP.format(resume=", or continued with --resume"), TRAINING_HELP, EXIT_STATUS_HELP]),
     )
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images (with --resume: the run's own, unless given)")
@@ -62,7 +73,7 @@ def parser():
     parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks")
     parser.add_argument("--seed", type=seed_value, default=0, help="fixes initial weights, noise, dropout, data order and the grid's noise")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
-    parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
+    parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {variant.out}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")
     parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
                         help="continue the run of a checkpoint.npz (or of the folder holding it) from the very step it stopped at; batch size, lr, seed "
@@ -75,9 +86,9 @@ def parser():
     return parser
 
 
-def parse_args(argv=None):
+def parse_args(argv=None, variant=CONDITIONAL):
     """The flags, with ``args.given`` the set of those typed (see ``resuming.parse_flags``)."""
-    return parse_flags(parser(), argv)
+    return parse_flags(parser(variant), argv)
 
 
 # ----- the pictures and the measurement -------------------------------------------------------------
@@ -100,11 +111,12 @@ def save_grid(gan, noise, labels, path):
     plots.save_image_grid(path, images, rows=NUM_CLASSES, value_range=(0.0, 1.0), zoom=3)
 
 
-def label_accuracy(gan, per_digit, seed, batch=500):
+def label_accuracy(gan, per_digit, seed, batch=500, keep=None):
     """Draw ``per_digit`` samples G(z | d) for each digit d and let the shipped classifier read them.
 
     Returns ``confusion`` (10, 10) int: confusion[d, p] = how many samples drawn for d were read as p.
-    The fraction read as asked is then confusion[d, d] / per_digit.
+    The fraction read as asked is then confusion[d, d] / per_digit. ``keep``: a list to which each batch
+    of samples (n, 28, 28) float32 in [0, 1] is appended, digit after digit.
     """
     from minigan.tools.classifier import predict  # loads the shipped weights on first use
 
@@ -114,7 +126,10 @@ def label_accuracy(gan, per_digit, seed, batch=500):
         for start in range(0, per_digit, batch):
             n = min(batch, per_digit - start)
             images = gan.generate(gan.sample_noise(n, rng=rng), numpy.full(n, digit)).numpy()[..., 0]  # (n, 28, 28)
-            predicted = predict(numpy.clip(images, 0.0, 1.0))  # G ends in a sigmoid: already in [0, 1]
+            images = numpy.clip(images, 0.0, 1.0).astype(numpy.float32)  # G ends in a sigmoid: already in [0, 1]
+            predicted = predict(images)
+            if keep is not None:
+                keep.append(images)
             confusion[digit] += numpy.bincount(predicted, minlength=NUM_CLASSES)
     return confusion
 
@@ -135,17 +150,17 @@ def accuracy_report(confusion, real_accuracy=None):
 
 
 # ----- training -------------------------------------------------------------------------------------
-def train(args):
-    state, metadata, output = open_run(args, parser(), CONFIG_KEYS, "conditional_gan.py", DEFAULT_OUT, OUTPUTS,
-                                       fixed={"model": MODEL})
+def train(args, variant=CONDITIONAL):
+    state, metadata, output = open_run(args, parser(variant), CONFIG_KEYS, variant.script, variant.out, OUTPUTS,
+                                       fixed={"model": variant.model})
     out = output.path
-    config = {"model": MODEL, **{key: getattr(args, key) for key in CONFIG_KEYS}}
+    config = {"model": variant.model, **{key: getattr(args, key) for key in CONFIG_KEYS}}
     images, labels = load_mnist(args.data, split="train", scale="sigmoid")  # (n, 28, 28, 1) in [0, 1], (n,) int64
     data = data_record(args.data, images, labels)
     if metadata is not None:
         check_same_data(metadata, data, args.resume)
     minigan.seed(args.seed)
-    gan = build_conditional_gan(lr=args.lr, seed=args.seed, images=images)
+    gan = variant.build(lr=args.lr, seed=args.seed, images=images)
     check_trainable(gan, len(images), args.batch_size, data=args.data or "the shipped MNIST")
     loader = DataLoader(images, args.batch_size, seed=args.seed, labels=labels)  # yields (images, labels) pairs
     grid_noise, grid_labels = grid_inputs(gan, args.seed)
@@ -157,7 +172,7 @@ def train(args):
     remaining_steps = args.epochs * per_epoch - gan.iteration
     if args.steps is not None:
         remaining_steps = min(remaining_steps, args.steps - gan.iteration)
-    print(f"training a conditional MLP GAN on {len(images)} labelled images, batch {args.batch_size}, "
+    print(f"training {variant.what} on {len(images)} labelled images, batch {args.batch_size}, "
           f"backend {backend.get_backend().name}: {remaining_steps} generator steps ({per_epoch} per epoch), "
           f"writing to {out}", flush=True)
 
@@ -174,16 +189,19 @@ def train(args):
     with guarded_training(out, history, checkpoints) as stop:
         train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, start_step=start_step,
                      max_steps=remaining_steps, log_every=args.log_every, on_epoch_end=checkpoints,
-                     names=("D(x|y)", "D(G(z|y)|y)"), should_stop=stop)
+                     names=variant.names, should_stop=stop)
 
-    save_history(out, history, title="conditional GAN on MNIST")
+    save_history(out, history, title=variant.title)
     print(f"training took {time.perf_counter() - started:.0f} s; wrote training.png and history.npz", flush=True)
 
     if args.eval_per_digit:
         from minigan.tools.classifier import accuracy, shipped_classifier
 
         measured = time.perf_counter()
-        confusion = label_accuracy(gan, args.eval_per_digit, args.seed)
+        samples = []
+        confusion = label_accuracy(gan, args.eval_per_digit, args.seed, keep=samples)
+        with atomic_write(os.path.join(out, "samples.npy")) as f:  # for python -m minigan.tools.evaluate
+            numpy.save(f, numpy.concatenate(samples))
         test_images, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
         real_accuracy = accuracy(shipped_classifier(), test_images, test_labels)
         print("\n".join(accuracy_report(confusion, real_accuracy)))
@@ -191,9 +209,9 @@ def train(args):
     return history
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    return run_script("conditional_gan.py", lambda: train(args))
+def main(argv=None, variant=CONDITIONAL):
+    args = parse_args(argv, variant)
+    return run_script(variant.script, lambda: train(args, variant))
 
 
 if __name__ == "__main__":

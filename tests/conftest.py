@@ -140,3 +140,15 @@ def assert_usage_error(parse_args, flags, message, capsys):
         parse_args(flags)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.fixture(scope="session")
+def small_mnist(tmp_path_factory):
+    """The first 400 training images and the first 100 test images, as a user's mnist.npz (for quick example runs)."""
+    from minigan.tools.data import read_mnist
+
+    arrays = read_mnist()
+    path = tmp_path_factory.mktemp("data") / "small.npz"
+    numpy.savez(path, x_train=arrays["x_train"][:400], y_train=arrays["y_train"][:400],
+                x_test=arrays["x_test"][:100], y_test=arrays["y_test"][:100])
+    return str(path)

@@ -106,7 +106,7 @@ def test_help_explains_every_flag():
     env = dict(os.environ, PYTHONPATH=ROOT)  # works whether or not minigan is pip-installed
     result = subprocess.run([sys.executable, SCRIPT, "--help"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0
-    for flag in ("--model", "--epochs", "--steps", "--batch-size", "--k", "--generator-loss", "--lr", "--seed",
+    for flag in ("--model", "--epochs", "--steps", "--batch-size", "--k", "--generator-loss", "--ema", "--lr", "--seed",
                  "--backend", "--out", "--resume", "--data", "--samples"):
         assert flag in result.stdout
 
@@ -128,3 +128,31 @@ def test_missing_data_and_bad_checkpoint_are_one_line_errors(tmp_path, capsys):
     broken.write_bytes(b"not a zip file")
     assert run("--resume", broken, "--out", tmp_path / "y") == 2
     assert "error:" in capsys.readouterr().err
+
+
+# ----- --ema: the averaged generator --------------------------------------------------------------------------
+def test_ema_run_samples_the_averaged_g_and_resumes_exactly(tmp_path, small_mnist):
+    common = ["--model", "mlp", "--ema", "--data", small_mnist, "--batch-size", 100, "--samples", 20, "--no-evaluate", "--seed", 2]
+    assert run(*common, "--epochs", 2, "--out", tmp_path / "a") == 0
+    assert run(*common, "--epochs", 1, "--out", tmp_path / "b") == 0
+    assert run("--resume", tmp_path / "b" / "checkpoint.npz", "--epochs", 2, "--samples", 20, "--no-evaluate") == 0
+    full, _ = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    resumed, metadata = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    assert metadata["ema"] is True and int(full["average"]["updates"]) == 8
+    for name, values in full["average"]["parameters"].items():
+        numpy.testing.assert_array_equal(values, resumed["average"]["parameters"][name])
+    for name in ("samples.npy", "samples_raw.npy"):  # the averaged and the raw G's samples, the same after the resume
+        numpy.testing.assert_array_equal(numpy.load(tmp_path / "a" / name), numpy.load(tmp_path / "b" / name))
+    assert not numpy.array_equal(numpy.load(tmp_path / "a" / "samples.npy"), numpy.load(tmp_path / "a" / "samples_raw.npy"))
+    # and the raw G's training is the run without --ema, bit for bit
+    assert run(*[f for f in common if f != "--ema"], "--epochs", 2, "--out", tmp_path / "plain") == 0
+    for name, values in history(tmp_path / "plain").items():
+        numpy.testing.assert_array_equal(values, history(tmp_path / "a")[name])
+    numpy.testing.assert_array_equal(numpy.load(tmp_path / "plain" / "samples.npy"), numpy.load(tmp_path / "a" / "samples_raw.npy"))
+
+
+def test_ema_on_resuming_a_run_without_it_is_a_one_line_error(tmp_path, small_mnist, capsys):
+    out = tmp_path / "plain"
+    assert run("--model", "mlp", "--data", small_mnist, "--batch-size", 100, "--samples", 0, "--epochs", 1, "--out", out) == 0
+    assert run("--resume", out / "checkpoint.npz", "--ema", "--epochs", 2, "--samples", 0) == 2
+    assert "--ema contradicts the checkpoint" in capsys.readouterr().err

@@ -337,3 +337,17 @@ def test_a_grid_of_nan_images_is_refused_rather_than_drawn_black(tmp_path):
 def test_smooth_refuses_a_weight_outside_0_1(weight):
     with pytest.raises(ValueError, match="smooth: weight must be a number in \\[0, 1\\)"):
         plots.smooth([1.0, 2.0, 3.0], weight=weight)
+
+
+def test_plot_curves_draws_named_curves_with_references_and_checks_them(tmp_path):
+    path = tmp_path / "curve.png"
+    epochs = numpy.arange(1, 6)
+    plots.plot_curves(path, {"test error": (epochs, [20.0, 9.0, 4.0, 2.5, 2.0]), "averaged": (epochs, [80.0, 30.0, 9.0, 4.0, 3.0])},
+                      xlabel="epoch", ylabel="test error (%)", title="learning curve", references={"paper": 0.93}, log_y=True)
+    picture = read_png(path)
+    assert picture.shape[:2] == (450, 700) and picture.std() > 0
+    with pytest.raises(ValueError, match="curve 'bad' needs x and y of one equal, non-zero length"):
+        plots.plot_curves(tmp_path / "t.png", {"bad": ([1, 2], [1.0])}, xlabel="x", ylabel="y")
+    with pytest.raises(ValueError, match="curves must be a non-empty dict"):
+        plots.plot_curves(tmp_path / "t.png", {}, xlabel="x", ylabel="y")
+    assert leftovers(tmp_path) == []

@@ -20,6 +20,7 @@ import numpy
 
 from minigan.engine import nn, optim
 from .gan import GAN
+from .least_squares import LeastSquares
 from .objectives import Standard
 from .wasserstein import WGAN, WGANGP
 from minigan.engine.nn import init
@@ -137,6 +138,8 @@ OBJECTIVES = {
     "standard": Recipe(_standard, 1, "adam", None, (0.5, 0.999)),                      # Radford et al. 2015, §4
     "wgan": Recipe(lambda *_: WGAN(clip=0.01), 5, "rmsprop", 5e-5, critic=True),      # Arjovsky et al. 2017, Alg. 1
     "wgan-gp": Recipe(lambda *_: WGANGP(penalty_weight=10.0), 5, "adam", 1e-4, (0.0, 0.9), critic_norm="layer", critic=True),  # Gulrajani et al. 2017, Alg. 1
+    "lsgan": Recipe(lambda *_: LeastSquares.coding("0-1"), 1, "adam", None, (0.5, 0.999)),          # Mao et al. 2017: a = 0, b = c = 1
+    "lsgan-chi2": Recipe(lambda *_: LeastSquares.coding("-1-1-0"), 1, "adam", None, (0.5, 0.999)),  # Mao et al. 2017: a = −1, b = 1, c = 0
 }
 
 

@@ -7,6 +7,7 @@ as the MNIST examples do:
     for each epoch:
         for each of len(loader) // k generator steps:      (each takes k real minibatches)
             stats = gan.train_iteration(real_batches)        k D steps, then one G step
+            average.update()                                 with an averaged generator: θ_EMA ← β θ_EMA + (1 − β) θ
             every log_every steps, at the end of the epoch and before stopping:
                 fetch the statistics of the steps since the last fetch, append them to the history,
                 print a progress line, stop if a statistic is not finite   (a NaN is a bug to fix)
@@ -76,7 +77,7 @@ def steps_per_epoch(gan, loader):
 
 
 def train_epochs(gan, loader, epochs, history, start_epoch=0, max_steps=None, log_every=50, on_epoch_end=None,
-                 names=("D(x)", "D(G(z))"), log=None, start_step=0, should_stop=None):
+                 names=("D(x)", "D(G(z))"), log=None, start_step=0, should_stop=None, average=None):
     """Train ``gan`` from step ``start_step`` + 1 of epoch ``start_epoch`` + 1 to the end of epoch ``epochs``,
     appending every iteration's statistics.
 
@@ -92,6 +93,7 @@ def train_epochs(gan, loader, epochs, history, start_epoch=0, max_steps=None, lo
         should_stop: a function of no arguments, asked after every iteration (e.g. a ``StopOnInterrupt``);
             when it returns True the statistics are fetched and the epoch ends there, as a partial last
             epoch does.
+        average: a ``WeightAverage`` (``averaging.py``) to update after every iteration, or None.
 
     Returns:
         The number of generator steps made. Raises ``Diverged`` (a ``FloatingPointError``) naming the
@@ -131,6 +133,8 @@ def train_epochs(gan, loader, epochs, history, start_epoch=0, max_steps=None, lo
         try:
             for step in range(skipped + 1, per_epoch + 1):
                 pending.append(gan.train_iteration(real_batches))
+                if average is not None:
+                    average.update()  # after the iteration's one generator step
                 done, made = done + 1, step
                 stopping = done >= total or (should_stop is not None and should_stop())
                 if step % log_every == 0 or step == per_epoch or stopping:

@@ -9,6 +9,7 @@ written with ``minigan.tools.io.atomic_write``: an interrupted run never leaves 
     save_image_grid(path, images)    -> that grid as a grey-scale PNG
     plot_training(path, history)     -> losses, and mean D(x) against D(G(z)), per step (for a Wasserstein
                                         critic: its scores and its estimate E[D(x)] − E[D(G(z))])
+    plot_curves(path, curves)        -> a few named curves on one axis (a learning curve), with reference lines
 """
 
 import math
@@ -200,10 +201,49 @@ def plot_training(path, history, smoothing=0.9, title=None, critic=False):
         scores.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
         scores.set_title("discriminator output: mean D(x) vs D(G(z))")
         scores.set_ylabel("mean D")
-        scores.set_ylim(-0.02, 1.02)
+        # [0, 1] for probabilities; wider only for scores outside it (LSGAN's D, whose targets may be −1)
+        values = numpy.concatenate([curves["d_real"], curves["d_fake"]])
+        values = values[numpy.isfinite(values)]
+        scores.set_ylim(min(-0.02, values.min() - 0.02) if values.size else -0.02, max(1.02, values.max() + 0.02) if values.size else 1.02)
         scores.set_xlabel("step")
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+
+
+def plot_curves(path, curves, xlabel, ylabel, title=None, references=None, log_y=False):
+    """Draw named curves on one axis to the PNG ``path``, atomically (a learning curve, say).
+
+    Args:
+        curves: {label: (x values, y values)}, each pair of equal, non-zero length.
+        references: {label: y}: horizontal dashed lines (a paper's figure, for instance).
+        log_y: a logarithmic y axis (errors that fall by orders of magnitude).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError(f"plot_curves: curves must be a non-empty dict {{label: (x, y)}}, got {curves!r}")
+    figure = Figure(figsize=(7, 4.5), dpi=100)
+    FigureCanvasAgg(figure)  # renders to memory, no display needed
+    axes = figure.subplots()
+    for label, (x, y) in curves.items():
+        x, y = numpy.asarray(to_numpy(x), numpy.float64), numpy.asarray(to_numpy(y), numpy.float64)
+        if x.shape != y.shape or x.ndim != 1 or not len(x):
+            raise ValueError(f"plot_curves: curve {label!r} needs x and y of one equal, non-zero length, got shapes {x.shape} and {y.shape}")
+        axes.plot(x, y, marker="o", markersize=3, linewidth=1.4, label=label)
+    for label, y in (references or {}).items():
+        axes.axhline(float(y), color="grey", linestyle="--", linewidth=0.9, label=label)
+    if log_y:
+        axes.set_yscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best")
+    if title:
+        axes.set_title(title)
     figure.tight_layout()
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png")

@@ -12,6 +12,8 @@
 * ``resample``    PixelShuffle, PixelUnshuffle, Upsample (nearest)
 * ``residual``    ResidualBlock
 * ``unet``        UNet (encoder–decoder with skip connections)
+* ``weight_norm`` WeightNormLinear (Salimans & Kingma 2016) and its data-dependent initialisation
+* ``noise``       GaussianNoise: additive N(0, σ²) noise while training
 """
 
 from . import init
@@ -22,12 +24,15 @@ from .linear import Linear
 from .instancenorm import InstanceNorm2d
 from .maxout import Maxout
 from .module import Module, Parameter, Sequential
+from .noise import GaussianNoise
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .resample import PixelShuffle, PixelUnshuffle, Upsample
 from .residual import ResidualBlock
 from .unet import UNet
+from .weight_norm import WeightNormLinear, data_dependent_init_
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "init",
            "Conv2d", "ConvTranspose2d",
            "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout",
-           "InstanceNorm2d", "PixelShuffle", "PixelUnshuffle", "Upsample", "ResidualBlock", "UNet"]
+           "InstanceNorm2d", "PixelShuffle", "PixelUnshuffle", "Upsample", "ResidualBlock", "UNet",
+           "WeightNormLinear", "data_dependent_init_", "GaussianNoise"]
