@@ -37,7 +37,7 @@ from minigan import backend
 from minigan.gans.infogan import CATEGORIES, Codes, build_infogan, code_error, sample_codes
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
-from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
+from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int, seed_value
 from minigan.tools.data import DataError, DataLoader, load_mnist
 from minigan.tools.io import atomic_write
 
@@ -68,7 +68,7 @@ def parser():
     parser.add_argument("--discriminator-lr", type=positive_float, default=2e-4, help="Adam learning rate of D and Q (the released code's)")
     parser.add_argument("--lambda-continuous", type=non_negative_float, default=1.0,
                         help="λ of the continuous codes' part of the information term (λ of c₁ is 1)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes initial weights, noise, codes, data order and the grids' noise")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes initial weights, noise, codes, data order and the grids' noise")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")

@@ -41,7 +41,7 @@ from minigan.gans.averaging import WeightAverage
 from minigan.gans.semi_supervised import ADAM_EPS, CLASSES, SemiSupervisedLoader, build_semi_supervised_gan, choose_labelled
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
-from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
+from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int, seed_value
 from minigan.tools.data import load_mnist
 from minigan.tools.io import FileFormatError, atomic_write
 
@@ -79,7 +79,7 @@ def parser():
                         help="Adam's epsilon; the default approximates the released code's, which adds 1e-8 under the square root")
     parser.add_argument("--unlabelled-weight", type=non_negative_float, default=0.5,
                         help="weight of the unsupervised (real vs fake) loss; 0.5 as the released code; 0 trains D on the labels alone")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="fixes the labelled subset, the initial weights, the noise and the data order")
+    parser.add_argument("--seed", type=seed_value, default=0, help="fixes the labelled subset, the initial weights, the noise and the data order")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
     parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")

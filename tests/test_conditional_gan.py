@@ -257,7 +257,7 @@ def test_example_help_explains_every_flag(capsys):
 @pytest.mark.parametrize("flags, message", [
     (["--epochs", "0"], "--epochs: expected a positive integer, got 0"),
     (["--batch-size", "x"], "--batch-size: expected a positive integer, got 'x'"),
-    (["--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
+    (["--seed", "-1"], "--seed: expected a seed, an integer in [0, 2**64), got -1"),
     (["--log-every", "0"], "--log-every: expected a positive integer, got 0"),
 ])
 def test_example_rejects_bad_flags_with_a_message(flags, message, capsys):

@@ -278,7 +278,7 @@ def test_other_checkpoints_and_too_few_digits_are_one_line_errors(tiny_checkpoin
     (["--pairs", "0"], "--pairs: expected a positive integer, got 0"),
     (["--digits", "7", "7"], "--digits: expected two different digits"),
     (["--digits", "7", "12"], "--digits: expected a digit from 0 to 9, got 12"),
-    (["--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
+    (["--seed", "-1"], "--seed: expected a seed, an integer in [0, 2**64), got -1"),
 ])
 def test_bad_flags_are_rejected_with_a_message(flags, message, capsys):
     assert_usage_error(latent_space.parse_args, flags, message, capsys)
