@@ -200,6 +200,9 @@ def test_cyclegan_translates_both_ways_and_needs_both_pairs_of_networks():
     gan = build_cyclegan(width=4, blocks=1, patch_widths=(4, 8), seed=0)
     sources, _ = pairs(4, size=28)
     assert gan.translate(sources).shape == (4, 28, 28, 1) and gan.translate(sources, gan.generator.f).shape == (4, 28, 28, 1)
+    pair = gan.check_condition(Pair(sources, sources), 4, "test")
+    scores = gan.call_discriminator(gan.call_generator(None, pair), pair)  # each domain's fakes judged by its own D
+    assert isinstance(scores, Pair) and scores.source.shape == scores.target.shape == (4, 7, 7, 1)
     with pytest.raises(TypeError, match="CycleGAN: expected a CycleGenerators"):
         CycleGAN(nn.Sequential(), gan.discriminator, gan.generator_optimizer, gan.discriminator_optimizer)
 

@@ -24,8 +24,9 @@ How it runs on Algorithm 1's loop (``ImageToImageGAN``, ``GAN.train_iteration``)
 module (``CycleDiscriminators``) with one Adam over both, as in the authors' code. Their parameters are
 disjoint and Adam is per-parameter, so one step on the sum of the two losses is the same as a step on
 each. A minibatch is ``Pair(source = x from X, target = y from Y)``; the fakes of a step are the
-``Pair(F(y), G(x))``, each domain's fakes in its slot, and ``call_discriminator`` judges each slot by its
-own D. D's step, G's step through the frozen Ds, the reseeding and the checkpoints are then ``GAN``'s.
+``Pair(F(y), G(x))``, each domain's fakes in its slot, and the objective judges each slot by its own D,
+with the least-squares losses of ``minigan/gans/least_squares.py`` (Mao et al. 2017's a = 0, b = c = 1).
+D's step, G's step through the frozen Ds, the reseeding and the checkpoints are then ``GAN``'s.
 
 Left out, and why: the authors' buffer of the 50 last fakes for D's updates (Shrivastava et al. 2017) —
 it would be training state outside ``GAN``'s checkpoint; reflection padding (minigan's conv pads with
@@ -41,9 +42,9 @@ Networks, scaled down from the paper's (Appendix 7.2) for 28×28 digits, instanc
 """
 
 from minigan.engine import nn, optim
-from minigan.engine.losses import mse_loss
 from minigan.engine.nn.residual import normalisation
 from .image_to_image import ImageToImageGAN, Pair, l1_loss
+from .least_squares import LeastSquares
 from .models import dcgan_init_
 
 CYCLE_WEIGHT = 10.0      # λ of eq. 3
@@ -84,7 +85,7 @@ class CycleGAN(ImageToImageGAN):
         return Pair(self.generator.f(pair.target), self.generator.g(pair.source))  # (F(y), G(x)): fakes of X and of Y
 
     def call_discriminator(self, images, pair):
-        return Pair(self.discriminator.d_x(images.source), self.discriminator.d_y(images.target))  # (D_X(·), D_Y(·))
+        return Pair(self.discriminator.d_x(images.source), self.discriminator.d_y(images.target))  # (D_X(x'), D_Y(y'))
 
 
 class CycleConsistent:
@@ -102,14 +103,15 @@ class CycleConsistent:
         if not cycle_weight >= 0 or not identity_weight >= 0:
             raise ValueError(f"CycleConsistent: the weights must be ≥ 0, got cycle_weight={cycle_weight!r}, identity_weight={identity_weight!r}")
         self.cycle_weight, self.identity_weight = float(cycle_weight), float(identity_weight)
+        self.least_squares = LeastSquares.coding("0-1")  # a = 0 for fakes, b = c = 1 for real (Mao et al. 2017, eq. 9)
 
     def discriminator_loss(self, gan, real, fake, pair):
-        """½[(D_Y(y) − 1)² + D_Y(G(x))²] + ½[(D_X(x) − 1)² + D_X(F(y))²], each averaged over patches and images."""
-        real_scores = gan.call_discriminator(pair, pair)   # (D_X(x), D_Y(y))
-        fake_scores = gan.call_discriminator(fake, pair)   # (D_X(F(y)), D_Y(G(x)))
-        loss = 0.5 * (mse_loss(real_scores.target, 1.0) + mse_loss(fake_scores.target, 0.0))      # D_Y
-        loss = loss + 0.5 * (mse_loss(real_scores.source, 1.0) + mse_loss(fake_scores.source, 0.0))  # D_X
-        return loss, {"d_real": _mean(real_scores), "d_fake": _mean(fake_scores)}
+        """½[(D_Y(y) − 1)² + D_Y(G(x))²] + ½[(D_X(x) − 1)² + D_X(F(y))²], each averaged over patches and images:
+        ``LeastSquares``' D loss (``minigan/gans/least_squares.py``) for each domain's D."""
+        d_x, d_y = gan.discriminator.d_x, gan.discriminator.d_y
+        loss_y, stats_y = self.least_squares.discriminator_loss(_OneDomain(d_y), pair.target, fake.target)  # D_Y: y against G(x)
+        loss_x, stats_x = self.least_squares.discriminator_loss(_OneDomain(d_x), pair.source, fake.source)  # D_X: x against F(y)
+        return loss_y + loss_x, {name: (stats_y[name] + stats_x[name]) / 2 for name in ("d_real", "d_fake")}
 
     def cycle_loss(self, gan, fake, pair):
         """L_cyc = mean |F(G(x)) − x| + mean |G(F(y)) − y| (eq. 2), from the fakes (F(y), G(x))."""
@@ -120,12 +122,16 @@ class CycleConsistent:
         return l1_loss(gan.generator.g(pair.target), pair.target) + l1_loss(gan.generator.f(pair.source), pair.source)
 
     def generator_loss(self, gan, fake, pair):
-        """(D_Y(G(x)) − 1)² + (D_X(F(y)) − 1)² + λ·L_cyc + identity_weight·λ·L_identity, through the frozen Ds."""
-        scores = gan.call_discriminator(fake, pair)
-        loss = mse_loss(scores.target, 1.0) + mse_loss(scores.source, 1.0)
+        """(D_Y(G(x)) − 1)² + (D_X(F(y)) − 1)² + λ·L_cyc + identity_weight·λ·L_identity, through the frozen Ds.
+
+        Each adversarial term is twice ``LeastSquares``' G loss ½(D(·) − 1)²: Zhu et al. write it without the ½.
+        """
+        adversarial_y, stats_y = self.least_squares.generator_loss(_OneDomain(gan.discriminator.d_y), fake.target)  # G's
+        adversarial_x, stats_x = self.least_squares.generator_loss(_OneDomain(gan.discriminator.d_x), fake.source)  # F's
+        loss = 2.0 * (adversarial_y + adversarial_x)
         cycle = self.cycle_loss(gan, fake, pair)
         loss = loss + self.cycle_weight * cycle
-        stats = {"d_fake_after": _mean(scores), "cycle": cycle.data / 2}
+        stats = {"d_fake_after": (stats_y["d_fake_after"] + stats_x["d_fake_after"]) / 2, "cycle": cycle.data / 2}
         if self.identity_weight:
             identity = self.identity_loss(gan, pair)
             loss = loss + self.identity_weight * self.cycle_weight * identity
@@ -136,9 +142,14 @@ class CycleConsistent:
         return f"CycleConsistent(cycle_weight={self.cycle_weight!r}, identity_weight={self.identity_weight!r})"
 
 
-def _mean(scores):
-    """The mean raw D output over both domains' patches (an LSGAN D has no sigmoid), a 0-d array on the device."""
-    return (scores.source.data.mean() + scores.target.data.mean()) / 2
+class _OneDomain:
+    """One direction of a CycleGAN as ``LeastSquares`` sees a GAN: its discriminator is that domain's D."""
+
+    def __init__(self, discriminator):
+        self.discriminator = discriminator
+
+    def call_discriminator(self, images, condition=None):
+        return self.discriminator(images)
 
 
 def resnet_generator(channels=1, width=32, blocks=3, norm="instance"):
