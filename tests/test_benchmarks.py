@@ -149,3 +149,10 @@ def test_ab_script_times_another_tree_against_this_one(tmp_path):
     assert "paired ratios median" in result.stdout
     refused = run_script("ab_training", str(tmp_path), "--tiny", cwd=tmp_path)
     assert refused.returncode != 0 and "has no minigan/__init__.py" in refused.stderr
+
+
+def test_the_family_script_times_each_gan_in_turns(tmp_path):
+    """benchmarks/bench_family.py --tiny prints its table (a smoke test: it never asserts a speed)."""
+    result = run_script("bench_family", "--tiny", "--turns", "1", "--warmup", "0", "--clock", "cpu", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "| dcgan | " in result.stdout and "| lsgan | " in result.stdout and "clock process_time" in result.stdout
