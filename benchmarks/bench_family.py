@@ -31,23 +31,10 @@ from benchmarks.common import apply_threads  # noqa: E402  (must run before nump
 
 THREADS = apply_threads(sys.argv)
 
-import argparse  # noqa: E402
 import itertools  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-
-
-class ProcessClock:
-    """CPU time of this process, ``time.process_time``: the work done, without waits for a core."""
-
-    name = "process_time"
-
-    def time(self, fn):
-        start = time.process_time()
-        fn()
-        return time.process_time() - start
 
 
 def contestants(tiny, clock):
@@ -94,14 +81,9 @@ def contestants(tiny, clock):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--turns", type=int, default=9, help="timed turns of every contestant")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (set before NumPy loads)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
-    parser.add_argument("--tiny", action="store_true", help="minibatches of 4 and three contestants: a smoke test")
+    parser = common.make_turns_parser(__doc__.split("\n")[0], tiny_help="minibatches of 4 and three contestants: a smoke test")
     args = parser.parse_args(argv)
-    clock = ProcessClock() if args.clock == "cpu" else common.HostClock()
+    clock = common.turn_clock(args)
     entries = contestants(args.tiny, clock)
     samples = common.run_alternating([contestant for contestant, _ in entries], args.warmup, args.turns)
     base = samples["dcgan"]

@@ -28,12 +28,12 @@ from benchmarks.common import apply_threads  # noqa: E402  (must run before nump
 
 THREADS = apply_threads(sys.argv)
 
-import argparse  # noqa: E402
 import statistics  # noqa: E402
 
 import numpy  # noqa: E402
 
 from benchmarks import common  # noqa: E402
+from minigan.tools.cli import positive_int  # noqa: E402
 
 
 def contestants(batch, tiny, clock):
@@ -60,16 +60,12 @@ def contestants(batch, tiny, clock):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--pairs", type=int, default=15, help="timed turns of every contestant")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (set before NumPy loads)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
-    parser.add_argument("--tiny", action="store_true", help="batch 4, three contestants: a smoke test")
+    parser = common.make_turns_parser(__doc__.split("\n")[0], turns_flag="--pairs", turns=15,
+                                      tiny_help="batch 4, three contestants: a smoke test")
+    parser.add_argument("--batch", type=positive_int, default=64)
     args = parser.parse_args(argv)
     batch = 4 if args.tiny else args.batch
-    clock = common.ProcessClock() if args.clock == "cpu" else common.HostClock()
+    clock = common.turn_clock(args)
     entries = contestants(batch, args.tiny, clock)
     samples = common.run_alternating(entries, args.warmup, args.pairs)
     base = samples["standard"]

@@ -199,6 +199,25 @@ class HostClock:
         return time.perf_counter() - start
 
 
+def make_turns_parser(description, turns_flag="--turns", turns=9, tiny_help="a smoke test of the script"):
+    """The flags of a benchmark that runs its contestants in turns (``run_alternating``) on one clock:
+    how many timed turns and warm-ups, the BLAS threads, ``--clock wall|cpu`` and ``--tiny``."""
+    from minigan.tools.cli import non_negative_int, positive_int  # here, not at the top: after apply_threads
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(turns_flag, type=positive_int, default=turns, help="timed turns of every contestant")
+    parser.add_argument("--warmup", type=non_negative_int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=DEFAULT_THREADS, help="BLAS threads (set before NumPy loads)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: perf_counter; cpu: process_time, the work done without the waits for a core")
+    parser.add_argument("--tiny", action="store_true", help=tiny_help)
+    return parser
+
+
+def turn_clock(args):
+    """The clock that ``--clock`` of ``make_turns_parser`` names."""
+    return ProcessClock() if args.clock == "cpu" else HostClock()
+
+
 class CupyClock:
     """Device time between two CUDA events on CuPy's current stream, after a synchronise (seconds).
 
