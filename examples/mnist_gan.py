@@ -8,6 +8,7 @@
     python examples/mnist_gan.py --r1 10                # the standard GAN with the R1 penalty, γ = 10
     python examples/mnist_gan.py --objective lsgan      # the least-squares GAN (Mao et al. 2017; lsgan-chi2: its χ² coding)
     python examples/mnist_gan.py --ema                  # sample from the average of G's weights (Yazıcı et al. 2019)
+    python examples/mnist_gan.py --ema 0.99             # the same with beta 0.99 (the default is 0.999)
 
 Writes into --out (default runs/mnist_gan), which must be new or empty (--overwrite replaces an earlier
 run there; --resume continues the run whose checkpoint it names):
@@ -46,7 +47,7 @@ from minigan.gans.averaging import BETA, WeightAverage
 from minigan.gans.objectives import GENERATOR_LOSSES
 from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
 from minigan.tools import plots
-from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int, seed_value
+from minigan.tools.cli import non_negative_float, non_negative_int, open_unit_interval, positive_float, positive_int, seed_value
 from minigan.tools.data import DataLoader, load_mnist
 from minigan.tools.io import FileFormatError, atomic_write
 
@@ -83,9 +84,10 @@ def parser():
     parser.add_argument("--k", type=positive_int, default=None, help="discriminator steps per generator step (Algorithm 1's k; default: the objective's, 1 or n_critic = 5)")
     parser.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non-saturating",
                         help="minimax: minimise log(1 - D(G(z))); non-saturating: maximise log D(G(z))")
-    parser.add_argument("--ema", action="store_true",
-                        help=f"keep the exponential moving average of G's weights (beta {BETA}, Yazıcı et al. 2019), draw the grids and "
-                             f"samples.npy from it and the raw G's samples of the same noise into samples_raw.npy (with --resume: the run's own)")
+    parser.add_argument("--ema", nargs="?", type=open_unit_interval, const=BETA, default=None, metavar="BETA",
+                        help=f"keep the exponential moving average of G's weights (beta {BETA} unless given, Yazıcı et al. 2019), draw "
+                             f"the grids and samples.npy from it and the raw G's samples of the same noise into samples_raw.npy "
+                             f"(with --resume: the run's own)")
     parser.add_argument("--lr", type=positive_float, default=None, help="learning rate for both networks (default: the objective's, 2e-4, 5e-5 or 1e-4)")
     parser.add_argument("--seed", type=seed_value, default=0, help="fixes initial weights, noise, dropout and data order")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
@@ -126,10 +128,14 @@ def resume_average(args, metadata, path):
     --ema typed for a run that had none is an error, as a contradicting config flag is (``resuming.resume_flags``)."""
     if metadata is None:
         return
-    recorded = metadata.get("ema", False) is True
-    if args.ema and not recorded:
+    recorded = metadata.get("ema")  # its β; True from a checkpoint written before β could be chosen; absent: no average
+    recorded = BETA if recorded is True else (float(recorded) if recorded else None)
+    if args.ema is not None and recorded is None:
         raise RunError(f"--ema contradicts the checkpoint {path!r}, whose run has no averaged generator: a resumed run keeps "
                        f"its settings; leave --ema out to continue it, or start a new run in a new --out")
+    if args.ema is not None and args.ema != recorded:
+        raise RunError(f"--ema {args.ema:g} contradicts the checkpoint {path!r}, whose average has beta {recorded:g}: a resumed "
+                       f"run keeps its settings; leave --ema out to continue it")
     args.ema = recorded
 
 
@@ -182,7 +188,7 @@ def train(args):
     gan = models.build_gan(config["model"], lr=config["lr"], generator_loss=config["generator_loss"],
                            discriminator_steps=config["k"], seed=config["seed"], images=images,
                            objective=config["objective"], r1_gamma=config["r1"], r1_every=config["r1_every"])
-    average = WeightAverage(gan.generator) if args.ema else None  # θ_EMA⁽⁰⁾ = θ⁽⁰⁾
+    average = WeightAverage(gan.generator, beta=args.ema) if args.ema is not None else None  # θ_EMA⁽⁰⁾ = θ⁽⁰⁾
     check_trainable(gan, len(images), config["batch_size"], data=args.data or "the shipped MNIST")
     loader = DataLoader(images, config["batch_size"], seed=config["seed"])
     history = {name: [] for name in STATISTICS}
@@ -202,7 +208,7 @@ def train(args):
     if args.steps is not None:
         remaining_steps = min(remaining_steps, args.steps - gan.iteration)
     print(f"training {config['model']} on {len(images)} images, batch {config['batch_size']}, k={config['k']}, "
-          f"objective {gan.objective!r}{', averaged G' if average else ''}, lr {config['lr']:g}, backend {backend.get_backend().name}: {remaining_steps} generator steps "
+          f"objective {gan.objective!r}{f', averaged G (beta {args.ema:g})' if average else ''}, lr {config['lr']:g}, backend {backend.get_backend().name}: {remaining_steps} generator steps "
           f"({per_epoch} per epoch), writing to {out}")
 
     def grid(epoch):  # the fixed noise's samples after this epoch (the averaged G's with --ema)

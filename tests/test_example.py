@@ -116,6 +116,10 @@ def test_help_explains_every_flag():
     (["--lr", "fast"], "--lr: expected a positive number, got 'fast'"),
     (["--model", "vae"], "--model: invalid choice: 'vae'"),
     (["--backend", "torch"], "--backend: invalid choice: 'torch'"),
+    (["--ema", "1"], "--ema: expected a number between 0 and 1 (both excluded), got 1"),
+    (["--ema", "0"], "--ema: expected a number between 0 and 1 (both excluded), got 0"),
+    (["--ema", "nan"], "--ema: expected a number between 0 and 1 (both excluded), got nan"),
+    (["--ema", "x"], "--ema: expected a number between 0 and 1, got 'x'"),
 ])
 def test_bad_flags_are_rejected_with_a_message(flags, message, capsys):
     assert_usage_error(mnist_gan.parse_args, flags, message, capsys)
@@ -138,7 +142,7 @@ def test_ema_run_samples_the_averaged_g_and_resumes_exactly(tmp_path, small_mnis
     assert run("--resume", tmp_path / "b" / "checkpoint.npz", "--epochs", 2, "--samples", 20, "--no-evaluate") == 0
     full, _ = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
     resumed, metadata = load_checkpoint(tmp_path / "b" / "checkpoint.npz")
-    assert metadata["ema"] is True and int(full["average"]["updates"]) == 8
+    assert metadata["ema"] == 0.999 and int(full["average"]["updates"]) == 8
     for name, values in full["average"]["parameters"].items():
         numpy.testing.assert_array_equal(values, resumed["average"]["parameters"][name])
     for name in ("samples.npy", "samples_raw.npy"):  # the averaged and the raw G's samples, the same after the resume
@@ -149,6 +153,19 @@ def test_ema_run_samples_the_averaged_g_and_resumes_exactly(tmp_path, small_mnis
     for name, values in history(tmp_path / "plain").items():
         numpy.testing.assert_array_equal(values, history(tmp_path / "a")[name])
     numpy.testing.assert_array_equal(numpy.load(tmp_path / "plain" / "samples.npy"), numpy.load(tmp_path / "a" / "samples_raw.npy"))
+
+
+def test_ema_takes_its_beta_keeps_it_on_resume_and_refuses_another(tmp_path, small_mnist, capsys):
+    out = tmp_path / "beta"
+    common = ["--model", "mlp", "--data", small_mnist, "--batch-size", 100, "--samples", 0, "--no-evaluate"]
+    assert run(*common, "--ema", "0.9", "--epochs", 1, "--out", out) == 0
+    state, metadata = load_checkpoint(out / "checkpoint.npz")
+    assert metadata["ema"] == 0.9 and float(state["average"]["beta"]) == 0.9
+    assert run("--resume", out / "checkpoint.npz", "--ema", "0.99", "--epochs", 2, "--samples", 0) == 2
+    assert "--ema 0.99 contradicts the checkpoint" in capsys.readouterr().err
+    assert run("--resume", out / "checkpoint.npz", "--epochs", 2, "--samples", 0, "--no-evaluate") == 0
+    state, _ = load_checkpoint(out / "checkpoint.npz")
+    assert float(state["average"]["beta"]) == 0.9 and int(state["average"]["updates"]) == 8
 
 
 def test_ema_on_resuming_a_run_without_it_is_a_one_line_error(tmp_path, small_mnist, capsys):

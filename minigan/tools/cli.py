@@ -50,6 +50,17 @@ def non_negative_float(text):
     return value
 
 
+def open_unit_interval(text):
+    """A number strictly between 0 and 1 (a decay rate such as an average's β)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (both excluded), got {text}")
+    return value
+
+
 def seed_value(text):
     """A seed: an integer in [0, 2**64), the range ``minigan.seed`` accepts."""
     value = _integer(text, 0, "a seed, an integer in [0, 2**64)")
