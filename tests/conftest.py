@@ -142,13 +142,19 @@ def assert_usage_error(parse_args, flags, message, capsys):
     assert message in capsys.readouterr().err
 
 
-@pytest.fixture(scope="session")
-def small_mnist(tmp_path_factory):
-    """The first 400 training images and the first 100 test images, as a user's mnist.npz (for quick example runs)."""
+def write_mnist_subset(tmp_path_factory, train, test):
+    """The first ``train`` training and ``test`` test images of the shipped MNIST, as a user's mnist.npz in
+    a new temporary folder; returns its path (for quick example runs, which take it as ``--data``)."""
     from minigan.tools.data import read_mnist
 
     arrays = read_mnist()
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    numpy.savez(path, x_train=arrays["x_train"][:400], y_train=arrays["y_train"][:400],
-                x_test=arrays["x_test"][:100], y_test=arrays["y_test"][:100])
+    path = tmp_path_factory.mktemp("data") / f"mnist_{train}_{test}.npz"
+    numpy.savez(path, x_train=arrays["x_train"][:train], y_train=arrays["y_train"][:train],
+                x_test=arrays["x_test"][:test], y_test=arrays["y_test"][:test])
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def small_mnist(tmp_path_factory):
+    """The first 400 training images and the first 100 test images, as a user's mnist.npz (for quick example runs)."""
+    return write_mnist_subset(tmp_path_factory, 400, 100)

@@ -15,7 +15,6 @@ import minigan
 from minigan import Tensor, nn, optim
 from minigan.gans.conditional_gan import (ConditionalDiscriminator, ConditionalGAN, ConditionalGenerator,
                                      build_conditional_gan, check_labels, one_hot)
-from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint
 
 from conftest import PNG_SIGNATURE, assert_close, assert_usage_error, load_example, to_numpy
@@ -185,16 +184,6 @@ def test_a_tiny_conditional_gan_draws_the_class_it_is_asked_for():
 
 # ----- the example ------------------------------------------------------------------------------------
 example = load_example("conditional_gan")
-
-
-@pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory):
-    """The first 400 training images (8 minibatches of 50) and 100 test images, as a user's mnist.npz."""
-    arrays = read_mnist()
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    numpy.savez(path, x_train=arrays["x_train"][:400], y_train=arrays["y_train"][:400],
-                x_test=arrays["x_test"][:100], y_test=arrays["y_test"][:100])
-    return str(path)
 
 
 def test_example_quick_run_writes_the_grid_and_checkpoint_and_measures_the_labels(tmp_path, small_mnist, capsys):

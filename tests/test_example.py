@@ -8,7 +8,6 @@ import sys
 import numpy
 import pytest
 
-from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint
 
 from conftest import PNG_SIGNATURE, ROOT, assert_usage_error, example_path, load_example
@@ -42,16 +41,6 @@ def test_gaussian_1d_runs_as_a_script(tmp_path):
     assert "iteration    20" in result.stdout and "G learned mean" in result.stdout
     assert (tmp_path / "histogram.png").exists()
     assert gaussian_1d.parse_args([]).iterations == 2000  # the default run: a few seconds
-
-
-@pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory):
-    """The first 400 training images (8 minibatches of 50) and 100 test images, as a user's mnist.npz."""
-    arrays = read_mnist()
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    numpy.savez(path, x_train=arrays["x_train"][:400], y_train=arrays["y_train"][:400],
-                x_test=arrays["x_test"][:100], y_test=arrays["y_test"][:100])
-    return str(path)
 
 
 def run(*flags):

@@ -25,7 +25,7 @@ from minigan.tools import classifier
 from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint, save_checkpoint
 
-from conftest import ROOT, example_path, load_example
+from conftest import ROOT, example_path, load_example, write_mnist_subset
 
 mnist_gan = load_example("mnist_gan")
 conditional_gan = load_example("conditional_gan")
@@ -40,11 +40,7 @@ FAST = ["--batch-size", "8", "--samples", "0", "--no-evaluate", "--log-every", "
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
     """The first 64 training images and 20 test images as a user's mnist.npz (8 minibatches of 8)."""
-    arrays = read_mnist()
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    numpy.savez(path, x_train=arrays["x_train"][:64], y_train=arrays["y_train"][:64],
-                x_test=arrays["x_test"][:20], y_test=arrays["y_test"][:20])
-    return str(path)
+    return write_mnist_subset(tmp_path_factory, 64, 20)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import os
 import numpy
 import pytest
 
-from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint
 
-from conftest import PNG_SIGNATURE, assert_usage_error, load_example
+from conftest import PNG_SIGNATURE, assert_usage_error, load_example, write_mnist_subset
 
 SCRIPTS = {name: load_example(name) for name in ("pix2pix", "cyclegan", "srgan")}
 VARIANTS = {"pix2pix": ("cgan+l1", "l1"), "cyclegan": ("cyclegan", "gan-alone"), "srgan": ("mse", "srgan")}  # what a default run trains
@@ -20,11 +19,8 @@ SMALL = {"pix2pix": ["--width", 4], "cyclegan": ["--width", 2, "--blocks", 1], "
 
 @pytest.fixture(scope="module")
 def small_mnist(tmp_path_factory):
-    arrays = read_mnist()
-    path = tmp_path_factory.mktemp("data") / "small.npz"
-    numpy.savez(path, x_train=arrays["x_train"][:256], y_train=arrays["y_train"][:256],
-                x_test=arrays["x_test"][:60], y_test=arrays["y_test"][:60])
-    return str(path)
+    """The first 256 training images and 60 test images (smaller than conftest's: three scripts, two variants each)."""
+    return write_mnist_subset(tmp_path_factory, 256, 60)
 
 
 def run(name, small_mnist, out, *flags):

@@ -14,10 +14,9 @@ from minigan.gans import models
 from minigan.gans.gan import GAN
 from minigan.gans.objectives import Standard
 from minigan.gans.wasserstein import WGAN, WGANGP, gradient_penalty
-from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint
 
-from conftest import PNG_SIGNATURE, assert_close, load_example, to_numpy
+from conftest import PNG_SIGNATURE, assert_close, load_example, to_numpy, write_mnist_subset
 from strategies import random_array, seeds
 
 mnist_gan = load_example("mnist_gan")
@@ -229,11 +228,7 @@ def test_the_recipes_follow_the_papers():
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
     """The first 200 training images and 50 test images, as a user's mnist.npz."""
-    arrays = read_mnist()
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    numpy.savez(path, x_train=arrays["x_train"][:200], y_train=arrays["y_train"][:200],
-                x_test=arrays["x_test"][:50], y_test=arrays["y_test"][:50])
-    return str(path)
+    return write_mnist_subset(tmp_path_factory, 200, 50)
 
 
 @pytest.mark.slow

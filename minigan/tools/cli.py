@@ -28,37 +28,31 @@ def non_negative_int(text):
     return _integer(text, 0, "a non-negative integer")
 
 
-def positive_float(text):
-    """A finite number > 0."""
+def _number(text, accepted, what, range_what):
+    """``float(text)`` if ``accepted(value)``; else the error "expected {what}" (not a number at all) or
+    "expected {range_what}" (a number out of range)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not accepted(value):
+        raise argparse.ArgumentTypeError(f"expected {range_what}, got {text}")
     return value
+
+
+def positive_float(text):
+    """A finite number > 0."""
+    return _number(text, lambda v: v > 0 and math.isfinite(v), "a positive number", "a positive finite number")
 
 
 def non_negative_float(text):
     """A finite number ≥ 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
-    return value
+    return _number(text, lambda v: v >= 0 and math.isfinite(v), "a non-negative number", "a non-negative finite number")
 
 
 def open_unit_interval(text):
     """A number strictly between 0 and 1 (a decay rate such as an average's β)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (both excluded), got {text}")
-    return value
+    return _number(text, lambda v: 0 < v < 1, "a number between 0 and 1", "a number between 0 and 1 (both excluded)")
 
 
 def seed_value(text):
