@@ -141,6 +141,9 @@ def generator_loss(gan, fake, condition=None):
     return -fake_scores.mean(), {"d_fake_after": mean_score(fake_scores)}
 
 
+NORM_FLOOR = 1e-12  # added to ‖∇D(x̂)‖² before its square root (see gradient_penalty)
+
+
 def gradient_penalty(gan, real, fake, condition, penalty_weight):
     """λ · (1/m) Σᵢ (‖∇ₓ̂ D(x̂⁽ⁱ⁾)‖₂ − 1)², x̂ = εx + (1 − ε)x̃, one ε ~ U[0, 1] per example.
 
@@ -157,9 +160,9 @@ def gradient_penalty(gan, real, fake, condition, penalty_weight):
     # Σᵢ D(x̂⁽ⁱ⁾) has ∂/∂x̂⁽ⁱ⁾ = ∇D(x̂⁽ⁱ⁾): each example's score depends on its own x̂ only (no batch norm)
     (slopes,) = grad(scores.sum(), interpolated, create_graph=True)                             # (m, …) like x̂
     squared = (slopes * slopes).reshape(m, -1).sum(axis=1)                                      # ‖∇D(x̂⁽ⁱ⁾)‖², (m,)
-    # ‖·‖ = √(‖·‖² + tiny): √ has an infinite derivative at 0, reached by a critic whose gradient
-    # vanishes at x̂ (dead ReLUs); 1e-12 keeps its gradient finite and changes ‖·‖ by at most 1e-6.
-    norms = (squared + 1e-12) ** 0.5
+    # ‖·‖ = √(‖·‖² + NORM_FLOOR): √ has an infinite derivative at 0, reached by a critic whose gradient
+    # vanishes at x̂ (dead ReLUs); the floor keeps its gradient finite and changes ‖·‖ by at most 1e-6.
+    norms = (squared + NORM_FLOOR) ** 0.5
     return penalty_weight * ((norms - 1.0) ** 2).mean()
 
 
