@@ -33,25 +33,26 @@ import numpy
 
 import minigan
 from minigan.gans.cyclegan import CYCLE_WEIGHT, IDENTITY_WEIGHT, build_cyclegan
-from minigan.tools import plots
+from minigan.tools import plots, runs
 from minigan.tools.cli import positive_float, positive_int
 from minigan.tools.classifier import accuracy, shipped_classifier
-from minigan.tools.data import load_mnist, thicken, thin, unpaired_thin_thick
+from minigan.tools.data import first_of_each_digit, load_mnist, thicken, thin, unpaired_thin_thick
 from minigan.tools.image_metrics import mean_absolute_error, stroke_width
 
-from common import run_script, to_unit_range
-from image_runs import add_common_flags, open_runs, parser, report, test_rows, train_variant
-from resuming import parse_flags
 
 VARIANTS = {"cyclegan": (True, True), "no-identity": (True, False), "gan-alone": (False, False)}  # name -> (cycle loss, identity loss)
 DEFAULT_OUT = os.path.join("runs", "cyclegan")
-CONFIG_KEYS = ("train_images", "batch_size", "width", "blocks", "lr", "cycle_weight", "identity_weight", "seed")
+OUTPUTS = ("measurements.json",)  # the run folder's own file, beside the variants' folders
+SETTINGS = ("train_images", "batch_size", "width", "blocks", "lr", "cycle_weight", "identity_weight", "seed")
 
 
 def build_parser():
-    p = parser("CycleGAN on MNIST with minigan (Zhu et al. 2017): thin ↔ thick strokes from unpaired halves of the data.",
-               "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
-    add_common_flags(p, out="cyclegan", epochs=2, train_images=9600, batch_size=16, width=8)
+    p = runs.training_parser("CycleGAN on MNIST with minigan (Zhu et al. 2017): thin ↔ thick strokes from unpaired halves of the data.",
+                             "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
+    runs.add_run_flags(p, os.path.join("runs", "cyclegan"), epochs=2, settings=SETTINGS, variants=True, step="iteration",
+                       epochs_help="passes over the --train-images training images, for each variant",
+                       seed_help="fixes the initial weights, dropout, the data order and the data split")
+    runs.add_image_task_flags(p, train_images=9600, batch_size=16, width=8)
     p.add_argument("--blocks", type=positive_int, default=2, help="residual blocks in each generator")
     p.add_argument("--cycle-weight", type=positive_float, default=CYCLE_WEIGHT, help="λ, the weight of the cycle loss (eq. 3)")
     p.add_argument("--identity-weight", type=float, default=IDENTITY_WEIGHT, help="the identity loss's weight as a fraction of λ (§5.2; 0 leaves it out)")
@@ -61,9 +62,9 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
+    """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``)."""
     p = build_parser()
-    args = parse_flags(p, argv)
+    args = runs.parse_flags(p, argv)
     if not args.identity_weight >= 0:
         p.error(f"argument --identity-weight: expected a number ≥ 0, got {args.identity_weight}")
     return args
@@ -76,7 +77,7 @@ def to_signed(images):
 def translations(gan, thin_images, thick_images):
     """G(x), F(G(x)), F(y), G(F(y)) for images in [0, 1], each in [0, 1]."""
     forward, backward = gan.generator.g, gan.generator.f
-    unit = lambda images: to_unit_range(images, (-1.0, 1.0))
+    unit = lambda images: runs.to_unit_range(images, (-1.0, 1.0))
     g_x = gan.translate(to_signed(thin_images), forward)
     f_y = gan.translate(to_signed(thick_images), backward)
     return {"G(x)": unit(g_x), "F(G(x))": unit(gan.translate(g_x, backward)),
@@ -109,7 +110,7 @@ def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs
 
 
 def run(args):
-    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "cyclegan.py", DEFAULT_OUT, args.variants)
+    run = runs.Run("cyclegan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=args.variants)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
     split = unpaired_thin_thick(digits[: args.train_images], seed=args.seed)      # two disjoint halves
     sources, targets = to_signed(split.thin), to_signed(split.thick)              # X, Y in [−1, 1]
@@ -117,10 +118,7 @@ def run(args):
     test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
     test_thin, test_thick = thin(test_digits), thicken(test_digits)              # each test digit in both domains
     thin_widths, thick_widths = stroke_width(test_thin), stroke_width(test_thick)
-    shown = test_rows(test_labels)
-    config = {key: getattr(args, key) for key in CONFIG_KEYS}
-    for folder in folders:
-        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
+    shown = first_of_each_digit(test_labels)
 
     results = {"no translation, X → Y": measure(test_thin, test_thick, thick_widths, test_labels),
                "no translation, Y → X": measure(test_thick, test_thin, thin_widths, test_labels)}
@@ -130,9 +128,10 @@ def run(args):
         gan = build_cyclegan(width=args.width, blocks=args.blocks, patch_widths=(2 * args.width, 4 * args.width),
                              cycle_weight=args.cycle_weight if cycle else 0.0, identity_weight=args.identity_weight if identity else 0.0,
                              lr=args.lr, seed=args.seed)
-        _, seconds = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
-                                   lambda gan, path: save_figure(gan, path, test_thin[shown], test_thick[shown]),
-                                   title=f"CycleGAN on MNIST, {name}")
+        variant = run.variant(name).start(gan, sources, targets)
+        variant.train(lambda path: save_figure(gan, path, test_thin[shown], test_thick[shown]), "figure_epoch_{epoch:03d}.png",
+                      title=f"CycleGAN on MNIST, {name}", what=name, step="iteration")
+        seconds = variant.seconds
         made = translations(gan, test_thin, test_thick)
         results[f"{name}, X → Y"] = {**measure(made["G(x)"], test_thick, thick_widths, test_labels, made["F(G(x))"], test_thin),
                                      "seconds": round(seconds, 1)}
@@ -140,7 +139,7 @@ def run(args):
 
     print(f"\non the first {len(test_digits)} test digits, thinned (x, domain X) and thickened (y, domain Y); the target "
           f"domain's median stroke width is {numpy.nanmedian(thick_widths):.2f} px for Y and {numpy.nanmedian(thin_widths):.2f} px for X:")
-    report(results, [("digit survives", ("classifier", ".2%")), ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
+    runs.write_measurements(results, [("digit survives", ("classifier", ".2%")), ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
                      ("W1 to target widths", ("width_w1", ".3f")), ("L1 to partner", ("l1_partner", ".4f")),
                      ("cycle error", ("cycle", ".4f")), ("train s", ("seconds", ".0f"))],
            args.out, extra={"test_images": len(test_digits), "thick_median_width": float(numpy.nanmedian(thick_widths)),
@@ -151,7 +150,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    return run_script("cyclegan.py", lambda: run(args))
+    return runs.run_script("cyclegan.py", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,9 @@ import minigan
 from minigan import nn, optim
 from minigan.gans.gan import GAN
 from minigan.gans.training import check_statistics, fetch_statistics
-from minigan.tools.cli import non_negative_int, positive_int, seed_value
+from minigan.tools.cli import positive_int, seed_value
 from minigan.tools.io import atomic_write
-
-from common import EXIT_STATUS_HELP, OUTPUT_HELP, prepare_output_folder, run_script, side_rng
+from minigan.tools.runs import EXIT_STATUS_HELP, OUTPUT_HELP, prepare_output_folder, run_script, side_rng
 
 MEAN, STD = 4.0, 1.25        # the data: N(MEAN, STD²)
 NOISE_DIM, HIDDEN = 4, 32    # z ∈ ℝ⁴; one hidden layer of 32 units in each network

@@ -8,90 +8,98 @@ G draws G(z, c) from 62 noise variables z and a code c = (c₁, c₂, c₃): c�
 in [−1, 1]. Q, a head on D's body, learns to read c back from G's samples, and both players are rewarded
 for the mutual information it recovers (minigan/gans/infogan.py). No label is used in training.
 
-Writes into --out (default runs/infogan), which must be new or empty (--overwrite replaces an earlier run
-there; --resume continues the run whose checkpoint it names):
-    codes_epoch_NNN.png     after every epoch, the paper's Figure 2(a): row r is c₁ = r, each column one
-                            noise z (c₂ = c₃ = 0); if c₁ means the digit, each row is one digit
-    c2.png, c3.png          Figure 2(c) and (d) at the end: row r is c₁ = r, columns vary c₂ (or c₃) from −2
-                            to 2, beyond the [−1, 1] trained on, for one fixed z; the paper finds rotation and width
-    checkpoint.npz          networks, optimisers, counters, history and the exact position, after every epoch (atomic)
-    training.png, history.npz
-    samples.npy             --samples samples G(z, c) with c from its prior, float32 in [0, 1], (n, 28, 28), for
-                            ``python -m minigan.tools.evaluate``
+Writes into --out (default runs/infogan): codes_epoch_NNN.png after every epoch, the paper's Figure 2(a)
+(row r is c₁ = r, each column one noise z, c₂ = c₃ = 0: if c₁ means the digit, each row is one digit);
+c2.png and c3.png at the end, Figure 2(c) and (d) (row r is c₁ = r, columns vary c₂ or c₃ from −2 to 2,
+beyond the [−1, 1] trained on, for one fixed z; the paper finds rotation and width); checkpoint.npz,
+training.png, history.npz; samples.npy (--samples samples with c from its prior, in [0, 1]).
 
-and at the end measures what c₁ learnt, as the paper does: Q reads c₁ off real digits, each code value is
+At the end it measures what c₁ learnt, as the paper does: Q reads c₁ off real digits, each code value is
 mapped to the digit it most often carries (on the 10,000 validation images x_train[50000:]), and the error
 of that classifier is counted on the 10,000 test images (the paper: about 5%). The last line is that error.
-Resuming, Ctrl-C, divergence and mistakes are handled as in examples/mnist_gan.py (see its --help).
+The run itself (--out, --resume, Ctrl-C, errors) is minigan/tools/runs/harness.py's.
 """
 
-import argparse
 import os
 import sys
-import time
 
 import numpy
 
 import minigan
-from minigan import backend
 from minigan.gans.infogan import CATEGORIES, Codes, build_infogan, code_error, sample_codes
-from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
-from minigan.tools import plots
-from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int, seed_value
-from minigan.tools.data import DataError, DataLoader, load_mnist
+from minigan.tools import plots, runs
+from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
+from minigan.tools.data import DataError, load_mnist
 from minigan.tools.io import atomic_write
-
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, EpochCheckpoints, HelpFormatter, check_sample_budget,
-                    check_trainable, guarded_training, run_script, save_history, side_rng)
-from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
 PAPER_ERROR = 0.05  # Chen et al. 2016, §6.1: "5% error rate"
 SWEEP = numpy.linspace(-2.0, 2.0, 10)  # Figure 2(c), (d): c₂ or c₃ from −2 to 2
-GRID_STREAM, SWEEP_STREAM, SAMPLES_STREAM = 0, 1, 2  # the side streams (common.side_rng) of the grids' z, the sweeps' z, the samples' z and c
+GRID_STREAM, SWEEP_STREAM, SAMPLES_STREAM = 0, 1, 2  # the side streams (runs.side_rng) of the grids' z, the sweeps' z, the samples' z and c
 DEFAULT_OUT = os.path.join("runs", "infogan")
-OUTPUTS = ("codes_epoch_*.png", "c2.png", "c3.png", "checkpoint.npz", "training.png", "history.npz", "samples.npy")  # what --overwrite removes
-MODEL = "infogan"   # what the checkpoint's config records, so that no other script's checkpoint is resumed
-CONFIG_KEYS = ("batch_size", "generator_lr", "discriminator_lr", "lambda_continuous", "seed")
-SAMPLE_BYTES = 28 * 28 * 4  # one float32 sample in samples.npy
+OUTPUTS = ("codes_epoch_*.png", "c2.png", "c3.png", "samples.npy")  # beside the run's record: what --overwrite removes
+SETTINGS = ("batch_size", "generator_lr", "discriminator_lr", "lambda_continuous", "seed")  # kept on --resume
+
+
+def train(args):
+    run = runs.Run("infogan.py", args, parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, fixed={"model": "infogan"})
+    runs.check_sample_budget("--samples", args.samples, 28 * 28 * 4, "the final samples", folder=run.out)
+    images, train_labels = load_mnist(args.data, split="train", scale="sigmoid")  # the labels are never used in training
+    minigan.seed(args.seed)
+    gan = build_infogan(seed=args.seed, generator_lr=args.generator_lr, discriminator_lr=args.discriminator_lr,
+                        lambda_continuous=args.lambda_continuous)
+    run.start(gan, images)
+    grid_noise, grid_codes = category_grid_inputs(gan, args.seed)
+    run.train(lambda path: save_grid(gan, grid_noise, grid_codes, path), "codes_epoch_{epoch:03d}.png", title="InfoGAN on MNIST",
+              what="training InfoGAN on unlabelled images")
+    for which, name in ((0, "c2"), (1, "c3")):
+        save_grid(gan, *sweep_inputs(gan, args.seed, which), os.path.join(run.out, f"{name}.png"))
+    write_samples(gan, args.samples, args.seed, os.path.join(run.out, "samples.npy"))
+    print(f"wrote c2.png, c3.png and {args.samples} samples", flush=True)
+    if not args.no_measure:
+        measure(gan, args.data, images, train_labels)
+
+
+def measure(gan, data, images, train_labels):
+    """Chen et al.'s §6.1 measurement: the error of c₁ read by Q, each code mapped to its commonest digit."""
+    try:
+        mapping_images, mapping_labels = load_mnist(data, split="validation", scale="sigmoid")
+        mapped_on = "the 10,000 validation images"
+    except DataError:  # a small --data without x_train[50000:]: map on the training images (their labels still unused in training)
+        mapping_images, mapping_labels, mapped_on = images, train_labels, f"the {len(images)} training images"
+    test_images, test_labels = load_mnist(data, split="test", scale="sigmoid")
+    error, mapping, counts = code_error(gan, mapping_images, mapping_labels, test_images, test_labels)
+    print(f"c₁ read by Q off the {len(test_labels)} test digits (rows: code value; columns: true digit 0-9):")
+    for code, row in enumerate(counts):
+        target = f"digit {mapping[code]}" if mapping[code] >= 0 else "no digit"
+        print(f"  c1={code} → {target:8s} " + " ".join(f"{c:5d}" for c in row))
+    used = sorted({int(d) for d in mapping if d >= 0})
+    print(f"the mapping (each code to its commonest digit on {mapped_on}) covers {len(used)} of 10 digits: {used}")
+    print(f"c₁ → digit error: {error:.2%} of {len(test_labels)} test digits (Chen et al. 2016 report about {PAPER_ERROR:.0%})")
 
 
 def parser():
-    parser = argparse.ArgumentParser(
-        description="InfoGAN on MNIST (Chen et al. 2016): a categorical and two continuous codes, learnt without labels.",
-        formatter_class=HelpFormatter, epilog=" ".join([OUTPUT_HELP.format(resume=", or continued with --resume"), TRAINING_HELP, EXIT_STATUS_HELP]),
-    )
-    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the 50,000 training images (with --resume: the run's own, unless given)")
-    parser.add_argument("--steps", type=positive_int, default=None,
-                        help="stop after this many generator steps in all (a cap for quick runs; default: none); the checkpoint then records the step, and --resume continues from it")
+    parser = runs.training_parser("InfoGAN on MNIST (Chen et al. 2016): a categorical and two continuous codes, learnt without labels.")
+    runs.add_run_flags(parser, DEFAULT_OUT, epochs=5, settings=SETTINGS, epochs_help="passes over the 50,000 training images",
+                       seed_help="fixes initial weights, noise, codes, data order and the grids' noise")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="minibatch size m (the released code's 128)")
     parser.add_argument("--generator-lr", type=positive_float, default=1e-3, help="Adam learning rate of G (the released code's)")
     parser.add_argument("--discriminator-lr", type=positive_float, default=2e-4, help="Adam learning rate of D and Q (the released code's)")
     parser.add_argument("--lambda-continuous", type=non_negative_float, default=1.0,
                         help="λ of the continuous codes' part of the information term (λ of c₁ is 1)")
-    parser.add_argument("--seed", type=seed_value, default=0, help="fixes initial weights, noise, codes, data order and the grids' noise")
-    parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
-    parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
-    parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")
-    parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                        help="continue the run of a checkpoint.npz (or of the folder holding it) from the very step it stopped at; batch size, "
-                             "learning rates, λ, seed and --data come from it (typing one with another value is an error)")
-    parser.add_argument("--data", metavar="PATH", default=None,
-                        help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
     parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples to save in samples.npy")
     parser.add_argument("--no-measure", action="store_true", help="skip the c₁ → digit error at the end")
-    parser.add_argument("--log-every", type=positive_int, default=50, help="print a progress line every this many generator steps")
     return parser
 
 
 def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (see ``resuming.parse_flags``)."""
-    return parse_flags(parser(), argv)
+    """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``)."""
+    return runs.parse_flags(parser(), argv)
 
 
 # ----- the pictures of Figure 2, and the samples ---------------------------------------------------------
 def category_grid_inputs(gan, seed, columns=10):
     """Figure 2(a): image i (row r = i // columns, column j) gets c₁ = r, z_j, c₂ = c₃ = 0."""
-    column_noise = gan.sample_noise(columns, rng=side_rng(seed, GRID_STREAM))        # (columns, 62)
+    column_noise = gan.sample_noise(columns, rng=runs.side_rng(seed, GRID_STREAM))        # (columns, 62)
     noise = column_noise.xp.tile(column_noise.data, (CATEGORIES, 1))                  # image i gets z_{i % columns}
     categories = numpy.repeat(numpy.arange(CATEGORIES), columns)                      # image i gets c₁ = i // columns
     return noise, Codes(categories, numpy.zeros((len(categories), 2), numpy.float32))
@@ -99,7 +107,7 @@ def category_grid_inputs(gan, seed, columns=10):
 
 def sweep_inputs(gan, seed, which):
     """Figure 2(c)/(d): row r has c₁ = r, column j has c_which = SWEEP[j] (the other continuous code 0), one z."""
-    z = gan.sample_noise(1, rng=side_rng(seed, SWEEP_STREAM))                         # (1, 62): one noise for the whole grid
+    z = gan.sample_noise(1, rng=runs.side_rng(seed, SWEEP_STREAM))                         # (1, 62): one noise for the whole grid
     noise = z.xp.tile(z.data, (CATEGORIES * len(SWEEP), 1))
     categories = numpy.repeat(numpy.arange(CATEGORIES), len(SWEEP))
     continuous = numpy.zeros((len(categories), 2), numpy.float32)
@@ -114,7 +122,7 @@ def save_grid(gan, noise, codes, path):
 
 def write_samples(gan, count, seed, path, batch=500):
     """``count`` samples G(z, c), z and c from their priors (a side stream), as float32 in [0, 1] (count, 28, 28) in ``path``."""
-    rng, chunks = side_rng(seed, SAMPLES_STREAM), []
+    rng, chunks = runs.side_rng(seed, SAMPLES_STREAM), []
     for start in range(0, count, batch):
         m = min(batch, count - start)
         chunks.append(gan.generate(gan.sample_noise(m, rng=rng), sample_codes(m, rng=rng)).numpy()[..., 0])  # (m, 28, 28)
@@ -124,70 +132,9 @@ def write_samples(gan, count, seed, path, batch=500):
     return samples
 
 
-# ----- training -----------------------------------------------------------------------------------------------
-def train(args):
-    state, metadata, output = open_run(args, parser(), CONFIG_KEYS, "infogan.py", DEFAULT_OUT, OUTPUTS, fixed={"model": MODEL})
-    out = output.path
-    config = {"model": MODEL, **{key: getattr(args, key) for key in CONFIG_KEYS}}
-    check_sample_budget("--samples", args.samples, SAMPLE_BYTES, "the final samples", folder=out)
-    images, train_labels = load_mnist(args.data, split="train", scale="sigmoid")  # the labels are never used in training
-    data = data_record(args.data, images)
-    if metadata is not None:
-        check_same_data(metadata, data, args.resume)
-    minigan.seed(args.seed)
-    gan = build_infogan(seed=args.seed, generator_lr=args.generator_lr, discriminator_lr=args.discriminator_lr,
-                        lambda_continuous=args.lambda_continuous)
-    check_trainable(gan, len(images), args.batch_size, data=args.data or "the shipped MNIST")
-    loader = DataLoader(images, args.batch_size, seed=args.seed)
-    history = {name: [] for name in STATISTICS}
-    start_epoch, start_step = continue_run(gan, loader, history, state, metadata, args)
-    output.clear()  # every check passed: now (with --overwrite) the earlier run's files go
-    grid_noise, grid_codes = category_grid_inputs(gan, args.seed)
-
-    per_epoch = steps_per_epoch(gan, loader)
-    remaining = args.epochs * per_epoch - gan.iteration
-    if args.steps is not None:
-        remaining = min(remaining, args.steps - gan.iteration)
-    print(f"training InfoGAN on {len(images)} unlabelled images, batch {args.batch_size}, backend {backend.get_backend().name}: "
-          f"{remaining} generator steps ({per_epoch} per epoch), writing to {out}", flush=True)
-
-    def grid(epoch):
-        return save_grid(gan, grid_noise, grid_codes, os.path.join(out, f"codes_epoch_{epoch:03d}.png"))
-
-    started = time.perf_counter()
-    checkpoints = EpochCheckpoints(out, gan, history, config, grid, loader=loader, data=data, last=args.resume,
-                                   notes={"epochs": args.epochs})
-    with guarded_training(out, history, checkpoints) as stop:
-        train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, start_step=start_step,
-                     max_steps=remaining, log_every=args.log_every, on_epoch_end=checkpoints, should_stop=stop)
-    seconds = time.perf_counter() - started
-    save_history(out, history, title="InfoGAN on MNIST")
-    for which, name in ((0, "c2"), (1, "c3")):
-        save_grid(gan, *sweep_inputs(gan, args.seed, which), os.path.join(out, f"{name}.png"))
-    write_samples(gan, args.samples, args.seed, os.path.join(out, "samples.npy"))
-    print(f"training took {seconds:.0f} s; wrote c2.png, c3.png, training.png, history.npz and {args.samples} samples", flush=True)
-
-    if not args.no_measure:
-        try:
-            mapping_images, mapping_labels = load_mnist(args.data, split="validation", scale="sigmoid")
-            mapped_on = "the 10,000 validation images"
-        except DataError:  # a small --data without x_train[50000:]: map on the training images (their labels still unused in training)
-            mapping_images, mapping_labels, mapped_on = images, train_labels, f"the {len(images)} training images"
-        test_images, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
-        error, mapping, counts = code_error(gan, mapping_images, mapping_labels, test_images, test_labels)
-        print(f"c₁ read by Q off the {len(test_labels)} test digits (rows: code value; columns: true digit 0-9):")
-        for code, row in enumerate(counts):
-            target = f"digit {mapping[code]}" if mapping[code] >= 0 else "no digit"
-            print(f"  c1={code} → {target:8s} " + " ".join(f"{c:5d}" for c in row))
-        used = sorted({int(d) for d in mapping if d >= 0})
-        print(f"the mapping (each code to its commonest digit on {mapped_on}) covers {len(used)} of 10 digits: {used}")
-        print(f"c₁ → digit error: {error:.2%} of {len(test_labels)} test digits (Chen et al. 2016 report about {PAPER_ERROR:.0%})")
-    return history
-
-
 def main(argv=None):
     args = parse_args(argv)
-    return run_script("infogan.py", lambda: train(args))
+    return runs.run_script("infogan.py", lambda: train(args))
 
 
 if __name__ == "__main__":

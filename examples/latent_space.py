@@ -55,9 +55,8 @@ from minigan.tools import classifier, latent
 from minigan.tools.cli import non_negative_int, positive_int, seed_value
 from minigan.tools.io import FileFormatError, load_checkpoint
 from minigan.tools.plots import save_image_grid
-
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, RunError, check_output_folder, check_sample_budget, run_script,
-                    seeded_rng, to_unit_range)
+from minigan.tools.runs import (EXIT_STATUS_HELP, OUTPUT_HELP, RunError, check_output_folder, check_sample_budget, run_script,
+                                seeded_rng, to_unit_range)
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
 CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability

@@ -65,11 +65,10 @@ from minigan import backend, nn, optim
 from minigan.gans.gan import GAN
 from minigan.gans.training import Diverged, check_statistics, fetch_statistics
 from minigan.gans.wasserstein import WGANGP
-from minigan.tools.cli import non_negative_int, positive_int, seed_value
+from minigan.tools.cli import positive_int, seed_value
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
 from minigan.tools.io import atomic_write
-
-from common import EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, RunStopped, prepare_output_folder, run_script, side_rng
+from minigan.tools.runs import EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, RunStopped, prepare_output_folder, run_script, side_rng
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)

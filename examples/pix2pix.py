@@ -29,25 +29,26 @@ import numpy
 
 import minigan
 from minigan.gans.pix2pix import L1_WEIGHT, build_pix2pix
-from minigan.tools import plots
+from minigan.tools import plots, runs
 from minigan.tools.cli import positive_float
 from minigan.tools.classifier import accuracy, shipped_classifier
-from minigan.tools.data import edge_map, load_mnist
+from minigan.tools.data import edge_map, first_of_each_digit, load_mnist
 from minigan.tools.image_metrics import gradient_energy, mean_absolute_error
 
-from common import run_script, to_unit_range
-from image_runs import add_common_flags, open_runs, parser, report, test_rows, train_variant
-from resuming import parse_flags
 
 VARIANTS = {"cgan+l1": True, "l1": False}  # name -> adversarial term on
 DEFAULT_OUT = os.path.join("runs", "pix2pix")
-CONFIG_KEYS = ("train_images", "batch_size", "width", "lr", "l1_weight", "seed")  # a run's settings, recorded and kept on --resume
+OUTPUTS = ("measurements.json", "comparison.png")  # the run folder's own files, beside the variants' folders
+SETTINGS = ("train_images", "batch_size", "width", "lr", "l1_weight", "seed")  # a run's settings, recorded and kept on --resume
 
 
 def build_parser():
-    p = parser("pix2pix on MNIST with minigan (Isola et al. 2017): edge map → digit, cGAN + L1 against L1 alone.",
-               "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
-    add_common_flags(p, out="pix2pix", epochs=2, train_images=25000, batch_size=64, width=32)
+    p = runs.training_parser("pix2pix on MNIST with minigan (Isola et al. 2017): edge map → digit, cGAN + L1 against L1 alone.",
+                             "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
+    runs.add_run_flags(p, os.path.join("runs", "pix2pix"), epochs=2, settings=SETTINGS, variants=True, step="iteration",
+                       epochs_help="passes over the --train-images training images, for each variant",
+                       seed_help="fixes the initial weights, dropout, the data order and the data split")
+    runs.add_image_task_flags(p, train_images=25000, batch_size=64, width=32)
     p.add_argument("--l1-weight", type=positive_float, default=L1_WEIGHT, help="λ, the weight of the L1 term (eq. 4)")
     p.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks (β₁ = 0.5)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS),
@@ -56,8 +57,8 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
-    return parse_flags(build_parser(), argv)
+    """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``)."""
+    return runs.parse_flags(build_parser(), argv)
 
 
 def to_signed(images):
@@ -67,7 +68,7 @@ def to_signed(images):
 
 def save_figure(gan, path, sources, digits):
     """Rows: the edge maps, G's digits, the true digits (all in [0, 1])."""
-    outputs = to_unit_range(gan.translate(to_signed(sources)), (-1.0, 1.0))
+    outputs = runs.to_unit_range(gan.translate(to_signed(sources)), (-1.0, 1.0))
     plots.save_image_grid(path, numpy.concatenate([sources, outputs, digits]), rows=3, value_range=(0.0, 1.0), zoom=3)
 
 
@@ -79,27 +80,25 @@ def measure(outputs, digits, labels):
 
 
 def run(args):
-    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "pix2pix.py", DEFAULT_OUT, args.variants)
+    run = runs.Run("pix2pix.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=args.variants)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")          # (n, 28, 28, 1) in [0, 1]
     digits = digits[: args.train_images]
     sources, targets = to_signed(edge_map(digits)), to_signed(digits)            # edges in {−1, 1}, digits in [−1, 1]
     test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
     test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
     test_edges = edge_map(test_digits)
-    shown = test_rows(test_labels)
-    config = {key: getattr(args, key) for key in CONFIG_KEYS}
-    for folder in folders:
-        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
+    shown = first_of_each_digit(test_labels)
 
     results, times = {}, {}
     for name in args.variants:
         minigan.seed(args.seed)
         gan = build_pix2pix(widths=(args.width, 2 * args.width), patch_widths=(args.width, 2 * args.width),
                             l1_weight=args.l1_weight, adversarial=VARIANTS[name], lr=args.lr, seed=args.seed)
-        history, times[name] = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
-                                             lambda gan, path: save_figure(gan, path, test_edges[shown], test_digits[shown]),
-                                             title=f"pix2pix on MNIST, {name}")
-        outputs = to_unit_range(gan.translate(to_signed(test_edges)), (-1.0, 1.0))
+        variant = run.variant(name).start(gan, sources, targets)
+        history = variant.train(lambda path: save_figure(gan, path, test_edges[shown], test_digits[shown]), "figure_epoch_{epoch:03d}.png",
+                                title=f"pix2pix on MNIST, {name}", what=name, step="iteration")
+        times[name] = variant.seconds
+        outputs = runs.to_unit_range(gan.translate(to_signed(test_edges)), (-1.0, 1.0))
         results[name] = {**measure(outputs, test_digits, test_labels), "seconds": round(times[name], 1),
                          "d_fake_last_100": float(numpy.mean(history["d_fake"][-100:])) if history["d_fake"] else float("nan")}
         results[name]["outputs"] = outputs[shown]
@@ -109,7 +108,7 @@ def run(args):
                           value_range=(0.0, 1.0), zoom=3)
     print(f"\non the first {len(test_digits)} test digits (edge map → digit; comparison.png: edges, "
           + ", ".join(name for name in ("l1", "cgan+l1") if name in results) + ", truth):")
-    report(results, [("L1 to truth", ("l1", ".4f")), ("classifier", ("classifier", ".2%")), ("sharpness", ("sharpness", ".3f")),
+    runs.write_measurements(results, [("L1 to truth", ("l1", ".4f")), ("classifier", ("classifier", ".2%")), ("sharpness", ("sharpness", ".3f")),
                      ("mean D(s,G(s)), last 100 it.", ("d_fake_last_100", ".3f")), ("train s", ("seconds", ".0f"))],
            args.out, extra={"test_images": len(test_digits), "true_digits_classifier": accuracy(shipped_classifier(), test_digits, test_labels)})
     return results
@@ -117,7 +116,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    return run_script("pix2pix.py", lambda: run(args))
+    return runs.run_script("pix2pix.py", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,12 @@
 The discriminator is a 10-class classifier whose logits also say real or fake (the K + 1 trick), trained
 on ``--labels`` labelled images, all 60,000 training images unlabelled, and the generator's fakes; the
 generator is trained by feature matching (see minigan/gans/semi_supervised.py). An epoch is one pass over
-the 60,000 unlabelled images (600 iterations of 100). After every epoch the classifier's errors on the
+the 60,000 unlabelled images (600 iterations of 100 by default). After every epoch the classifier's errors on the
 10,000 test images are counted (D in eval mode: no noise), for D's weights as they are and for their
 exponential moving average (β = 0.9999), on which the released code measured its test error; the average
 starts from D's initial weights here (the released code's started from zero).
 
-Writes into --out (default runs/semi_supervised), which must be new or empty (--overwrite replaces an
-earlier run there; --resume continues the run whose checkpoint it names):
+Writes into --out (default runs/semi_supervised):
     samples_epoch_NNN.png   G's samples for a fixed noise after every epoch (feature matching draws
                             digit-like strokes rather than clean digits: it is trained to help D, not to fool it)
     checkpoint.npz          networks, optimisers, counters, history, D's weight average and the test errors
@@ -24,11 +23,10 @@ earlier run there; --resume continues the run whose checkpoint it names):
                             the test errors of every epoch (test_errors, averaged_test_errors)
     samples.npy             --samples samples of G, float32 in [0, 1], (n, 28, 28), for ``python -m minigan.tools.evaluate``
 
-and prints, as its LAST line, the test error of the final classifier. Resuming, Ctrl-C, divergence and
-mistakes are handled as in examples/mnist_gan.py (see its --help).
+and prints, as its LAST line, the test error of the final classifier. The run itself (--out, --resume,
+Ctrl-C, errors) is minigan/tools/runs/harness.py's.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -36,137 +34,53 @@ import time
 import numpy
 
 import minigan
-from minigan import backend
 from minigan.gans.averaging import WeightAverage
 from minigan.gans.semi_supervised import ADAM_EPS, CLASSES, SemiSupervisedLoader, build_semi_supervised_gan, choose_labelled
-from minigan.gans.training import STATISTICS, steps_per_epoch, train_epochs
-from minigan.tools import plots
-from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int, seed_value
+from minigan.tools import plots, runs
+from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from minigan.tools.data import load_mnist
 from minigan.tools.io import FileFormatError, atomic_write
-
-from common import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, EpochCheckpoints, HelpFormatter, RunError, check_sample_budget,
-                    check_trainable, guarded_training, run_script, save_history, side_rng)
-from resuming import check_same_data, continue_run, data_record, open_run, parse_flags
 
 PAPER_ERRORS = {20: (1677, 452), 50: (221, 136), 100: (93, 6.5), 200: (90, 4.2)}  # Salimans et al. 2016, Table 1: errors of 10,000 ± std
 INIT_IMAGES = 500  # the data-dependent initialisation's minibatch (the released code's trainx[:500])
 AVERAGE_BETA = 0.9999  # the released code tests an average of D's weights, a ← a + 0.0001 (θ − a)
-GRID_STREAM, SAMPLES_STREAM = 0, 1  # the side streams (common.side_rng) of the grid's noise and of the final samples'
+GRID_STREAM, SAMPLES_STREAM = 0, 1  # the side streams (runs.side_rng) of the grid's noise and of the final samples'
 CURVES = ("curve_epochs", "test_errors", "averaged_test_errors")  # per epoch, kept in the history beside the per-step statistics
 DEFAULT_OUT = os.path.join("runs", "semi_supervised")
-OUTPUTS = ("samples_epoch_*.png", "checkpoint.npz", "test_error.png", "training.png", "history.npz", "samples.npy")  # what --overwrite removes
-MODEL = "semi-supervised"   # what the checkpoint's config records, so that no other script's checkpoint is resumed
-CONFIG_KEYS = ("labels", "batch_size", "lr", "adam_eps", "unlabelled_weight", "seed")
-SAMPLE_BYTES = 28 * 28 * 4  # one float32 sample in samples.npy
-
-
-def parser():
-    parser = argparse.ArgumentParser(
-        description="Semi-supervised MNIST classification with a GAN (Salimans et al. 2016): the K+1-class "
-                    "discriminator, feature matching, weight norm and Gaussian noise.",
-        formatter_class=HelpFormatter, epilog=" ".join([OUTPUT_HELP.format(resume=", or continued with --resume"), TRAINING_HELP, EXIT_STATUS_HELP]),
-    )
-    parser.add_argument("--labels", type=positive_int, default=100,
-                        help="labelled training images, the same number of each digit (a multiple of 10), chosen by --seed")
-    parser.add_argument("--epochs", type=positive_int, default=20,
-                        help="passes over the 60,000 unlabelled images (the paper trained 300; with --resume: the run's own, unless given)")
-    parser.add_argument("--steps", type=positive_int, default=None,
-                        help="stop after this many iterations in all (a cap for quick runs; default: none); the last, partial epoch is still measured")
-    parser.add_argument("--batch-size", type=positive_int, default=100, help="labelled, unlabelled and generated images per minibatch, each")
-    parser.add_argument("--lr", type=positive_float, default=0.003, help="Adam learning rate for both networks (the paper's 0.003)")
-    parser.add_argument("--adam-eps", type=positive_float, default=ADAM_EPS,
-                        help="Adam's epsilon; the default approximates the released code's, which adds 1e-8 under the square root")
-    parser.add_argument("--unlabelled-weight", type=non_negative_float, default=0.5,
-                        help="weight of the unsupervised (real vs fake) loss; 0.5 as the released code; 0 trains D on the labels alone")
-    parser.add_argument("--seed", type=seed_value, default=0, help="fixes the labelled subset, the initial weights, the noise and the data order")
-    parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
-    parser.add_argument("--out", default=None, help=f"output directory, new or empty (default: {DEFAULT_OUT}, or with --resume the checkpoint's folder)")
-    parser.add_argument("--overwrite", action="store_true", help="write into a --out that holds an earlier run, after removing that run's files")
-    parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                        help="continue the run of a checkpoint.npz (or of the folder holding it) from the very step it stopped at; labels, batch size, "
-                             "lr, Adam's epsilon, the unlabelled weight, seed and --data come from it (typing one with another value is an error)")
-    parser.add_argument("--data", metavar="PATH", default=None,
-                        help="your own mnist.npz or a folder of the four IDX .gz files (default: the copy shipped with minigan)")
-    parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples of G to save in samples.npy")
-    parser.add_argument("--log-every", type=positive_int, default=100, help="print a progress line every this many iterations")
-    return parser
-
-
-def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (see ``resuming.parse_flags``)."""
-    flags = parser()
-    args = parse_flags(flags, argv)
-    if args.labels % CLASSES:
-        flags.error(f"--labels: expected a multiple of {CLASSES} (the same number of each digit), got {args.labels}")
-    return args
-
-
-def write_samples(gan, count, seed, path, batch=500):
-    """``count`` samples of G (noise from a side stream) as float32 in [0, 1] (count, 28, 28) in ``path``."""
-    rng = side_rng(seed, SAMPLES_STREAM)
-    chunks = [gan.generate(gan.sample_noise(min(batch, count - start), rng=rng)).numpy()[..., 0] for start in range(0, count, batch)]
-    samples = numpy.concatenate(chunks).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
-    with atomic_write(path) as f:
-        numpy.save(f, samples)
-    return samples
+OUTPUTS = ("samples_epoch_*.png", "test_error.png", "samples.npy")  # beside the run's record: what --overwrite removes
+SETTINGS = ("labels", "batch_size", "lr", "adam_eps", "unlabelled_weight", "seed")  # kept on --resume
 
 
 def train(args):
-    state, metadata, output = open_run(args, parser(), CONFIG_KEYS, "semi_supervised.py", DEFAULT_OUT, OUTPUTS, fixed={"model": MODEL})
-    out = output.path
-    config = {"model": MODEL, **{key: getattr(args, key) for key in CONFIG_KEYS}}
-    check_sample_budget("--samples", args.samples, SAMPLE_BYTES, "the final samples", folder=out)
+    run = runs.Run("semi_supervised.py", args, parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, fixed={"model": "semi-supervised"})
+    runs.check_sample_budget("--samples", args.samples, 28 * 28 * 4, "the final samples", folder=run.out)
     images, labels = load_mnist(args.data, split="all_train", scale="sigmoid")  # the 60,000 training images, [0, 1]
     test_images, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
-    data = data_record(args.data, images, labels)
-    if metadata is not None:
-        check_same_data(metadata, data, args.resume)
-    per_class = args.labels // CLASSES
     try:
-        chosen = choose_labelled(labels, per_class, args.seed)
+        chosen = choose_labelled(labels, args.labels // CLASSES, args.seed)
     except ValueError as error:
-        raise RunError(f"--labels {args.labels}: {error}") from None
+        raise runs.RunError(f"--labels {args.labels}: {error}") from None
 
     minigan.seed(args.seed)
     init_rows = numpy.random.default_rng([args.seed, 2**31 + 4]).permutation(len(images))[:INIT_IMAGES]
     gan = build_semi_supervised_gan(images[init_rows], seed=args.seed, lr=args.lr, unlabelled_weight=args.unlabelled_weight,
                                     adam_eps=args.adam_eps)
-    check_trainable(gan, len(images), args.batch_size, data=args.data or "the shipped MNIST")
-    loader = SemiSupervisedLoader(images, images[chosen], labels[chosen], args.batch_size, seed=args.seed)
-    average = WeightAverage(gan.discriminator, beta=AVERAGE_BETA)
-    history = {name: [] for name in STATISTICS}
-    start_epoch, start_step = continue_run(gan, loader, history, state, metadata, args)
-    if state is not None:  # the learning curves and D's average, which continue_run does not know about
-        try:
-            for key in CURVES:
-                history[key] = [int(value) for value in state["history"][key]]
-            average.load_state_dict(state["average"])
-        except (KeyError, ValueError, TypeError) as error:
-            raise FileFormatError(f"--resume: {args.resume!r} lacks this script's test errors or D's average ({error})") from None
-    for key in CURVES:
-        history.setdefault(key, [])
-    output.clear()  # every check passed: now (with --overwrite) the earlier run's files go
-    grid_noise = gan.sample_noise(100, rng=side_rng(args.seed, GRID_STREAM))
-
-    per_epoch = steps_per_epoch(gan, loader)
-    remaining = args.epochs * per_epoch - gan.iteration
-    if args.steps is not None:
-        remaining = min(remaining, args.steps - gan.iteration)
-    print(f"training the semi-supervised GAN with {args.labels} labels ({per_class} per digit) and {len(images)} unlabelled "
-          f"images, batch {args.batch_size}, backend {backend.get_backend().name}: {remaining} iterations "
-          f"({per_epoch} per epoch), writing to {out}", flush=True)
-
-    def grid(epoch):
-        path = os.path.join(out, f"samples_epoch_{epoch:03d}.png")
-        plots.save_image_grid(path, gan.generate(grid_noise).numpy(), rows=10, value_range=(0.0, 1.0), zoom=3)
-        return path
-
-    checkpoints = EpochCheckpoints(out, gan, history, config, grid, loader=loader, data=data, last=args.resume,
-                                   notes={"epochs": args.epochs}, average=average)
+    average = WeightAverage(gan.discriminator, beta=AVERAGE_BETA)  # D's, on which the released code measured
+    run.start(gan, images, labels, average=average,  # all 60,000 unlabelled, and the labelled few
+              loader=lambda: SemiSupervisedLoader(images, images[chosen], labels[chosen], args.batch_size, seed=args.seed))
+    history = run.history
+    try:  # the learning curves go on where the checkpoint's stopped
+        for key in CURVES:
+            history[key] = [int(value) for value in run.state["history"][key]] if run.state is not None else []
+    except KeyError as error:
+        raise FileFormatError(f"--resume: {run.checkpoint!r} lacks this script's test errors ({error})") from None
+    grid_noise = gan.sample_noise(100, rng=runs.side_rng(args.seed, GRID_STREAM))
     started = time.perf_counter()
 
-    def end_of_epoch(epoch):  # count the test errors, then the grid and the checkpoint (which keeps the curves)
+    def grid(path):
+        plots.save_image_grid(path, gan.generate(grid_noise).numpy(), rows=10, value_range=(0.0, 1.0), zoom=3)
+
+    def test_errors(epoch):  # after the grid, before the checkpoint, which keeps the curves
         errors = gan.test_errors(test_images, test_labels)
         with average.applied():
             averaged = gan.test_errors(test_images, test_labels)
@@ -177,34 +91,71 @@ def train(args):
             history[key].append(value)
         print(f"epoch {epoch}: {errors} test errors of {len(test_labels)} ({errors / len(test_labels):.2%}); "
               f"D's weight average: {averaged} ({averaged / len(test_labels):.2%}); {time.perf_counter() - started:.0f} s so far", flush=True)
-        checkpoints(epoch)
 
-    with guarded_training(out, history, checkpoints) as stop:
-        train_epochs(gan, loader, args.epochs, history, start_epoch=start_epoch, start_step=start_step, max_steps=remaining,
-                     log_every=args.log_every, on_epoch_end=end_of_epoch, should_stop=stop, average=average)
-    seconds = time.perf_counter() - started
+    run.train(grid, "samples_epoch_{epoch:03d}.png", title=f"semi-supervised GAN, {args.labels} labels", step="iteration",
+              what=f"training the semi-supervised GAN with {args.labels} labels ({args.labels // CLASSES} per digit)",
+              on_epoch_end=test_errors)
+    write_samples(gan, args.samples, args.seed, os.path.join(run.out, "samples.npy"))
+    learning_curve(run, history, len(test_labels))
 
-    save_history(out, history, title=f"semi-supervised GAN, {args.labels} labels")
-    n = len(test_labels)
+
+def learning_curve(run, history, n):
+    """test_error.png, the paper's Table 1 figure dashed beside it, and the last line: the final test error."""
+    args = run.args
     epochs, curve, averaged_curve = numpy.asarray(history["curve_epochs"]), *(numpy.asarray(history[key]) / n * 100 for key in CURVES[1:])
     paper = PAPER_ERRORS.get(args.labels)
     references = {f"Salimans et al. 2016, {args.labels} labels: {paper[0] / 100:.2f}%": paper[0] / 100} if paper else None
-    plots.plot_curves(os.path.join(out, "test_error.png"),
+    plots.plot_curves(os.path.join(run.out, "test_error.png"),
                       {f"D, {args.labels} labels, seed {args.seed}": (epochs, curve), "D's weight average (β = 0.9999)": (epochs, averaged_curve)},
-                      xlabel="epoch (600 iterations of 100)", ylabel="test error (%)", title="semi-supervised GAN on MNIST",
-                      references=references, log_y=True)
-    write_samples(gan, args.samples, args.seed, os.path.join(out, "samples.npy"))
+                      xlabel=f"epoch ({run.steps_per_epoch} iterations of {args.batch_size})", ylabel="test error (%)",
+                      title="semi-supervised GAN on MNIST", references=references, log_y=True)
     errors, averaged = history["test_errors"][-1], history["averaged_test_errors"][-1]
     quoted = f"; Salimans et al. 2016 report {paper[0]} ± {paper[1]} errors with {args.labels} labels" if paper else ""
-    print(f"wrote test_error.png, training.png, history.npz and {args.samples} samples; this call trained {seconds:.0f} s", flush=True)
+    print(f"wrote test_error.png and {args.samples} samples", flush=True)
     print(f"test error: {errors / n:.2%} ({errors} of {n}) with {args.labels} labels after {int(epochs[-1])} epochs "
           f"(D's weight average: {averaged / n:.2%}, {averaged} of {n}){quoted}")
-    return history
+
+
+def parser():
+    parser = runs.training_parser("Semi-supervised MNIST classification with a GAN (Salimans et al. 2016): the K+1-class "
+                                  "discriminator, feature matching, weight norm and Gaussian noise.")
+    runs.add_run_flags(parser, DEFAULT_OUT, epochs=20, settings=SETTINGS, log_every=100, step="iteration",
+                       epochs_help="passes over the 60,000 unlabelled images (the paper trained 300)",
+                       seed_help="fixes the labelled subset, the initial weights, the noise and the data order")
+    parser.add_argument("--labels", type=positive_int, default=100,
+                        help="labelled training images, the same number of each digit (a multiple of 10), chosen by --seed")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="labelled, unlabelled and generated images per minibatch, each")
+    parser.add_argument("--lr", type=positive_float, default=0.003, help="Adam learning rate for both networks (the paper's 0.003)")
+    parser.add_argument("--adam-eps", type=positive_float, default=ADAM_EPS,
+                        help="Adam's epsilon; the default approximates the released code's, which adds 1e-8 under the square root")
+    parser.add_argument("--unlabelled-weight", type=non_negative_float, default=0.5,
+                        help="weight of the unsupervised (real vs fake) loss; 0.5 as the released code; 0 trains D on the labels alone")
+    parser.add_argument("--samples", type=non_negative_int, default=10000, help="how many final samples of G to save in samples.npy")
+    return parser
+
+
+def parse_args(argv=None):
+    """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``)."""
+    flags = parser()
+    args = runs.parse_flags(flags, argv)
+    if args.labels % CLASSES:
+        flags.error(f"--labels: expected a multiple of {CLASSES} (the same number of each digit), got {args.labels}")
+    return args
+
+
+def write_samples(gan, count, seed, path, batch=500):
+    """``count`` samples of G (noise from a side stream) as float32 in [0, 1] (count, 28, 28) in ``path``."""
+    rng = runs.side_rng(seed, SAMPLES_STREAM)
+    chunks = [gan.generate(gan.sample_noise(min(batch, count - start), rng=rng)).numpy()[..., 0] for start in range(0, count, batch)]
+    samples = numpy.concatenate(chunks).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
+    with atomic_write(path) as f:
+        numpy.save(f, samples)
+    return samples
 
 
 def main(argv=None):
     args = parse_args(argv)
-    return run_script("semi_supervised.py", lambda: train(args))
+    return runs.run_script("semi_supervised.py", lambda: train(args))
 
 
 if __name__ == "__main__":

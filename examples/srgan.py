@@ -36,27 +36,28 @@ import numpy
 
 import minigan
 from minigan.gans.srgan import ADVERSARIAL_WEIGHT, FEATURE_WEIGHT, build_srgan
-from minigan.tools import plots
+from minigan.tools import plots, runs
 from minigan.tools.cli import non_negative_float, positive_float, positive_int
 from minigan.tools.classifier import accuracy, shipped_classifier
-from minigan.tools.data import bicubic_upsample, downsample, load_mnist
+from minigan.tools.data import bicubic_upsample, downsample, first_of_each_digit, load_mnist
 from minigan.tools.image_metrics import gradient_energy, psnr
 from minigan.tools.io import load_checkpoint, save_checkpoint
 
-from common import run_script, to_unit_range
-from image_runs import CHECKPOINT, add_common_flags, open_runs, parser, report, test_rows, train_variant
-from resuming import parse_flags
 
 VARIANTS = ("mse", "srgan")
 DEFAULT_OUT = os.path.join("runs", "srgan")
-CONFIG_KEYS = ("factor", "train_images", "batch_size", "width", "blocks", "lr", "feature_weight", "adversarial_weight",
+OUTPUTS = ("measurements.json", "comparison.png")  # the run folder's own files, beside the variants' folders
+SETTINGS = ("factor", "train_images", "batch_size", "width", "blocks", "lr", "feature_weight", "adversarial_weight",
                "epochs", "srgan_epochs", "srgan_init", "seed")  # epochs too: they fix where SRGAN's G comes from
 
 
 def build_parser():
-    p = parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.",
-               "Trains the mse and the srgan variant in --out/<variant>/, then measures them and bicubic on the test digits.")
-    add_common_flags(p, out="srgan", epochs=2, train_images=6400, batch_size=32, width=32)
+    p = runs.training_parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.",
+                             "Trains the mse and the srgan variant in --out/<variant>/, then measures them and bicubic on the test digits.")
+    runs.add_run_flags(p, os.path.join("runs", "srgan"), epochs=2, settings=SETTINGS, variants=True, step="iteration",
+                       epochs_help="passes over the --train-images training images, for each variant",
+                       seed_help="fixes the initial weights, dropout, the data order and the data split")
+    runs.add_image_task_flags(p, train_images=6400, batch_size=32, width=32)
     p.add_argument("--factor", type=int, choices=(2, 4), default=4, help="upscaling factor: 4 (7×7 → 28×28) or 2 (14×14 → 28×28)")
     p.add_argument("--blocks", type=positive_int, default=4, help="residual blocks in G")
     p.add_argument("--srgan-epochs", type=positive_int, default=2,
@@ -70,8 +71,8 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    """The flags, with ``args.given`` the set of those typed (``resuming.parse_flags``)."""
-    return parse_flags(build_parser(), argv)
+    """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``)."""
+    return runs.parse_flags(build_parser(), argv)
 
 
 def to_signed(images):
@@ -83,7 +84,7 @@ def upsample_for_display(low, factor):
 
 
 def save_figure(gan, path, low, digits, factor):
-    outputs = to_unit_range(gan.translate(to_signed(low)), (-1.0, 1.0))
+    outputs = runs.to_unit_range(gan.translate(to_signed(low)), (-1.0, 1.0))
     rows = [upsample_for_display(low, factor), bicubic_upsample(low, factor), outputs, digits]
     plots.save_image_grid(path, numpy.concatenate(rows), rows=len(rows), value_range=(0.0, 1.0), zoom=3)
 
@@ -94,18 +95,16 @@ def measure(outputs, digits, labels):
 
 
 def run(args):
-    resumed, folders = open_runs(args, build_parser(), CONFIG_KEYS, "srgan.py", DEFAULT_OUT, VARIANTS)
+    run = runs.Run("srgan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=VARIANTS)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
     digits = digits[: args.train_images]
     sources, targets = to_signed(downsample(digits, args.factor)), to_signed(digits)  # I_LR, I_HR in [−1, 1]
     test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
     test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
     test_low = downsample(test_digits, args.factor)
-    shown = test_rows(test_labels)
+    shown = first_of_each_digit(test_labels)
     features = shipped_classifier().body  # φ: the classifier's 128 penultimate features, frozen by the objective
-    config = {key: getattr(args, key) for key in CONFIG_KEYS}
-    for folder in folders:
-        folder.clear()  # every check passed: now (with --overwrite) the earlier run's files go
+    config = run.config
 
     results = {"bicubic": measure(bicubic_upsample(test_low, args.factor), test_digits, test_labels)}
     comparison = [upsample_for_display(test_low[shown], args.factor), bicubic_upsample(test_low[shown], args.factor)]
@@ -117,22 +116,23 @@ def run(args):
                           width=args.width, blocks=args.blocks, lr=args.lr, seed=args.seed)
         epochs, after_epoch = args.epochs + args.srgan_epochs, None
         if name == "mse":
-            def after_epoch(gan, epoch):
+            def after_epoch(epoch, gan=gan):
                 if epoch == args.epochs:
                     save_checkpoint(snapshot, {"generator": gan.generator.state_dict()}, metadata={"epoch": epoch, "config": config})
         elif args.srgan_init == "mse":
             epochs = args.srgan_epochs
-            if resumed[name] is None:
+            if run.variant(name).state is None:
                 if os.path.exists(snapshot):
                     generator = load_checkpoint(snapshot)[0]["generator"]
                 else:  # --steps stopped the MSE network before that epoch: start from where it stopped
                     print(f"srgan: the mse network stopped before epoch {args.epochs} (--steps); SRGAN starts from its last checkpoint")
-                    generator = load_checkpoint(os.path.join(args.out, "mse", CHECKPOINT))[0]["gan"]["generator"]
+                    generator = load_checkpoint(os.path.join(args.out, "mse", runs.CHECKPOINT))[0]["gan"]["generator"]
                 gan.generator.load_state_dict(generator)  # G from the MSE network; D and the optimisers fresh
-        _, seconds = train_variant(name, gan, {**config, "variant": name}, sources, targets, args, resumed[name],
-                                   lambda gan, path: save_figure(gan, path, test_low[shown], test_digits[shown], args.factor),
-                                   title=f"SRGAN on MNIST, {name}, {args.factor}×", epochs=epochs, after_epoch=after_epoch)
-        outputs = to_unit_range(gan.translate(to_signed(test_low)), (-1.0, 1.0))
+        variant = run.variant(name).start(gan, sources, targets, epochs=epochs)
+        variant.train(lambda path: save_figure(gan, path, test_low[shown], test_digits[shown], args.factor), "figure_epoch_{epoch:03d}.png",
+                      title=f"SRGAN on MNIST, {name}, {args.factor}×", what=name, step="iteration", on_epoch_end=after_epoch)
+        seconds = variant.seconds
+        outputs = runs.to_unit_range(gan.translate(to_signed(test_low)), (-1.0, 1.0))
         results[name] = {**measure(outputs, test_digits, test_labels), "seconds": round(seconds, 1)}
         comparison.append(outputs[shown])
 
@@ -141,7 +141,7 @@ def run(args):
                           value_range=(0.0, 1.0), zoom=3)
     print(f"\non the first {len(test_digits)} test digits, {28 // args.factor}×{28 // args.factor} → 28×28 "
           "(comparison.png: input, bicubic, mse, srgan, truth):")
-    report(results, [("PSNR dB", ("psnr", ".2f")), ("classifier", ("classifier", ".2%")), ("sharpness", ("sharpness", ".3f")),
+    runs.write_measurements(results, [("PSNR dB", ("psnr", ".2f")), ("classifier", ("classifier", ".2%")), ("sharpness", ("sharpness", ".3f")),
                      ("train s", ("seconds", ".0f"))],
            args.out, extra={"test_images": len(test_digits), "factor": args.factor,
                             "true_digits_classifier": accuracy(shipped_classifier(), test_digits, test_labels)})
@@ -150,7 +150,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    return run_script("srgan.py", lambda: run(args))
+    return runs.run_script("srgan.py", lambda: run(args))
 
 
 if __name__ == "__main__":

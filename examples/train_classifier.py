@@ -18,11 +18,10 @@ import time
 import minigan
 from minigan import backend
 from minigan.tools.classifier import accuracy, save_classifier, train_classifier
-from minigan.tools.cli import non_negative_int, positive_int, seed_value
+from minigan.tools.cli import positive_int, seed_value
 from minigan.tools.data import load_mnist
 from minigan.tools.data.mnist import TRAIN_SIZE
-
-from common import EXIT_STATUS_HELP, check_trainable_batches, prepare_output_file, run_script
+from minigan.tools.runs import EXIT_STATUS_HELP, check_trainable_batches, prepare_output_file, run_script
 
 
 def parse_args(argv=None):

@@ -123,8 +123,9 @@ def example_path(name):
 def load_example(name):
     """``examples/<name>.py`` imported as a module (the examples are scripts, not a package).
 
-    Run as ``python examples/<name>.py`` a script finds its sibling ``examples/common.py`` because Python
-    puts the script's folder on ``sys.path``; here the folder is put there the same way.
+    Run as ``python examples/<name>.py`` a script finds its siblings (``examples/acgan.py`` imports
+    ``examples/conditional_gan.py``) because Python puts the script's folder on ``sys.path``; here the
+    folder is put there the same way.
     """
     if EXAMPLES not in sys.path:
         sys.path.insert(0, EXAMPLES)

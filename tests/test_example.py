@@ -33,7 +33,7 @@ def test_gaussian_1d_learns_the_mean_and_draws_the_histogram(tmp_path, capsys):
 
 
 def test_gaussian_1d_runs_as_a_script(tmp_path):
-    """As a reader runs it (``python examples/gaussian_1d.py``), finding examples/common.py beside it."""
+    """As a reader runs it (``python examples/gaussian_1d.py``), with minigan on the path."""
     env = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg")  # works whether or not minigan is pip-installed
     result = subprocess.run([sys.executable, example_path("gaussian_1d"), "--iterations", "20", "--out", str(tmp_path)],
                             capture_output=True, text=True, cwd=ROOT, env=env)
@@ -161,4 +161,4 @@ def test_ema_on_resuming_a_run_without_it_is_a_one_line_error(tmp_path, small_mn
     out = tmp_path / "plain"
     assert run("--model", "mlp", "--data", small_mnist, "--batch-size", 100, "--samples", 0, "--epochs", 1, "--out", out) == 0
     assert run("--resume", out / "checkpoint.npz", "--ema", "--epochs", 2, "--samples", 0) == 2
-    assert "--ema contradicts the checkpoint" in capsys.readouterr().err
+    assert "--ema 0.999 contradicts the checkpoint" in capsys.readouterr().err

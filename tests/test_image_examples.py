@@ -54,7 +54,7 @@ def test_quick_run_writes_each_variants_figure_and_checkpoint_and_the_measuremen
 
 def test_an_earlier_run_is_refused_without_resume_and_resume_matches_the_uninterrupted_run(small_mnist, tmp_path, capsys):
     """256 images in minibatches of 16: the first part stops at iteration 4 of epoch 1's 16, and the resumed
-    run continues from that very step (the checkpoint records it, ``resuming.py``)."""
+    run continues from that very step (the checkpoint records it, ``minigan/tools/runs/checkpoints.py``)."""
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     common = ["--variants", "cgan+l1"]
     assert run("pix2pix", small_mnist, whole, "--steps", 6, *common) == 0

@@ -15,7 +15,7 @@ file, ``.NAME.XXXXXXXX.tmp`` beside ``NAME``, stays behind, harmless but in the 
 a folder.
 
 Checkpoints are nested dicts of arrays, e.g. what the MNIST examples save after every epoch and where a run stops
-(``examples/common.py``)::
+(``minigan/tools/runs/checkpoints.py``)::
 
     {"gan": {"generator": G.state_dict(), "discriminator": D.state_dict(),
              "generator_optimizer": {"t": array(300), "m": ..., "v": ...}, "discriminator_optimizer": {...},

@@ -2,14 +2,15 @@
 
 * ``load_mnist``   one split, scaled for a tanh or sigmoid generator: (n, 28, 28, 1) float32, int64 labels
 * ``read_mnist``   the four stored uint8 arrays, from the shipped file, your .npz or the raw IDX files
-* ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch
+* ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch;
+                   ``first_of_each_digit`` picks a figure's columns, one digit of each class
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, box downsampling, bicubic
 """
 
 from .mnist import (
-    IDX_FILES, MNIST_SHA256, SHIPPED_PATH, SPLITS, DataError, DataLoader, array_sha256, is_known_mnist,
+    IDX_FILES, MNIST_SHA256, SHIPPED_PATH, SPLITS, DataError, DataLoader, array_sha256, first_of_each_digit, is_known_mnist,
     load_mnist, minibatches, read_idx, read_mnist, scale_images,
 )
 from .transforms import (
@@ -20,7 +21,7 @@ from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches,
 
 __all__ = [
     "load_mnist", "read_mnist", "read_idx", "scale_images", "minibatches", "DataLoader", "DataError",
-    "array_sha256", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
+    "array_sha256", "first_of_each_digit", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
     "erode", "dilate", "edge_map", "thin", "thicken", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
     "paired_edges", "unpaired_thin_thick", "UnpairedSplit", "CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A",
     "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",

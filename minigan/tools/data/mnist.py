@@ -335,3 +335,8 @@ def _same_file(a, b):
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def first_of_each_digit(labels, per_digit=1):
+    """Indices of the first ``per_digit`` images of each digit 0–9, digit by digit (a figure's columns)."""
+    return numpy.concatenate([numpy.flatnonzero(labels == digit)[:per_digit] for digit in range(10)])

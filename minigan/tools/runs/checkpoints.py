@@ -1,60 +1,107 @@
-"""Continuing a run from its checkpoint, for the MNIST training scripts (``--resume``).
+"""The record of a run, and reading it back: the checkpoint written after every epoch, the history, and
+the checks that make ``--resume`` continue the very run that wrote the checkpoint.
 
-A checkpoint (``common.EpochCheckpoints``) records the run's settings, the GAN's state with its
-iteration counter t, the history, the training data's checksum and the position (epoch, step within it,
-data order). Resuming is then the old run continued, bit for bit, from step t:
+A checkpoint (``EpochCheckpoints``) records the run's settings, the GAN's state with its iteration
+counter t, the history, the training data's checksum and the position (epoch, step within it, data
+order). Resuming is the old run continued, bit for bit, from step t:
 
-    open_run(...)        read the checkpoint and check it as its flags are checked (a hand-edited batch
-                         size 0 is refused as --batch-size 0 would be); its settings become the run's,
-                         and a flag typed with another value is an error naming both; then --out
-    check_same_data(...) the --data trained on now has the checksum the checkpoint recorded
-    continue_run(...)    load the state, find (epochs done, step) from t, check it against the recorded
-                         position, and set the loader to that epoch; ``train_epochs`` skips the
-                         minibatches of the epoch that were already used
+    read_resume(...)       read the checkpoint and check it as its flags are checked (a hand-edited batch
+                           size 0 is refused as --batch-size 0 would be), with its history and counters
+    resume_flags(...)      its settings become the run's; a flag typed with another value is an error
+    check_same_data(...)   the --data trained on now has the checksum the checkpoint recorded
+    resume_position(...)   (epochs done, step) from t, checked against the recorded position;
+                           ``train_epochs`` then skips the minibatches of the epoch already used
 
-Every problem is a one-line ``RunError`` or ``FileFormatError`` naming --resume's file (or the flag),
-reported by ``common.run_script`` with exit status 2.
+Every problem is a one-line ``RunError`` or ``FileFormatError`` naming --resume's file (or the flag).
 """
 
 import argparse
 import hashlib
 import os
+import time
 
 import numpy
 
-from minigan import backend
+from minigan.engine import backend
 from minigan.gans.training import STATISTICS, position, steps_per_epoch
-from minigan.tools.io import FileFormatError, load_checkpoint
+from minigan.tools import plots
+from minigan.tools.io import FileFormatError, load_checkpoint, save_checkpoint, save_npz
+from minigan.tools.runs.flags import flag_of
+from minigan.tools.runs.folders import RunError
 
-from common import RunError, check_output_folder
+CHECKPOINT = "checkpoint.npz"
 
 
-# ----- flags ----------------------------------------------------------------------------------------
-def parse_flags(parser, argv=None):
-    """``parser.parse_args(argv)``, plus ``args.given``: the names (dests) of the flags actually typed.
+# ----- writing: after every epoch -------------------------------------------------------------------
+class EpochCheckpoints:
+    """The ``on_epoch_end`` of ``train_epochs`` for the MNIST scripts: after every epoch (the last, partial
+    one too, and one cut short by Ctrl-C) a grid and a checkpoint. ``last`` is the path of the last
+    checkpoint written (or the one the run resumed from), for the messages that say where it is.
 
-    Resuming needs to tell "--lr 2e-4 typed" from "--lr left at its default": only a typed flag can
-    contradict the checkpoint. argparse fills in a default only for a name the namespace does not hold
-    yet, so every name starts as a marker, and the names still holding it afterwards were not typed.
+    ``save_grid(epoch)`` draws the epoch's grid and returns the path it wrote. The checkpoint
+    (``out/checkpoint.npz``, atomic) holds the GAN's state, the history so far (float64) and the epoch;
+    its metadata holds ``config`` (the run's settings), the backend, ``data`` (``data_record``) and the
+    ``position``: the epoch, the generator steps made in it and the data order (the loader's seed and
+    the minibatches of that epoch already used), so that a resumed run continues at the very step.
+    With an ``average`` (a ``WeightAverage`` of G, ``minigan/gans/averaging.py``) its state is saved too,
+    under "average".
     """
-    unset = object()
-    actions = [action for action in parser._actions  # _actions: every flag of the parser
-               if action.dest != argparse.SUPPRESS and action.default != argparse.SUPPRESS]  # not --help
-    args = parser.parse_args(argv, namespace=argparse.Namespace(**{action.dest: unset for action in actions}))
-    args.given = {action.dest for action in actions if getattr(args, action.dest) is not unset}
-    for action in actions:
-        if getattr(args, action.dest) is unset:
-            setattr(args, action.dest, action.default)
-    return args
+
+    def __init__(self, out, gan, history, config, save_grid, log=None, loader=None, data=None, last=None, notes=None, average=None):
+        self.out, self.gan, self.history, self.config, self.save_grid = out, gan, history, config, save_grid
+        self.log = log or (lambda line: print(line, flush=True))
+        self.loader, self.data, self.last, self.notes, self.average = loader, data, last, notes or {}, average
+        self.started = time.perf_counter()
+
+    def position(self, epoch):
+        """Where the run stands at the end of ``epoch`` (finished or cut short), as the checkpoint records it."""
+        where = {"epoch": epoch, "iteration": self.gan.iteration}
+        if self.loader is not None:
+            per_epoch, k = steps_per_epoch(self.gan, self.loader), self.gan.discriminator_steps
+            step = self.gan.iteration - (epoch - 1) * per_epoch
+            where.update(step=step, steps_per_epoch=per_epoch, finished=step == per_epoch,
+                         data_order={"loader_seed": int(self.loader.seed), "batch_size": self.loader.batch_size,
+                                     "examples": len(self.loader.images), "epoch_shuffled_by": [int(self.loader.seed), epoch - 1],
+                                     "minibatches_used": step * k})
+        return where
+
+    def __call__(self, epoch):
+        grid = self.save_grid(epoch)
+        where = self.position(epoch)
+        path = os.path.join(self.out, "checkpoint.npz")
+        state = {"gan": self.gan.state_dict(), "epoch": numpy.array(epoch),
+                 "history": {k: numpy.asarray(v, numpy.float64) for k, v in self.history.items()}}
+        if self.average is not None:
+            state["average"] = self.average.state_dict()
+        save_checkpoint(path, state,
+                        metadata={"config": self.config, "epoch": epoch, "position": where, "data": self.data,
+                                  "backend": backend.get_backend().name, **self.notes})
+        self.last = path
+        cut = "" if where.get("finished", True) else f" (cut at step {where['step']} of {where['steps_per_epoch']})"
+        self.log(f"epoch {epoch}{cut}: wrote {grid} and checkpoint.npz ({time.perf_counter() - self.started:.0f} s so far)")
 
 
-def flag_of(parser, dest):
-    """The action behind ``args.<dest>`` and its flag as typed (``"--batch-size"``)."""
-    action = next(action for action in parser._actions if action.dest == dest)
-    return action, action.option_strings[0]
+def save_history(out, history, title, critic=False):
+    """``out/training.png`` (the losses and mean D per iteration) and ``out/history.npz`` (the same as arrays).
+
+    ``critic``: D is a Wasserstein critic, so ``d_real`` and ``d_fake`` are its raw mean scores; the
+    history then also keeps ``wasserstein`` = d_real − d_fake, the critic's estimate, and the plot shows it."""
+    arrays = {name: numpy.asarray(values) for name, values in history.items()}
+    if critic:
+        arrays["wasserstein"] = arrays["d_real"] - arrays["d_fake"]
+    plots.plot_training(os.path.join(out, "training.png"), arrays, title=title, critic=critic)
+    save_history_arrays(out, arrays)
 
 
-# ----- the data a run trains on -----------------------------------------------------------------------
+def save_history_arrays(out, history):
+    """``out/history.npz`` alone (no plot: after a divergence the last values are not finite); returns its path."""
+    path = os.path.join(out, "history.npz")
+    save_npz(path, **{name: numpy.asarray(values) for name, values in history.items()})
+    return path
+
+
+
+# ----- reading: what --resume continues ----------------------------------------------------------
 def data_record(path, *arrays):
     """What a checkpoint records of its training data: the --data path (None: the shipped MNIST), the
     number of examples and the sha256 of the arrays' bytes as trained on (images, and labels if given)."""
@@ -107,10 +154,10 @@ def read_resume(path, parser, config_keys, script, fixed=None):
     if "iteration" not in counters:
         raise bad("has no iteration counter in its GAN state")
     for name, value in counters.items():
-        if not _is_count(value):
+        if not is_count(value):
             raise bad(f"records the counter {name} as {_shown(value)}; expected a non-negative integer")
     iteration = int(counters["iteration"])
-    if not _is_count(state["epoch"]):
+    if not is_count(state["epoch"]):
         raise bad(f"records epoch {_shown(state['epoch'])}; expected a non-negative integer")
     history = state.get("history")
     if not isinstance(history, dict) or set(STATISTICS) - set(history):
@@ -143,7 +190,7 @@ def _shown(value):
     return repr(value.tolist()) if hasattr(value, "tolist") else repr(value)
 
 
-def _is_count(value):
+def is_count(value):
     value = numpy.asarray(value)
     return value.shape == () and value.dtype.kind in "iu" and int(value) >= 0
 
@@ -222,48 +269,3 @@ def load_gan_state(gan, state, path, history):
         raise FileFormatError(f"--resume: {path!r} holds a GAN state that does not fit these networks: {message}") from None
     for name in STATISTICS:
         history[name] = list(state["history"][name])
-
-
-def open_run(args, parser, config_keys, script, default_out, outputs, fixed=None, log=print):
-    """How every MNIST training script starts, before it loads data or builds a network.
-
-    With ``--resume``: the checkpoint is read and checked (``read_resume``), its settings become ``args``'
-    (``resume_flags``: a typed flag that contradicts one is an error), and so do its --data and its
-    --epochs unless typed (``resume_data``; a typed --epochs may differ, with a note). Then --out (default: the checkpoint's folder when resuming, else
-    ``default_out``) is checked (``check_output_folder``); a resumed run may write into the folder of its
-    own checkpoint. Returns ``(state, metadata, output)``, state and metadata None for a fresh run.
-    Nothing is removed from --out until the script calls ``output.clear()``.
-    """
-    if args.backend:
-        backend.set_backend(args.backend)
-    state = metadata = None
-    if args.resume and os.path.isdir(args.resume):  # the folder of a run: its checkpoint
-        args.resume = os.path.join(args.resume, "checkpoint.npz")
-    if args.resume:
-        state, metadata, recorded = read_resume(args.resume, parser, config_keys, script, fixed)
-        resume_flags(args, parser, recorded, args.resume, log)
-        args.data = resume_data(args, metadata, args.resume)
-        planned = metadata.get("epochs")  # --epochs may change: the run goes on to the end it was meant to reach, or to the new one
-        if "epochs" not in args.given and _is_count(planned) and int(planned) > 0:
-            args.epochs = int(planned)
-        elif planned is not None and planned != args.epochs:
-            log(f"note: the run was started for {planned} epochs; it now goes on to --epochs {args.epochs}")
-        if args.backend and args.backend != metadata.get("backend"):
-            log(f"note: the checkpoint was trained on {metadata.get('backend')}; on {args.backend} the losses will "
-                f"not match the uninterrupted run's bit for bit")
-    folder = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
-    out = args.out or folder or default_out
-    in_place = folder is not None and os.path.isdir(out) and os.path.samefile(out, folder)
-    output = check_output_folder(out, overwrite=args.overwrite, outputs=outputs, continuing=in_place, resumable=True, log=log)
-    return state, metadata, output
-
-
-def continue_run(gan, loader, history, state, metadata, args):
-    """Load a resumed run's state into ``gan`` and ``history`` and put ``loader`` at its epoch; returns the
-    ``(start_epoch, start_step)`` for ``train_epochs`` ((0, 0) for a fresh run, ``state`` None)."""
-    if state is None:
-        return 0, 0
-    load_gan_state(gan, state, args.resume, history)
-    start_epoch, start_step = resume_position(gan, loader, state, metadata, args.epochs, args.steps, args.resume)
-    loader.epoch = start_epoch
-    return start_epoch, start_step
