@@ -30,7 +30,6 @@ from minigan.gans.infogan import CATEGORIES, Codes, build_infogan, code_error, s
 from minigan.tools import plots, runs
 from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from minigan.tools.data import DataError, load_mnist
-from minigan.tools.io import atomic_write
 
 PAPER_ERROR = 0.05  # Chen et al. 2016, §6.1: "5% error rate"
 SWEEP = numpy.linspace(-2.0, 2.0, 10)  # Figure 2(c), (d): c₂ or c₃ from −2 to 2
@@ -53,7 +52,9 @@ def train(args):
               what="training InfoGAN on unlabelled images")
     for which, name in ((0, "c2"), (1, "c3")):
         save_grid(gan, *sweep_inputs(gan, args.seed, which), os.path.join(run.out, f"{name}.png"))
-    write_samples(gan, args.samples, args.seed, os.path.join(run.out, "samples.npy"))
+    rng = runs.side_rng(args.seed, SAMPLES_STREAM)  # z and c from their priors
+    runs.save_samples(os.path.join(run.out, "samples.npy"), args.samples,
+                      lambda m: gan.generate(gan.sample_noise(m, rng=rng), sample_codes(m, rng=rng)).numpy()[..., 0])
     print(f"wrote c2.png, c3.png and {args.samples} samples", flush=True)
     if not args.no_measure:
         measure(gan, args.data, images, train_labels)
@@ -118,18 +119,6 @@ def sweep_inputs(gan, seed, which):
 def save_grid(gan, noise, codes, path):
     plots.save_image_grid(path, gan.generate(noise, codes).numpy(), rows=CATEGORIES, value_range=(0.0, 1.0), zoom=3)
     return path
-
-
-def write_samples(gan, count, seed, path, batch=500):
-    """``count`` samples G(z, c), z and c from their priors (a side stream), as float32 in [0, 1] (count, 28, 28) in ``path``."""
-    rng, chunks = runs.side_rng(seed, SAMPLES_STREAM), []
-    for start in range(0, count, batch):
-        m = min(batch, count - start)
-        chunks.append(gan.generate(gan.sample_noise(m, rng=rng), sample_codes(m, rng=rng)).numpy()[..., 0])  # (m, 28, 28)
-    samples = numpy.concatenate(chunks).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
-    with atomic_write(path) as f:
-        numpy.save(f, samples)
-    return samples
 
 
 def main(argv=None):

@@ -39,7 +39,7 @@ from minigan.gans.semi_supervised import ADAM_EPS, CLASSES, SemiSupervisedLoader
 from minigan.tools import plots, runs
 from minigan.tools.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from minigan.tools.data import load_mnist
-from minigan.tools.io import FileFormatError, atomic_write
+from minigan.tools.io import FileFormatError
 
 PAPER_ERRORS = {20: (1677, 452), 50: (221, 136), 100: (93, 6.5), 200: (90, 4.2)}  # Salimans et al. 2016, Table 1: errors of 10,000 ± std
 INIT_IMAGES = 500  # the data-dependent initialisation's minibatch (the released code's trainx[:500])
@@ -95,7 +95,8 @@ def train(args):
     run.train(grid, "samples_epoch_{epoch:03d}.png", title=f"semi-supervised GAN, {args.labels} labels", step="iteration",
               what=f"training the semi-supervised GAN with {args.labels} labels ({args.labels // CLASSES} per digit)",
               on_epoch_end=test_errors)
-    write_samples(gan, args.samples, args.seed, os.path.join(run.out, "samples.npy"))
+    rng = runs.side_rng(args.seed, SAMPLES_STREAM)
+    runs.save_samples(os.path.join(run.out, "samples.npy"), args.samples, lambda m: gan.generate(gan.sample_noise(m, rng=rng)).numpy()[..., 0])
     learning_curve(run, history, len(test_labels))
 
 
@@ -141,16 +142,6 @@ def parse_args(argv=None):
     if args.labels % CLASSES:
         flags.error(f"--labels: expected a multiple of {CLASSES} (the same number of each digit), got {args.labels}")
     return args
-
-
-def write_samples(gan, count, seed, path, batch=500):
-    """``count`` samples of G (noise from a side stream) as float32 in [0, 1] (count, 28, 28) in ``path``."""
-    rng = runs.side_rng(seed, SAMPLES_STREAM)
-    chunks = [gan.generate(gan.sample_noise(min(batch, count - start), rng=rng)).numpy()[..., 0] for start in range(0, count, batch)]
-    samples = numpy.concatenate(chunks).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
-    with atomic_write(path) as f:
-        numpy.save(f, samples)
-    return samples
 
 
 def main(argv=None):

@@ -17,4 +17,4 @@ from minigan.tools.runs.flags import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HE
 from minigan.tools.runs.folders import (RunError, available_memory, check_output_folder, check_sample_budget, check_trainable,
                                         check_trainable_batches, prepare_output_file, prepare_output_folder)
 from minigan.tools.runs.harness import (EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, RECORD, USER_ERRORS, Run, RunStopped,
-                                        guarded_training, run_script, seeded_rng, side_rng, to_unit_range, write_measurements)
+                                        guarded_training, run_script, save_samples, seeded_rng, side_rng, to_unit_range, write_measurements)

@@ -116,6 +116,16 @@ def to_unit_range(images, value_range):
     return numpy.clip((images - low) / (high - low), 0, 1).astype(numpy.float32)
 
 
+def save_samples(path, count, draw, batch=500):
+    """``count`` samples, drawn ``batch`` at a time by ``draw(m)`` as (m, 28, 28) in [0, 1], saved as float32
+    (count, 28, 28) in ``path`` (atomic), for ``python -m minigan.tools.evaluate``; returns them."""
+    chunks = [draw(min(batch, count - start)) for start in range(0, count, batch)]
+    samples = numpy.concatenate(chunks).astype(numpy.float32) if chunks else numpy.zeros((0, 28, 28), numpy.float32)
+    with atomic_write(path) as f:
+        numpy.save(f, samples)
+    return samples
+
+
 # ----- the run ----------------------------------------------------------------------------------------
 class Run:
     """One training run of ``script`` in one folder (``--out``), opened from the parsed ``args``.
