@@ -109,14 +109,14 @@ class BatchNorm(Function):
         if not (need_weight or need_bias or self.training):
             return Tensor((wide * xp.tile(self.weight * inv_std, tile)).reshape(self.shape)), None, None
         # Ioffe & Szegedy §3, per channel, every Σᵢ over the m rows:
-        grad_bias = ones @ rows                                      # ∂ℓ/∂β = Σᵢ ∂ℓ/∂yᵢ                       (C,) pass 1 (read)
-        grad_weight = xp.einsum("ij,ij->j", rows, centred.reshape(m, channels))  # Σᵢ ∂ℓ/∂yᵢ·(xᵢ − μ_B)    (C,) pass 2 (read)
-        grad_weight *= inv_std                                       # ∂ℓ/∂γ = Σᵢ ∂ℓ/∂yᵢ·x̂ᵢ
+        grad_bias = ones @ rows                           # ∂ℓ/∂β = Σᵢ ∂ℓ/∂yᵢ            (C,) pass 1 (read)
+        grad_weight = xp.einsum("ij,ij->j", rows, centred.reshape(m, channels))  # Σᵢ ∂ℓ/∂yᵢ·(xᵢ − μ_B)  (C,) pass 2 (read)
+        grad_weight *= inv_std                            # ∂ℓ/∂γ = Σᵢ ∂ℓ/∂yᵢ·x̂ᵢ
         grad_x = None
         if need_x:
             if self.training:
                 # ∂ℓ/∂xᵢ = γ·inv_std·(∂ℓ/∂yᵢ − (x̂ᵢ·∂ℓ/∂γ + ∂ℓ/∂β)/m): §3's ∂ℓ/∂x̂, ∂ℓ/∂σ²_B and ∂ℓ/∂μ_B
-                # terms summed (derived in the module docstring), built right to left:
+                # terms summed (derived in the module docstring), built from the inside out:
                 correction = centred * xp.tile(inv_std * grad_weight * dtype(1.0 / m), tile)  # x̂ᵢ·∂ℓ/∂γ/m       pass 3
                 correction += xp.tile(grad_bias * dtype(1.0 / m), tile)                      # + ∂ℓ/∂β/m        pass 4
                 grad_x = xp.subtract(wide, correction, out=correction)                       # ∂ℓ/∂yᵢ − …       pass 5

@@ -16,9 +16,10 @@ backward below is the other's forward.
 
 Output sizes, per spatial axis, for input size H, kernel k, stride s, padding p, dilation d:
 
-    conv:        out = floor((H + 2p − d(k−1) − 1) / s) + 1                 §2.4 Relationship 6, with §5.1's
-                                                                            dilated kernel d(k−1) + 1 (Relationship 15)
-    transposed:  out = (H − 1)s − 2p + d(k−1) + output_padding + 1          §4.6 Relationship 14, a = output_padding
+    conv:        out = floor((H + 2p − d(k−1) − 1) / s) + 1            (§2.4, Relationship 6)
+    transposed:  out = (H − 1)s − 2p + d(k−1) + output_padding + 1     (§4.6, Relationship 14)
+
+with the dilated kernel's extent d(k−1) + 1 in the place of the paper's k (§5.1, Relationship 15).
 
 ``output_padding`` (< stride or < dilation, as in PyTorch) is the paper's a: it picks among the input
 sizes that a strided conv maps to the same output size, and adds rows/columns at the bottom/right that
