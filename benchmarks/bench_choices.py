@@ -32,7 +32,7 @@ import numpy  # noqa: E402
 
 from benchmarks import common  # noqa: E402
 from minigan import Tensor, backend, no_grad  # noqa: E402
-from minigan.engine.ops import conv, reference  # noqa: E402
+from minigan.engine.ops import conv, im2col, reference  # noqa: E402
 from minigan.engine.ops.batchnorm import BatchNorm  # noqa: E402
 from minigan.tools.cli import non_negative_int, positive_int  # noqa: E402
 
@@ -84,10 +84,10 @@ def leaky_backward_case(shape, slope=0.2):
 
 
 def im2col_case(n, size, channels, kernel=4, stride=2, padding=1):
-    x_padded = conv.pad2d(_random((n, size, size, channels), 4), (padding, padding))
+    x_padded = im2col.pad2d(_random((n, size, size, channels), 4), (padding, padding))
     out = conv.conv_output_size(size, kernel, stride, padding)
     geometry = ((kernel, kernel), (out, out), (stride, stride), (1, 1))
-    return lambda: conv.im2col(x_padded, *geometry), lambda: reference.im2col(x_padded, *geometry)
+    return lambda: im2col.im2col(x_padded, *geometry), lambda: reference.im2col(x_padded, *geometry)
 
 
 def col2im_case(n, size, channels, kernel=4, stride=2, padding=1):
@@ -96,12 +96,12 @@ def col2im_case(n, size, channels, kernel=4, stride=2, padding=1):
     out = conv.conv_output_size(size, kernel, stride, padding)
     cols = _random((kernel * kernel, n, out, out, channels), 5)
     args = ((n, size, size, channels), (kernel, kernel), (out, out), (stride, stride), (1, 1), (padding, padding))
-    return lambda: conv.col2im(cols, *args), lambda: reference.col2im(cols, *args)
+    return lambda: im2col.col2im(cols, *args), lambda: reference.col2im(cols, *args)
 
 
 def column_sums_case(rows, columns):
     a = _random((rows, columns), 6)
-    return lambda: conv.column_sums(a), lambda: a.sum(axis=0)
+    return lambda: conv.column_sums(a), lambda: reference.column_sums(a)
 
 
 def tiled_broadcast_case(shape):
@@ -184,13 +184,13 @@ def cases(tiny):
          d_conv2, lambda: leaky_forward_case(d_conv2)),
         ("LeakyReLU backward: five-pass factor vs a masked copy (copyto where x > 0)", "ops.activations.LeakyReLU.backward",
          d_conv2, lambda: leaky_backward_case(d_conv2)),
-        ("im2col as one strided view and one copy vs its twin (one slice per offset), D conv 64→128 k4 s2 p1", "ops.conv.im2col",
+        ("im2col as one strided view and one copy vs its twin (one slice per offset), D conv 64→128 k4 s2 p1", "ops.im2col.im2col",
          d_conv2, lambda: im2col_case(n, 14, 64)),
-        ("im2col as one strided view vs its twin, D conv 1→64 k4 s2 p1 (one channel)", "ops.conv.im2col",
+        ("im2col as one strided view vs its twin, D conv 1→64 k4 s2 p1 (one channel)", "ops.im2col.im2col",
          (n, 28, 28, 1), lambda: im2col_case(n, 28, 1)),
-        ("col2im by stride phases, grouped offsets, vs its twin (padded buffer, crop), onto (N, 14, 14, 64), k4 s2 p1", "ops.conv.col2im",
+        ("col2im by stride phases, grouped offsets, vs its twin (padded buffer, crop), onto (N, 14, 14, 64), k4 s2 p1", "ops.im2col.col2im",
          d_conv2, lambda: col2im_case(n, 14, 64)),
-        ("col2im by stride phases, grouped offsets, vs its twin, onto (N, 28, 28, 1), k4 s2 p1 (G's last layer)", "ops.conv.col2im",
+        ("col2im by stride phases, grouped offsets, vs its twin, onto (N, 28, 28, 1), k4 s2 p1 (G's last layer)", "ops.im2col.col2im",
          (n, 28, 28, 1), lambda: col2im_case(n, 28, 1)),
         ("conv bias gradient: ones @ a vs a.sum(axis=0)", "ops.conv.column_sums",
          (n * 196, 64), lambda: column_sums_case(n * 196, 64)),

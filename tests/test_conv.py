@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from minigan import Tensor, backend, gradcheck, nn
 from minigan.engine.ops import conv2d, conv_transpose2d
-from minigan.engine.ops import conv, reference
+from minigan.engine.ops import conv, im2col, reference
 from minigan.engine.ops.conv import conv_output_size, conv_transpose_output_size
 
 from conftest import assert_close, to_numpy
@@ -97,7 +97,7 @@ def test_int_arguments_mean_the_same_on_both_axes(xp):
 
 
 def zero_pad(xp, x, padding):
-    """x (N, H, W, C) with ``padding`` = (ph, pw) zeros on each side, by ``xp.pad`` (not ``conv.pad2d``)."""
+    """x (N, H, W, C) with ``padding`` = (ph, pw) zeros on each side, by ``xp.pad`` (not ``im2col.pad2d``)."""
     (ph, pw) = padding
     return xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
 
@@ -117,7 +117,7 @@ def test_im2col_equals_its_twin(xp, g, seed):
     assume_valid_conv(g)
     x_padded = zero_pad(xp, random_array(xp, (g.batch, *g.size, g.in_channels), seed), g.padding)
     geometry = (g.kernel, conv_output_shape(g), g.stride, g.dilation)
-    numpy.testing.assert_array_equal(to_numpy(conv.im2col(x_padded, *geometry)), to_numpy(reference.im2col(x_padded, *geometry)))
+    numpy.testing.assert_array_equal(to_numpy(im2col.im2col(x_padded, *geometry)), to_numpy(reference.im2col(x_padded, *geometry)))
 
 
 @given(g=conv_geometries(transposed=True), seed=seeds, transposed=st.booleans())
@@ -130,7 +130,14 @@ def test_col2im_equals_its_twin(xp, g, seed, transposed):
     kh, kw = g.kernel
     cols = random_array(xp, (kh * kw, g.batch, *output_size, g.in_channels), seed)  # (kh·kw, N, oh, ow, C)
     args = ((g.batch, *image_size, g.in_channels), g.kernel, output_size, g.stride, g.dilation, g.padding)
-    assert_close(conv.col2im(cols, *args), reference.col2im(cols, *args), rtol=1e-12, atol=1e-12)
+    assert_close(im2col.col2im(cols, *args), reference.col2im(cols, *args), rtol=1e-12, atol=1e-12)
+
+
+@given(rows=st.integers(1, 50), columns=st.integers(1, 8), seed=seeds)
+def test_column_sums_equal_their_twin(xp, rows, columns, seed):
+    """``ones @ a`` against ``a.sum(axis=0)``: the same sums in another order, so equal up to rounding."""
+    a = random_array(xp, (rows, columns), seed)
+    assert_close(conv.column_sums(a), reference.column_sums(a), rtol=1e-12, atol=1e-12)
 
 
 # ----- the twins themselves, against facts that do not depend on them -------------------------------

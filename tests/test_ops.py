@@ -187,7 +187,7 @@ def test_gemm_equals_the_matrix_product_including_outer_products(xp, n, k, m, se
 def test_gemm_of_a_matrix_and_a_stack_is_one_product_per_matrix_of_the_stack(xp, n, k, m, stack, seed):
     """gemm(a, b) with b (B, K, N) is (B, M, N), product i being a @ b[i] (the conv GEMM per kernel offset),
     also when b is a strided view, as ``kernel_offset_weights`` makes it."""
-    from minigan.engine.ops.conv import kernel_offset_weights
+    from minigan.engine.ops.im2col import kernel_offset_weights
     from minigan.engine.ops.linalg import gemm
 
     a = random_array(xp, (n, k), seed)

@@ -27,8 +27,8 @@ tensor, so the second derivative of tanh, −2y(1 − y²), comes out of Mul and
 * ``create_graph=False`` (the default, and every training step of Algorithm 1): the engine runs each
   backward under ``no_grad``. The ops inside it then only compute on arrays and record nothing; the
   array operations are the same ones a hand-written array backward would run (the seeded example runs
-  give bit-identical losses), plus one small Tensor object per op, a few microseconds each
-  (``docs/double-backward.md`` has the measured cost of a DCGAN step).
+  give bit-identical losses), plus one small Tensor object per op (what that costs a DCGAN step is
+  measured in ``docs/double-backward.md``).
 * ``create_graph=True``: the backward's ops are recorded, with the incoming gradient and the op's inputs
   and output as their inputs, so the result is a Tensor with a graph of its own.
 
@@ -293,24 +293,50 @@ def _seed_gradient(output, grad, what):
     return grad
 
 
+# ----- the reverse sweep ------------------------------------------------------------------------------
+# Read it beside ``Value.backward()`` of Karpathy's micrograd (2020), which is
+#
+#     build_topo(self)                  # every node after the nodes it was computed from
+#     self.grad = 1
+#     for v in reversed(topo):          # every node after all of its users
+#         v._backward()                 # push v.grad on to v's inputs
+#
+# ``_backpropagate`` is that loop. What it adds: the gradients live in a dict instead of on the nodes
+# (only leaves keep ``.grad``), there may be several roots, each with a seed, and ``grad(inputs=...)``
+# first prunes the graph to the paths that reach the requested inputs (``_paths_to``).
+
+
 def _topological_order(roots, stop=frozenset()):
-    """Every recorded tensor the ``roots`` depend on, each after all of its inputs (iterative DFS);
-    the walk does not go past the tensors whose ids are in ``stop``."""
+    """Every recorded tensor the ``roots`` depend on, each after all of its inputs (micrograd's
+    ``build_topo``, as an iterative depth-first search so that a deep graph cannot overflow Python's
+    stack); the walk does not go past the tensors whose ids are in ``stop``."""
     order, visited = [], set()
     stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
-            order.append(node)
+            order.append(node)  # all of node's inputs are already in order
             continue
         if id(node) in visited:
             continue
         visited.add(id(node))
-        stack.append((node, True))
+        stack.append((node, True))  # come back to node once its inputs are done
         function = node._ctx
         if function is not None and id(node) not in stop:
             stack.extend((parent, False) for parent, needed in zip(function.inputs, function.needs_input_grad) if needed)
     return order
+
+
+def _paths_to(order, wanted):
+    """The pruning step of ``grad(inputs=...)``: the ids of the nodes of ``order`` that lie on some path
+    to a wanted input. Only these need a gradient; a backward is asked for no other input's (a penalty
+    on ∇ₓD(x) computes no weight gradients of D)."""
+    on_path = set()
+    for node in order:  # inputs before their users, so each node's inputs are decided before it
+        function = node._ctx
+        if id(node) in wanted or (function is not None and any(id(p) in on_path for p in function.inputs)):
+            on_path.add(id(node))
+    return on_path
 
 
 def _backpropagate(roots, seeds, create_graph, inputs, partial=False):
@@ -320,45 +346,45 @@ def _backpropagate(roots, seeds, create_graph, inputs, partial=False):
     ``partial``: stop at the inputs, so that each result is the partial derivative with the other inputs
     held fixed (paths through another input are not followed), as ``Function.backward_by_composition`` needs.
     """
-    wanted = leads_to_input = None
-    if inputs is not None:
-        wanted = {id(x) for x in inputs}
-    order = _topological_order(roots, stop=wanted if partial else frozenset())
-    if inputs is not None:
-        leads_to_input = set()  # nodes on some path to a wanted input: only these need a gradient
-        for node in order:  # inputs before their users
-            function = node._ctx
-            if id(node) in wanted or (function is not None and any(id(p) in leads_to_input for p in function.inputs)):
-                leads_to_input.add(id(node))
-    grads, found = {}, {}
+    wanted = None if inputs is None else {id(x) for x in inputs}
+    stop = wanted if partial else frozenset()  # where a partial derivative stops
+    order = _topological_order(roots, stop)                        # 1. micrograd's build_topo
+    on_path = None if inputs is None else _paths_to(order, wanted)  # 2. grad(inputs=...): prune
+    grads = {}  # id(node) -> dL/d(node), summed over the users of node swept so far
     for root, seed in zip(roots, seeds):
         grads[id(root)] = _add(grads[id(root)], seed) if id(root) in grads else seed
-    with _grad_mode(create_graph):
-        for node in reversed(order):
+    found = {}
+    with _grad_mode(create_graph):  # record the backward's ops only when a graph of the gradient is wanted
+        for node in reversed(order):                               # 3. for v in reversed(topo): v._backward()
             node_grad = grads.pop(id(node), None)
             if node_grad is None:
-                continue
+                continue  # no gradient reached node (it lies on no path from the roots that needs one)
             if wanted is not None and id(node) in wanted:
                 found[id(node)] = node_grad  # complete: every user of node came before it
-            function = node._ctx
-            if function is None or (partial and id(node) in wanted):  # a leaf, or where a partial derivative stops
+            if node._ctx is None or id(node) in stop:  # a leaf, or where a partial derivative stops
                 if inputs is None:
                     _accumulate(node, node_grad, create_graph)
                 continue
-            needs = function.needs_input_grad
-            if leads_to_input is not None:
-                needs = tuple(n and id(p) in leads_to_input for p, n in zip(function.inputs, needs))
-                if not any(needs):
-                    continue
-            input_grads = _call_backward(function, node_grad, needs)
-            for parent, parent_grad in zip(function.inputs, input_grads):
-                if parent_grad is None:
-                    continue
-                if id(parent) in grads:
-                    grads[id(parent)] = _add(grads[id(parent)], parent_grad)  # a new tensor: inputs may alias
-                else:
-                    grads[id(parent)] = parent_grad
+            _push_to_inputs(node._ctx, node_grad, grads, on_path)
     return found
+
+
+def _push_to_inputs(function, grad, grads, on_path):
+    """micrograd's ``_backward()`` for one node: the chain rule's dL/d(input) += dL/d(output) · d(output)/d(input),
+    for each input of ``function`` that needs a gradient (and, when ``on_path`` is given, lies on it)."""
+    needs = function.needs_input_grad
+    if on_path is not None:
+        needs = tuple(n and id(p) in on_path for p, n in zip(function.inputs, needs))
+        if not any(needs):
+            return
+    input_grads = _call_backward(function, grad, needs)
+    for parent, parent_grad in zip(function.inputs, input_grads):
+        if parent_grad is None:
+            continue
+        if id(parent) in grads:
+            grads[id(parent)] = _add(grads[id(parent)], parent_grad)  # a new tensor: inputs may alias
+        else:
+            grads[id(parent)] = parent_grad
 
 
 def _call_backward(function, grad, needs):

@@ -26,14 +26,11 @@ be stored: x̂·s = (x − μ)·(inv_std·s) for any per-channel s, so the forwa
 In eval mode μ and σ² are the running statistics (constants), y is an affine map per channel and
 dx = γ·inv_std·dy, with dγ and dβ as above (twins: ``reference.batch_norm_inference`` and its backward).
 
-Why faster than the twin, which recomputes x̂ and makes a full pass over the (m, C) matrix for every
-operation of every term: column sums are matrix-vector products (``ones @ a``, one BLAS call, instead
-of NumPy's row-by-row axis-0 sum), sums of products Σ a·b are ``einsum`` (one read of both, no product
-array written), per-channel factors are folded into (C,) vectors before they touch the (m, C) matrix,
-and every vector is tiled to one example's length before it is broadcast (see ``forward``). Training
-costs five full passes forward and six backward, two of each only reading (measurements in
-``benchmarks/README.md``). Scalars enter as ``dtype.type`` values, so a float32 pipeline never
-creates a float64 temporary.
+Why faster than the twin: the twin makes a full pass over the (m, C) matrix for every operation of
+every term, where here per-channel factors are folded into (C,) vectors first, so training costs five
+full passes forward and six backward (each counted beside its line; ``docs/performance.md`` has the
+rest of the story and the measurements). Scalars enter as ``dtype.type`` values, so a float32
+pipeline never creates a float64 temporary.
 
 Higher derivatives (a gradient penalty through D's batch norm): the fused backward works on arrays, so
 when the engine records the backward (``create_graph=True``) it differentiates ``batch_norm_composed``
@@ -66,14 +63,14 @@ class BatchNorm(Function):
         m = rows.shape[0]
         self.ones = ones = xp.ones(m, dtype=x.dtype)  # (m,): ones @ a is the column sum of a (m, C)
         # The elementwise passes run on x viewed (N, R·C), one row per example (R = m/N positions), with
-        # each (C,) vector tiled R times: NumPy runs one inner loop per row of a broadcast, and on rows
-        # of only C values that loop's start-up cost is paid m times instead of N (benchmarks/README.md).
+        # each (C,) vector tiled R times: NumPy runs one inner loop per row of a broadcast, so its start-up
+        # cost is paid N times instead of m.
         self.tile = tile = m // x.shape[0] if x.shape[0] else 1  # R = m / N
         wide = x.reshape(-1, tile * channels)  # (N, R·C)
         if training:
             mean = ones @ rows                                       # (C,)   pass 1 (read)
             mean *= dtype(1.0 / m)
-            self.centred = centred = wide - xp.tile(mean, tile)      # (N, R·C) pass 2
+            self.centred = centred = wide - xp.tile(mean, tile)      # (N, R·C) pass 2: x − μ_B
             flat = centred.reshape(m, channels)
             var = xp.einsum("ij,ij->j", flat, flat)                  # (C,)   pass 3 (read): Σ (x − μ)²
             var *= dtype(1.0 / m)
@@ -88,8 +85,10 @@ class BatchNorm(Function):
             var = running_var.copy()
         var += dtype(eps)
         self.inv_std = inv_std = xp.sqrt(var)                        # (C,)
-        xp.divide(dtype(1.0), inv_std, out=inv_std)
+        xp.divide(dtype(1.0), inv_std, out=inv_std)                  # inv_std = 1/√(σ²_B + ε)
         self.weight = weight
+        # Algorithm 1's x̂ = (x − μ_B)·inv_std is never stored: it only ever meets per-channel factors s,
+        # and x̂·s = (x − μ_B)·(inv_std·s), so ``centred`` and ``inv_std`` stand for it, here and in backward.
         y = centred * xp.tile(weight * inv_std, tile)                # (N, R·C) pass 4: y = x̂·γ ...
         y += xp.tile(bias, tile)                                     # (N, R·C) pass 5: ... + β
         return y.reshape(self.shape)                                 # -> (N, ..., C)
@@ -97,30 +96,33 @@ class BatchNorm(Function):
     def backward(self, grad):
         if is_grad_enabled():  # the backward is being recorded: differentiate the composition instead
             return self.backward_by_composition(grad, batch_norm_composed, **self.composition_params)
-        grad = grad.data
+        grad = grad.data  # ∂ℓ/∂y
         xp = array_module(grad)
         dtype = grad.dtype.type
         channels = grad.shape[-1]
         rows = grad.reshape(-1, channels)  # (N, ..., C) -> (m, C)
         m, tile = rows.shape[0], self.tile
         wide = grad.reshape(-1, tile * channels)  # (N, R·C), as in forward
+        # x̂ = centred·inv_std, as in forward: x − μ_B (N, R·C) and 1/√(σ²_B + ε) (C,)
         centred, inv_std, ones = self.centred, self.inv_std, self.ones
         need_x, need_weight, need_bias = self.needs_input_grad
         if not (need_weight or need_bias or self.training):
             return Tensor((wide * xp.tile(self.weight * inv_std, tile)).reshape(self.shape)), None, None
-        grad_bias = ones @ rows                                      # dβ = Σ dy                  (C,) pass 1 (read)
-        grad_weight = xp.einsum("ij,ij->j", rows, centred.reshape(m, channels))  # Σ dy·(x − μ)  (C,) pass 2 (read)
-        grad_weight *= inv_std                                       # dγ = Σ dy·x̂ = Σ dy·(x − μ)·inv_std
+        # Ioffe & Szegedy §3, per channel, every Σᵢ over the m rows:
+        grad_bias = ones @ rows                           # ∂ℓ/∂β = Σᵢ ∂ℓ/∂yᵢ            (C,) pass 1 (read)
+        grad_weight = xp.einsum("ij,ij->j", rows, centred.reshape(m, channels))  # Σᵢ ∂ℓ/∂yᵢ·(xᵢ − μ_B)  (C,) pass 2 (read)
+        grad_weight *= inv_std                            # ∂ℓ/∂γ = Σᵢ ∂ℓ/∂yᵢ·x̂ᵢ
         grad_x = None
         if need_x:
             if self.training:
-                # dx = γ·inv_std·(dy − (x̂·dγ + dβ)/m), x̂·dγ/m = (x − μ)·(inv_std·dγ/m)
-                grad_x = centred * xp.tile(inv_std * grad_weight * dtype(1.0 / m), tile)  # pass 3
-                grad_x += xp.tile(grad_bias * dtype(1.0 / m), tile)                      # pass 4
-                xp.subtract(wide, grad_x, out=grad_x)                                    # pass 5
-                grad_x *= xp.tile(self.weight * inv_std, tile)                           # pass 6
+                # ∂ℓ/∂xᵢ = γ·inv_std·(∂ℓ/∂yᵢ − (x̂ᵢ·∂ℓ/∂γ + ∂ℓ/∂β)/m): §3's ∂ℓ/∂x̂, ∂ℓ/∂σ²_B and ∂ℓ/∂μ_B
+                # terms summed (derived in the module docstring), built from the inside out:
+                correction = centred * xp.tile(inv_std * grad_weight * dtype(1.0 / m), tile)  # x̂ᵢ·∂ℓ/∂γ/m       pass 3
+                correction += xp.tile(grad_bias * dtype(1.0 / m), tile)                      # + ∂ℓ/∂β/m        pass 4
+                grad_x = xp.subtract(wide, correction, out=correction)                       # ∂ℓ/∂yᵢ − …       pass 5
+                grad_x *= xp.tile(self.weight * inv_std, tile)                               # ·γ·inv_std       pass 6
             else:
-                grad_x = wide * xp.tile(self.weight * inv_std, tile)
+                grad_x = wide * xp.tile(self.weight * inv_std, tile)  # ∂ℓ/∂x = γ·inv_std·∂ℓ/∂y (Algorithm 2: μ, σ² constant)
             grad_x = Tensor(grad_x.reshape(self.shape))
         return grad_x, Tensor(grad_weight) if need_weight else None, Tensor(grad_bias) if need_bias else None
 

@@ -1,207 +1,70 @@
-"""2-D convolution and transposed convolution, channels-last, as im2col + one GEMM.
+"""2-D convolution and its adjoint, the transposed convolution, channels-last.
 
-Layouts (channels-last throughout):
+Dumoulin & Visin 2016, "A guide to convolution arithmetic for deep learning", is the paper to read
+beside this file. Layouts (channels-last throughout, ``docs/layouts.md``):
 
 * images ``x``: (N, H, W, C);
 * ``conv2d`` weight: (out_channels, kh, kw, in_channels);
 * ``conv_transpose2d`` weight: the *same* layout as the convolution it is the adjoint of, i.e.
-  (in_channels, kh, kw, out_channels) counted for the transposed conv. ``conv_transpose2d(y, w)`` is
-  exactly the input gradient of ``conv2d(·, w)``, and ``conv2d(·, w)`` is the input gradient of
-  ``conv_transpose2d(·, w)``: each op's backward is the other's forward.
+  (in_channels, kh, kw, out_channels) counted for the transposed conv.
 
-Why channels-last: the C channels of one pixel are then contiguous, the innermost axis of every patch,
-so im2col copies whole runs of them straight into a buffer laid out (N, oh, ow, kh, kw, C) that *is*
-the GEMM operand after a free reshape, and the GEMM output (N·oh·ow, out) is already the next image in
-(N, oh, ow, out). With channels-first every one of those steps would need a transposed copy. No Python
-loop runs over the batch or over pixels: im2col is one strided view and one copy, and col2im loops over
-groups of kernel offsets, so the Python overhead (and on a GPU the number of kernels) is the same
-whatever the batch size.
-
-Each kernel here has a slow twin in ``reference.py``, written the obvious way (loops over pixels for
-the two convolutions, one strided slice per kernel offset for im2col and col2im); the tests check that
-each fast kernel equals its twin, and each docstring below says why the fast one is faster.
+The convolution is a linear map of its input, a sparse matrix C (§4.1, convolution as a matrix
+operation); its input gradient is Cᵀ. The transposed convolution *is* that Cᵀ, with the same kernel
+(§4.2): its forward is the convolution's input gradient and its input gradient is the convolution's
+forward. So ``conv_transpose2d(y, w)`` is exactly the input gradient of ``conv2d(·, w)``, and each op's
+backward below is the other's forward.
 
 Output sizes, per spatial axis, for input size H, kernel k, stride s, padding p, dilation d:
 
-    conv:        out = floor((H + 2p − d(k−1) − 1) / s) + 1
-    transposed:  out = (H − 1)s − 2p + d(k−1) + output_padding + 1
+    conv:        out = floor((H + 2p − d(k−1) − 1) / s) + 1            (§2.4, Relationship 6)
+    transposed:  out = (H − 1)s − 2p + d(k−1) + output_padding + 1     (§4.6, Relationship 14)
 
-``output_padding`` (< stride or < dilation, as in PyTorch) picks among the input sizes that a
-strided conv maps to the same output size; it adds rows/columns at the bottom/right that receive no
-contribution (they only carry the bias).
+with the dilated kernel's extent d(k−1) + 1 in the place of the paper's k (§5.1, Relationship 15).
 
-The same lines run on NumPy and CuPy: only slicing, ``lib.stride_tricks.as_strided`` views (both
-libraries have them, with strides in bytes), matmul, reshape and ``zeros``/``empty`` from the input's
-array module.
+``output_padding`` (< stride or < dilation, as in PyTorch) is the paper's a: it picks among the input
+sizes that a strided conv maps to the same output size, and adds rows/columns at the bottom/right that
+receive no contribution (they only carry the bias).
+
+Both ops are computed as matrix products, with the patch matrix of ``im2col.py``:
+
+    conv:        Y = im2col(x) W_flatᵀ                  (C·x, one GEMM)
+    transposed:  Y = col2im(X W_flat)                   (Cᵀ·x, one GEMM, then the patches added back)
+
+Their plain twins, loops over every pixel and kernel offset, are ``reference.conv2d`` and
+``reference.conv_transpose2d``; the tests check each op against its twin.
 """
 
 from ..autograd import Function, Tensor
 from ..backend import array_module
+from .im2col import col2im, im2col, kernel_offset_weights, pad2d
 from .linalg import gemm
 from .shape import BroadcastTo
 
 
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
-    """floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1 (may be ≤ 0: invalid geometry)."""
+    """floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1 (may be ≤ 0: invalid geometry).
+
+    Dumoulin & Visin §2.4, Relationship 6, o = ⌊(i + 2p − k)/s⌋ + 1, with the dilated kernel's extent
+    k + (k − 1)(d − 1) = d(k − 1) + 1 in k's place (§5.1, Relationship 15).
+    """
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0, dilation=1):
-    """(size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1."""
+    """(size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1.
+
+    Dumoulin & Visin §4.6, Relationship 14, o' = s(i' − 1) + a + k − 2p, with a = ``output_padding`` and
+    the dilated kernel's extent d(k − 1) + 1 in k's place.
+    """
     return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
-
-
-def pad2d(x, padding):
-    """x (N, H, W, C) with ``padding`` = (ph, pw) zero rows/columns on each side; x itself when (0, 0)."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
-    n, h, w, c = x.shape
-    padded = array_module(x).zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)  # (N, H+2ph, W+2pw, C)
-    padded[:, ph : ph + h, pw : pw + w, :] = x
-    return padded
-
-
-def im2col(x_padded, kernel_size, output_size, stride, dilation, out=None):
-    """The patches of ``x_padded`` as rows: cols[(n, i, j), (a, b, c)] = x_padded[n, i·sh + a·dh, j·sw + b·dw, c].
-
-    Args:
-        x_padded: (N, Hp, Wp, C), already padded (``pad2d``).
-        kernel_size, output_size, stride, dilation: (h, w) pairs; output_size = (oh, ow).
-        out: optional (N, oh, ow, kh, kw, C) buffer to fill instead of allocating one.
-
-    Returns:
-        (N·oh·ow, kh·kw·C): one row per output pixel, one column per (kernel offset, channel).
-
-    Equals ``reference.im2col``, which copies one strided slice (N, oh, ow, C) per kernel offset: kh·kw
-    copies, each moving (for a stride above 1) runs of only C contiguous floats, one pixel's channels,
-    with a jump between them.
-
-    Here all kh·kw of those slices are one strided *view* (``as_strided``, nothing copied) with axes
-    (N, oh, ow, kh, kw, C): patch (i, j) starts at pixel (i·sh, j·sw), its rows are dh pixels apart and its
-    columns dw apart. One copy of that view is the whole im2col: one call instead of kh·kw (on a GPU, one
-    kernel instead of kh·kw). Why faster on the CPU too: NumPy pays for every contiguous run it copies, and
-    with dilation 1 the view's last two axes (kw, C) are kw·C contiguous floats of the image, so the copy
-    moves runs of kw·C values instead of C. With a single channel (D's first conv) the runs are only kw
-    floats long and the twin is a little faster there, but that layer's im2col moves sixteen times fewer
-    values than the next one's (N·14·14·16 against N·7·7·1024). The patches overlap, which is safe
-    because the view is only read. The measurements are in ``benchmarks/README.md``.
-    """
-    xp = array_module(x_padded)
-    n, _, _, c = x_padded.shape
-    (kh, kw), (oh, ow), (sh, sw), (dh, dw) = kernel_size, output_size, stride, dilation
-    stride_n, stride_h, stride_w, stride_c = x_padded.strides  # in bytes
-    # (N, Hp, Wp, C) viewed as (N, oh, ow, kh, kw, C)
-    patches = xp.lib.stride_tricks.as_strided(
-        x_padded, shape=(n, oh, ow, kh, kw, c),
-        strides=(stride_n, sh * stride_h, sw * stride_w, dh * stride_h, dw * stride_w, stride_c))
-    if out is None:
-        return patches.reshape(n * oh * ow, kh * kw * c)  # the copy: (N, oh, ow, kh, kw, C) -> (N·oh·ow, kh·kw·C)
-    out[...] = patches
-    return out.reshape(n * oh * ow, kh * kw * c)  # (N, oh, ow, kh, kw, C) -> (N·oh·ow, kh·kw·C)
-
-
-def kernel_offset_weights(weight):
-    """The weight as one matrix per kernel offset: (A, kh, kw, B) -> (kh·kw, A, B), a view (nothing copied).
-
-    Matrix a·kw + b is weight[:, a, b, :]. ``x @ kernel_offset_weights(w)`` is then one batched GEMM whose
-    result is the *offset-major* columns (kh·kw, rows, B) that ``col2im`` adds back, each offset's block
-    contiguous: the same products as ``x @ w.reshape(A, kh·kw·B)``, laid out offset by offset.
-
-    Its plain twin is that one GEMM followed by a transposing copy, (rows, kh·kw, B) -> (kh·kw, rows, B),
-    into the layout ``reference.col2im`` takes. The batched GEMM does the same multiply-adds at about
-    the same speed (``benchmarks/README.md``) and writes the offset-major layout directly, so that copy
-    is never made.
-    """
-    a, kh, kw, b = weight.shape
-    return weight.reshape(a, kh * kw, b).transpose(1, 0, 2)  # (A, kh·kw, B) -> (kh·kw, A, B)
-
-
-def _offset_groups(kernel, dilation, stride, padding, phase_sizes):
-    """The kernel offsets of one axis, grouped so that each group can be added back in one go.
-
-    Offset a sends output position i to image row i·stride + a·dilation − padding = (i + q)·stride + r,
-    with (q, r) = divmod(a·dilation − padding, stride): phase r, shifted by q phase rows. Consecutive offsets
-    with the same q land in *different* phases (r grows by ``dilation``), so they never hit the same pixel
-    and can share one add, as long as those phases have the same number of rows (``phase_sizes[r]``; they
-    do when the stride divides the image size), so that one crop fits them all. Returns
-    [(q, offsets, phases)], the last two as slices. DCGAN's 4-wide stride-2 kernel with padding 1: offsets
-    0 | 1, 2 | 3, three groups where one offset at a time would make four.
-    """
-    groups = []
-    for a in range(kernel):
-        q, r = divmod(a * dilation - padding, stride)
-        if groups and groups[-1][0] == q and phase_sizes[groups[-1][3]] == phase_sizes[r]:
-            groups[-1][2] += 1
-        else:
-            groups.append([q, a, 1, r])
-    return [(q, slice(a, a + count), slice(r, r + dilation * (count - 1) + 1, dilation)) for q, a, count, r in groups]
-
-
-def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, padding):
-    """The adjoint of ``im2col`` after ``pad2d``: add each kernel offset's contribution back where it came from.
-
-    Args:
-        cols: (kh·kw, N, oh, ow, C), *offset-major*: block a·kw + b holds what kernel offset (a, b) sends
-            to each output pixel (``x @ kernel_offset_weights(w)`` writes exactly this).
-        image_shape: (N, H, W, C), the unpadded image.
-        kernel_size, output_size, stride, dilation, padding: (h, w) pairs; output_size = (oh, ow).
-
-    Returns:
-        (N, H, W, C): image[n, i·sh + a·dh − ph, j·sw + b·dw − pw, c] += cols[a·kw + b, n, i, j, c],
-        for the terms that land inside the image (what lands in the padding is dropped).
-
-    Equals ``reference.col2im``, which adds each kernel offset's block onto a strided slice of a zero
-    buffer the size of the padded image, then crops the padding off.
-
-    Here, with stride s the image splits into sh·sw *phases*: the pixels (y, x) with y mod sh = r and
-    x mod sw = t, an (N, ⌈H/sh⌉, ⌈W/sw⌉, C) grid of their own, kept together in one phase-major buffer.
-    Kernel offset a always lands in the same phase r, shifted by the same number q of phase rows, and
-    consecutive offsets with the same shift land in different phases, so one add covers a group of them
-    (``_offset_groups``): DCGAN's 4×4 stride-2 kernel with padding 1 needs 3 × 3 adds instead of 16 (on a
-    GPU, 9 kernels instead of 16). Both sides of each add are (…, rows, ow·C) with contiguous rows; what
-    would land in the padding is cut off by the window bounds (no padded buffer, no crop). The phases are
-    then interleaved into the image with sh·sw strided copies. Why faster than the twin, and the more so
-    the fewer channels: a stride-2 slice of the image is contiguous only C floats at a time, and NumPy
-    pays per contiguous run; here every add moves whole phase rows of ow·C floats, and the strided work is
-    left to the sh·sw interleaving copies, one per phase instead of one per offset (measured in
-    ``benchmarks/README.md``). Overlapping patches add up, so this is a sum, never an assignment; within a
-    group the targets are distinct, so no ``add.at`` is needed; and each pixel receives its terms in the
-    order of the offsets (a, then b), as the twin adds them, so the two agree bit for bit.
-    """
-    xp = array_module(cols)
-    n, h, w, c = image_shape
-    (kh, kw), (oh, ow), (sh, sw), (dh, dw), (ph, pw) = kernel_size, output_size, stride, dilation, padding
-    patches = cols.reshape(kh, kw, n, oh, ow, c)  # (kh·kw, N, oh, ow, C) -> (kh, kw, N, oh, ow, C)
-    phase_rows = [-(-(h - r) // sh) for r in range(sh)]  # image rows r, r + sh, … of phase r
-    phase_cols = [-(-(w - t) // sw) for t in range(sw)]
-    # phases[r, t, n, y, x, c] = image[n, y·sh + r, x·sw + t, c]
-    phases = xp.zeros((sh, sw, n, phase_rows[0], phase_cols[0], c), dtype=cols.dtype)
-    for q, offsets_a, phases_r in _offset_groups(kh, dh, sh, ph, phase_rows):
-        rows = phase_rows[phases_r.start]
-        i0, i1 = max(0, -q), min(oh, rows - q)  # output rows whose phase row q + i lies inside the image
-        for u, offsets_b, phases_t in _offset_groups(kw, dw, sw, pw, phase_cols):
-            columns = phase_cols[phases_t.start]
-            j0, j1 = max(0, -u), min(ow, columns - u)
-            if i1 <= i0 or j1 <= j0:
-                continue  # this group lands only in the padding
-            target = phases[phases_r, phases_t, :, q + i0 : q + i1, u + j0 : u + j1, :]  # (group a, group b, N, rows, columns, C)
-            xp.add(target, patches[offsets_a, offsets_b, :, i0:i1, j0:j1, :], out=target)
-    if sh == sw == 1:
-        return phases[0, 0]  # one phase: it is the image
-    image = xp.empty((n, h, w, c), dtype=cols.dtype)  # (N, H, W, C)
-    for r in range(sh):
-        for t in range(sw):
-            image[:, r::sh, t::sw, :] = phases[r, t, :, : phase_rows[r], : phase_cols[t], :]
-    return image
 
 
 def column_sums(a):
     """Σ over the rows of a (m, C) matrix, as ``ones @ a``: one BLAS matrix-vector product.
 
-    Its twin is ``a.sum(axis=0)``, the same sums. NumPy reduces that axis row by row, one short pass
-    of C values per row; the matrix-vector product streams the whole matrix through in long runs and is
-    several times faster at the conv shapes here (``benchmarks/README.md``).
+    Equals ``reference.column_sums``, ``a.sum(axis=0)`` (up to rounding: another summation order). Why
+    faster: BLAS streams the matrix through in long runs, where NumPy reduces axis 0 row by row, one
+    short pass of C values per row.
     """
     return array_module(a).ones(a.shape[0], dtype=a.dtype) @ a
 
@@ -232,10 +95,8 @@ class Conv2d(Function):
 
         Y = X W_flatᵀ + b;   dL/dW_flat = dL/dYᵀ X;   dL/db = Σ_rows dL/dY;   dL/dx = col2im(dL/dY W_flat).
 
-    Equals ``reference.conv2d``, the loop over every output pixel and kernel offset, whose work is
-    N·oh·ow·kh·kw small products of a (O, C) matrix with a C-vector, each one Python iteration. Here
-    the same multiply-adds are one GEMM, which BLAS runs at close to the processor's peak, and the only
-    Python loops are im2col's over kernel rows and col2im's over kernel offsets.
+    Equals ``reference.conv2d``, the loop over every output pixel and kernel offset. Why faster: the
+    twin's N·oh·ow·kh·kw small products, one Python iteration each, are here one GEMM.
 
     The backward is written with ops, each again differentiable:
 
@@ -243,10 +104,8 @@ class Conv2d(Function):
         dL/dW = conv2d_weight_grad(x, dL/dy)          (``ConvWeightGrad``: one GEMM on the saved patches X)
         dL/db = Σ_{n, i, j} dL/dy                     (``ChannelSum``)
 
-    Forward and backward are one GEMM per result. For dL/dx the GEMM is batched over the kernel offsets,
-    dL/dY W[:, a, b, :] for each (a, b) (``kernel_offset_weights``): the same products as dL/dY W_flat,
-    written offset by offset, the layout ``col2im`` adds back fastest. dL/dx is skipped when x needs no
-    gradient (the first layer, fed with images).
+    Forward and backward are one GEMM per result. dL/dx is skipped when x needs no gradient (the first
+    layer, fed with images).
 
     ``output_size`` (oh, ow) and ``cols`` are for the engine's own calls: a transposed conv's backward
     asks for an output no larger than its input when its output_padding reached past the stride, and
@@ -331,17 +190,17 @@ class ConvTranspose2d(Function):
         dL/db = Σ_{n, i, j} dL/dY.
 
     Equals ``reference.conv_transpose2d``, the loop scattering every input pixel through every kernel
-    offset; faster for the same reason as ``Conv2d``: one GEMM instead of N·H·W·kh·kw small products.
+    offset. Why faster: as for ``Conv2d``, one GEMM instead of N·H·W·kh·kw small products.
 
     This forward is ``Conv2d``'s input gradient and this backward is ``Conv2d``'s forward (im2col + one
-    GEMM) with the same weight: the two ops are each other's adjoint. Written with ops:
+    GEMM) with the same weight (Dumoulin & Visin §4.2: Cᵀ forward, C backward). Written with ops:
 
         dL/dx = conv2d(dL/dy, W)                       (``Conv2d``)
         dL/dW = conv2d_weight_grad(dL/dy, x)           (``ConvWeightGrad``, dL/dy in the images' place)
         dL/db = Σ_{n, i, j} dL/dy                      (``ChannelSum``)
 
-    and the patches im2col(dL/dY) are extracted once for both. The forward's GEMM X W_flat is batched
-    over the kernel offsets (``kernel_offset_weights``), as in ``Conv2d``'s dL/dx, for ``col2im``.
+    and the patches im2col(dL/dY) are extracted once for both. The forward's GEMM X W_flat is written
+    offset by offset (``kernel_offset_weights``), the layout ``col2im`` takes.
     """
 
     def forward(self, x, weight, bias=None, *, stride, padding, output_padding, dilation):

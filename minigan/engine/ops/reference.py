@@ -7,7 +7,8 @@ written top to bottom with the formula beside each line:
 
     twin                                written as                                 fast kernel
     conv2d, conv_transpose2d            loops over every pixel and kernel offset   conv.Conv2d, conv.ConvTranspose2d
-    im2col, col2im                      one strided slice per kernel offset        conv.im2col, conv.col2im
+    im2col, col2im                      one strided slice per kernel offset        im2col.im2col, im2col.col2im
+    column_sums                         a.sum(axis=0)                              conv.column_sums
     batch_norm_forward, ..._backward    Ioffe & Szegedy 2015, Algorithm 1 and §3   batchnorm.BatchNorm (training)
     batch_norm_inference, ..._backward  Algorithm 2, line 11                       batchnorm.BatchNorm (eval)
     update_running_statistics           PyTorch's rule for the running averages    batchnorm.BatchNorm.forward
@@ -94,7 +95,7 @@ def _every(start, step, count):
 def im2col(x_padded, kernel_size, output_size, stride, dilation):
     """cols[(n, i, j), (a, b, c)] = x_padded[n, i·sh + a·dh, j·sw + b·dw, c]: one row per output pixel.
 
-    Arguments as for ``conv.im2col``: x_padded (N, Hp, Wp, C), already padded; the rest (h, w) pairs,
+    Arguments as for ``im2col.im2col``: x_padded (N, Hp, Wp, C), already padded; the rest (h, w) pairs,
     output_size = (oh, ow). Returns (N·oh·ow, kh·kw·C).
 
     The obvious way: kernel offset (a, b) meets, over all output pixels, the image rows a·dh, a·dh + sh,
@@ -115,7 +116,7 @@ def im2col(x_padded, kernel_size, output_size, stride, dilation):
 def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, padding):
     """The adjoint of padding then ``im2col``: each patch value is added back onto the pixel it came from.
 
-    Arguments as for ``conv.col2im``: cols (kh·kw, N, oh, ow, C), offset-major (block a·kw + b is
+    Arguments as for ``im2col.col2im``: cols (kh·kw, N, oh, ow, C), offset-major (block a·kw + b is
     kernel offset (a, b)); image_shape (N, H, W, C), the unpadded image; the rest (h, w) pairs. Returns
 
         image[n, i·sh + a·dh − ph, j·sw + b·dw − pw, c] = Σ cols[a·kw + b, n, i, j, c]   (N, H, W, C)
@@ -136,6 +137,11 @@ def col2im(cols, image_shape, kernel_size, output_size, stride, dilation, paddin
             rows, columns = _every(a * dh, sh, oh), _every(b * dw, sw, ow)  # where im2col took offset (a, b) from
             padded[:, rows, columns, :] += patches[a, b]  # (N, oh, ow, C)
     return padded[:, ph : ph + h, pw : pw + w, :]  # crop: (N, H + 2ph, W + 2pw, C) -> (N, H, W, C)
+
+
+def column_sums(a):
+    """Σᵢ a[i, c] for each column c of a (m, C) matrix → (C,): a conv's bias gradient over its output pixels."""
+    return a.sum(axis=0)
 
 
 # ----- batch normalisation ---------------------------------------------------------------------------
