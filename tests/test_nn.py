@@ -112,6 +112,18 @@ def test_initialisers_have_the_documented_statistics(xp):
     assert init.fans((64, 4, 4, 3)) == (48, 1024)
 
 
+def test_normal_weights_draws_weights_around_0_and_norm_scales_around_1(xp):
+    minigan.seed(0)
+    model = nn.Sequential(nn.Linear(300, 200), nn.BatchNorm1d(200), nn.Reshape(10, 20, 1),
+                          nn.Conv2d(1, 300, 3), nn.InstanceNorm2d(300, affine=True), nn.LayerNorm(300))
+    assert init.normal_weights_(model, std=0.05) is model
+    linear, batch, _, conv, instance, layer = model.layers
+    for weight, mean in ((linear.weight, 0), (conv.weight, 0), (batch.weight, 1), (instance.weight, 1)):
+        assert abs(float(weight.data.mean()) - mean) < 0.01 and abs(float(weight.data.std()) - 0.05) < 0.01
+    assert all(float(xp.abs(m.bias.data).max()) == 0 for m in (linear, batch, conv, instance, layer))
+    assert float(xp.abs(layer.weight.data - 1).max()) == 0  # layer norm keeps γ = 1 as built
+
+
 def test_same_seed_same_parameters(xp):
     minigan.seed(5)
     a = nn.Linear(4, 4).weight.numpy()

@@ -46,7 +46,6 @@ from minigan.engine.losses import binary_cross_entropy_with_logits, cross_entrop
 from minigan.engine.ops import concatenate
 from .conditional_gan import one_hot
 from .gan import GAN, evaluating
-from .models import dcgan_init_
 from .objectives import mean_probability
 
 CATEGORIES = 10    # c₁ ~ Cat(10)
@@ -245,7 +244,7 @@ def build_infogan(seed=None, generator_lr=1e-3, discriminator_lr=2e-4, lambda_ca
     c₂, c₃ ~ U(−1, 1); Adam with β₁ 0.5, learning rate 1e-3 for G and 2e-4 for D (and Q); λ = 1; images in
     [0, 1] (``load_mnist(scale="sigmoid")``).
     """
-    generator, discriminator = dcgan_init_(info_generator()), dcgan_init_(info_discriminator())
+    generator, discriminator = nn.init.normal_weights_(info_generator()), nn.init.normal_weights_(info_discriminator())
     return InfoGAN(
         generator, discriminator,
         optim.Adam(generator.parameters(), lr=generator_lr, betas=(0.5, 0.999)),

@@ -33,7 +33,6 @@ Networks for 28×28 digits (the paper's are for 256×256; each is scaled down, k
 
 from minigan.engine import nn, optim
 from .image_to_image import ImageToImageGAN, l1_loss
-from .models import dcgan_init_
 from .objectives import Standard
 
 L1_WEIGHT = 100.0  # λ of eq. 4
@@ -92,8 +91,8 @@ def build_pix2pix(channels=1, widths=(64, 128), patch_widths=(64, 128), dropout=
 
     Weights from N(0, 0.02) (the paper's initialisation, Appendix 6.2, as DCGAN's).
     """
-    generator = dcgan_init_(nn.UNet(channels, channels, widths=widths, dropout=dropout))
-    discriminator = dcgan_init_(patch_discriminator(2 * channels, patch_widths))
+    generator = nn.init.normal_weights_(nn.UNet(channels, channels, widths=widths, dropout=dropout))
+    discriminator = nn.init.normal_weights_(patch_discriminator(2 * channels, patch_widths))
     return ImageToImageGAN(
         generator, discriminator,
         optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),
