@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 import minigan
-from minigan import Tensor, nn
+from minigan import Tensor, nn, ops
 from minigan.engine.nn import init
 
 from conftest import assert_close
@@ -110,6 +110,12 @@ def test_initialisers_have_the_documented_statistics(xp):
     init.he_uniform_(p)
     assert numpy.isclose(float(xp.abs(p.data).max()), (6 / 500) ** 0.5, rtol=0.01)
     assert init.fans((64, 4, 4, 3)) == (48, 1024)
+
+
+def test_activation_layers_are_their_ops(xp):
+    x = Tensor(xp.linspace(-30.0, 30.0, 13))
+    for layer, op in ((nn.ReLU(), ops.relu), (nn.Tanh(), ops.tanh), (nn.Sigmoid(), ops.sigmoid), (nn.Softplus(), ops.softplus)):
+        assert_close(layer(x).data, op(x).data, rtol=0, atol=0)
 
 
 def test_normal_weights_draws_weights_around_0_and_norm_scales_around_1(xp):

@@ -43,7 +43,7 @@ import numpy
 from minigan.engine import backend, nn, optim
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.losses import cross_entropy
-from minigan.engine.ops import activations, concatenate
+from minigan.engine.ops import activations, concatenate, logsumexp
 from .gan import GAN, evaluating
 
 CLASSES = 10
@@ -51,28 +51,16 @@ NOISE_DIM = 100
 
 
 # ----- the K + 1 trick -------------------------------------------------------------------------------------
-def log_sum_exp(logits):
-    """s = log Σₖ exp lₖ over the last axis (m, K) → (m,), with the row maximum taken out first (no overflow).
-
-    Composed of differentiable ops: ∂s/∂lₖ = softmax(l)ₖ, the probability the classifier gives class k.
-    """
-    top = Tensor(logits.data.max(axis=-1, keepdims=True))                 # a constant shift: s is unchanged by it
-    return (logits - top).exp().sum(axis=-1).log() + top.reshape(-1)
-
-
 def real_logit(class_logits):
-    """D's real/fake logit s = log Z(x), Z = Σₖ exp lₖ: D(x) = Z / (Z + 1) = σ(s). (m, K) → (m,)."""
-    return log_sum_exp(class_logits)
+    """D's real/fake logit s = log Z(x), Z = Σₖ exp lₖ: D(x) = Z / (Z + 1) = σ(s). (m, K) → (m,).
+
+    ∂s/∂lₖ = softmax(l)ₖ, the probability the classifier gives class k (``ops.logsumexp``, computed with
+    the row maximum taken out first, so that no exp overflows).
+    """
+    return logsumexp(class_logits, axis=-1)
 
 
 # ----- the networks ------------------------------------------------------------------------------------------
-class Softplus(nn.Module):
-    """y = log(1 + eˣ), G's hidden activation in the released code (its op: ``ops.activations.softplus``)."""
-
-    def forward(self, x):
-        return activations.softplus(x)
-
-
 class SemiSupervisedDiscriminator(nn.Module):
     """Images (m, 28, 28, 1) → class logits (m, K); ``features(x)``, the last hidden layer, is what G matches.
 
@@ -108,8 +96,8 @@ def semi_supervised_generator(noise_dim=NOISE_DIM, hidden=500):
     layer without bias followed by batch norm, which removes the shift and the scale of 2 between the two.
     """
     return nn.Sequential(
-        nn.Linear(noise_dim, hidden, bias=False), nn.BatchNorm1d(hidden), Softplus(),
-        nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), Softplus(),
+        nn.Linear(noise_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Softplus(),
+        nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Softplus(),
         nn.WeightNormLinear(hidden, 784, train_scale=True), nn.Sigmoid(),
         nn.Reshape(28, 28, 1),
     )
