@@ -45,6 +45,7 @@ from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.losses import cross_entropy
 from minigan.engine.ops import activations, concatenate, logsumexp
 from .gan import GAN, evaluating
+from .objectives import mean_probability
 
 CLASSES = 10
 NOISE_DIM = 100
@@ -207,7 +208,7 @@ class SemiSupervised:
             minus_log_not_d_fake = activations.softplus(s_fake)                          # −log(1 − D(G(z))) = softplus(s)
             loss = loss + (minus_log_d_real.mean() + minus_log_not_d_fake.mean()) * self.unlabelled_weight
         errors = labelled_logits.data.argmax(axis=1) != labelled_logits.xp.asarray(supervision.labels)
-        return loss, {"d_real": _mean_sigmoid(s_real), "d_fake": _mean_sigmoid(s_fake),
+        return loss, {"d_real": mean_probability(s_real), "d_fake": mean_probability(s_fake),
                       "supervised_loss": supervised.data, "train_error": errors.mean()}  # on the device, as the loop wants
 
     def generator_loss(self, gan, fake, supervision):
@@ -220,11 +221,6 @@ class SemiSupervised:
 
     def __repr__(self):
         return f"SemiSupervised(unlabelled_weight={self.unlabelled_weight})"
-
-
-def _mean_sigmoid(logits):
-    """Mean of σ(logits) as a 0-d array on their device: the average D(x) = Z/(Z + 1) over a batch."""
-    return Tensor(logits.data).sigmoid().data.mean()
 
 
 # ----- the GAN --------------------------------------------------------------------------------------------------
