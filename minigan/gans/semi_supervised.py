@@ -266,7 +266,7 @@ class SemiSupervisedGAN(GAN):
         return int((self.classify(images) != numpy.asarray(labels)).sum())
 
 
-ADAM_EPS = 1e-4  # the released code adds 1e-8 under the square root: √(v̂ + 1e-8) ≈ √v̂ + ε with ε between 0.7e-4 and 1e-4
+ADAM_EPS = 1e-4  # the released code divides by √(v̂ + 1e-8); √v̂ + 1e-4 is that within a factor √2 (build_semi_supervised_gan)
 
 
 def build_semi_supervised_gan(init_images, seed=None, lr=0.003, unlabelled_weight=0.5, adam_eps=ADAM_EPS):
