@@ -222,7 +222,7 @@ def count_table(rows):
 
 # ----- PyTorch: the same GANs and the same step --------------------------------------------------------
 def torch_networks(torch, model):
-    """(G, D) in PyTorch with minigan's layer sizes (NCHW images); DCGAN initialised as ``dcgan_init_``."""
+    """(G, D) in PyTorch with minigan's layer sizes (NCHW images); DCGAN initialised as ``nn.init.normal_weights_``."""
     nn = torch.nn
 
     class Maxout(nn.Module):

@@ -38,7 +38,7 @@ from minigan.tools.cli import positive_int  # noqa: E402
 
 def contestants(batch, tiny, clock):
     import minigan
-    from minigan import Tensor, backend
+    from minigan import Tensor, backend, nn
     from minigan.gans import models
 
     rng = numpy.random.default_rng(0)
@@ -53,7 +53,7 @@ def contestants(batch, tiny, clock):
         norm = options.pop("critic_norm", None)
         gan = models.build_gan("dcgan", objective=objective, seed=0, **options)
         if norm == "layer":  # the same GAN with the layer-norm critic in place of the batch-norm D
-            gan.discriminator = models.dcgan_init_(models.dcgan_discriminator(norm="layer"))
+            gan.discriminator = nn.init.normal_weights_(models.dcgan_discriminator(norm="layer"))
             gan.discriminator_optimizer = type(gan.discriminator_optimizer)(gan.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
         entries.append(common.Contestant(name, lambda gan=gan: gan.discriminator_step(real), clock))
     return entries

@@ -133,6 +133,13 @@ def test_reduction_second_derivatives(xp, name, case, seed, keepdims):
     check(lambda x: getattr(x * x, name)(axis=axis, keepdims=keepdims) * getattr(x, name)(axis=axis, keepdims=keepdims), [x])
 
 
+@given(case=shape_and_axis(max_side=3), seed=seeds, keepdims=st.booleans())
+def test_logsumexp_second_derivatives(xp, case, seed, keepdims):
+    """The Hessian of log-sum-exp is diag(p) − p pᵀ (p the softmax): recorded through its composition."""
+    shape, axis = case
+    check(lambda x: ops.logsumexp(x, axis=axis, keepdims=keepdims), [leaf(xp, shape, seed)])
+
+
 @given(shape=small_shapes(max_dims=4), seed=seeds, data=st.data())
 def test_reshape_transpose_second_derivatives(xp, shape, seed, data):
     axes = data.draw(st.permutations(range(len(shape))))

@@ -53,6 +53,7 @@ def test_the_bound_is_maximal_when_q_recovers_c_exactly(xp, seed, m):
     assert math.log(CATEGORIES) - 1e-9 < best <= math.log(CATEGORIES)   # the entropy of Cat(10), reached
     assert worse < best
     assert numpy.isclose(best_continuous, 2 * (math.log(2) - 0.5 * math.log(2 * math.pi)), rtol=1e-12)  # μ = c
+    assert -0.452 < best_continuous < -0.451  # below 0: a unit-std Gaussian Q is never sharper than the U(−1, 1) prior
     assert worse_continuous < best_continuous
     # and at μ = c the gradient of the Gaussian part is zero: a maximum, not just a good value
     means = Tensor(xp.asarray(rest), requires_grad=True)

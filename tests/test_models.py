@@ -28,7 +28,7 @@ def test_mlp_gan_shapes_and_ranges(xp):
 
 def test_dcgan_initialisation_follows_radford_et_al():
     minigan.seed(0)
-    generator = models.dcgan_init_(models.dcgan_generator())
+    generator = nn.init.normal_weights_(models.dcgan_generator())
     for module in generator.modules():
         if isinstance(module, nn.BatchNorm2d):
             assert abs(float(module.weight.data.mean()) - 1) < 0.01 and numpy.all(module.bias.numpy() == 0)

@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 import minigan
-from minigan import Tensor, nn
+from minigan import Tensor, nn, ops
 from minigan.engine.nn import init
 
 from conftest import assert_close
@@ -110,6 +110,24 @@ def test_initialisers_have_the_documented_statistics(xp):
     init.he_uniform_(p)
     assert numpy.isclose(float(xp.abs(p.data).max()), (6 / 500) ** 0.5, rtol=0.01)
     assert init.fans((64, 4, 4, 3)) == (48, 1024)
+
+
+def test_activation_layers_are_their_ops(xp):
+    x = Tensor(xp.linspace(-30.0, 30.0, 13))
+    for layer, op in ((nn.ReLU(), ops.relu), (nn.Tanh(), ops.tanh), (nn.Sigmoid(), ops.sigmoid), (nn.Softplus(), ops.softplus)):
+        assert_close(layer(x).data, op(x).data, rtol=0, atol=0)
+
+
+def test_normal_weights_draws_weights_around_0_and_norm_scales_around_1(xp):
+    minigan.seed(0)
+    model = nn.Sequential(nn.Linear(300, 200), nn.BatchNorm1d(200), nn.Reshape(10, 20, 1),
+                          nn.Conv2d(1, 300, 3), nn.InstanceNorm2d(300, affine=True), nn.LayerNorm(300))
+    assert init.normal_weights_(model, std=0.05) is model
+    linear, batch, _, conv, instance, layer = model.layers
+    for weight, mean in ((linear.weight, 0), (conv.weight, 0), (batch.weight, 1), (instance.weight, 1)):
+        assert abs(float(weight.data.mean()) - mean) < 0.01 and abs(float(weight.data.std()) - 0.05) < 0.01
+    assert all(float(xp.abs(m.bias.data).max()) == 0 for m in (linear, batch, conv, instance, layer))
+    assert float(xp.abs(layer.weight.data - 1).max()) == 0  # layer norm keeps γ = 1 as built
 
 
 def test_same_seed_same_parameters(xp):

@@ -7,6 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import Tensor, gradcheck, ops
+from minigan.engine.ops import reference
 from conftest import assert_close, to_numpy
 from strategies import broadcastable_pairs, random_array, seeds, shape_and_axis, shapes
 
@@ -98,6 +99,34 @@ def test_reduction_gradients(xp, name, case, seed, keepdims):
     shape, axis = case
     x = leaf(xp, shape, seed)
     gradcheck(lambda x: getattr(x, name)(axis=axis, keepdims=keepdims), [x])
+
+
+@given(case=shape_and_axis(), seed=seeds, keepdims=st.booleans())
+def test_logsumexp_gradient(xp, case, seed, keepdims):
+    shape, axis = case
+    gradcheck(lambda x: ops.logsumexp(x, axis=axis, keepdims=keepdims), [leaf(xp, shape, seed, low=-3.0, high=3.0)])
+
+
+@given(case=shape_and_axis(), seed=seeds, scale=st.sampled_from([1.0, 30.0]))
+def test_logsumexp_equals_its_twin_and_its_gradient_is_the_softmax(xp, case, seed, scale):
+    shape, axis = case
+    axes = tuple(range(len(shape))) if axis is None else (axis,) if isinstance(axis, int) else axis
+    x = Tensor(random_array(xp, shape, seed) * scale, requires_grad=True)
+    z = ops.logsumexp(x, axis=axis)
+    dz = random_array(xp, z.shape, seed + 1)
+    z.backward(dz)
+    assert_close(z.data, reference.logsumexp_forward(x.data, axes), rtol=1e-12)
+    assert_close(x.grad, reference.logsumexp_backward(dz, x.data, axes), rtol=1e-12, atol=1e-15)
+
+
+def test_logsumexp_is_finite_at_huge_inputs(xp):
+    x = Tensor(xp.asarray([[-1e4, 1e4, 1e4], [-1e4, -1e4, -1e4]], dtype=numpy.float32), requires_grad=True)
+    with numpy.errstate(over="raise", invalid="raise", divide="raise"):  # the max shift: no e^(1e4) (on the CPU)
+        z = ops.logsumexp(x, axis=1)
+        z.sum().backward()
+    assert z.dtype == numpy.float32 and x.grad.dtype == numpy.float32
+    assert_close(z.data, [1e4 + numpy.log(2), -1e4 + numpy.log(3)], rtol=1e-6)
+    assert_close(x.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
 
 
 def test_max_shares_the_gradient_between_ties(xp):
@@ -226,6 +255,7 @@ FLOAT32_CASES = {
     "sum": lambda a, b: a.sum(axis=0),
     "mean": lambda a, b: a.mean(),
     "max": lambda a, b: a.max(axis=1, keepdims=True),
+    "logsumexp": lambda a, b: ops.logsumexp(a, axis=1),
     "transpose": lambda a, b: a.T,
     "reshape": lambda a, b: a.reshape(-1),
     "getitem": lambda a, b: a[1:],

@@ -1,4 +1,17 @@
-"""Losses for GANs and regression.
+"""Losses for GANs and regression, each with the paper it comes from:
+
+    binary_cross_entropy_with_logits   Goodfellow et al. 2014, eq. 1: the value function V(D, G) is the
+    binary_cross_entropy               negated BCE of D's output against "real" (1) and "fake" (0), so D's
+                                       loss is BCE(D(x), 1) + BCE(D(G(z)), 0); G's non-saturating loss,
+                                       BCE(D(G(z)), 1), is the same paper's §3; label smoothing (a target
+                                       of 0.9) is Salimans et al. 2016, §3.4
+    mse_loss                           Mao et al. 2017 (least-squares GAN), eq. 2: D's and G's squared
+                                       distances to target scores; also SRGAN's pixel loss (Ledig et al.
+                                       2016, eq. 4)
+    cross_entropy                      softmax cross-entropy −log softmax(z)_y: the classification losses
+                                       of the AC-GAN (Odena et al. 2017, §3, eq. 3, L_C), the semi-supervised
+                                       GAN (Salimans et al. 2016, §5, L_supervised) and InfoGAN's categorical
+                                       code (Chen et al. 2016, whose Q(c₁ | x) is a softmax)
 
 The GAN losses are binary cross-entropies. With D's output as a *logit* z (before the sigmoid) and a
 target y ∈ [0, 1]:
@@ -176,7 +189,8 @@ def _clamped_log1p_neg(p):
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
-    """BCE on logits z (any shape) against targets y ∈ [0, 1] (same shape, or a number such as 1.0 for 'real').
+    """BCE on logits z (any shape) against targets y ∈ [0, 1] (same shape, or a number such as 1.0 for 'real'):
+    the GAN's losses of Goodfellow et al. 2014, eq. 1, with D(x) = σ(z).
 
     A number as target is checked here for free. An array of targets is *not* scanned: that would cost
     a pass over it and, under CuPy, a device→host synchronisation on every call of the training loop's
@@ -190,7 +204,8 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 
 
 def binary_cross_entropy(probabilities, target, reduction="mean"):
-    """BCE on probabilities p ∈ [0, 1] against targets y ∈ [0, 1]; prefer ``binary_cross_entropy_with_logits``.
+    """BCE on probabilities p ∈ [0, 1] against targets y ∈ [0, 1] (Goodfellow et al. 2014, eq. 1, with D(x) = p);
+    prefer ``binary_cross_entropy_with_logits``.
 
     p and y outside [0, 1] (NaN included) are refused with the range found: the clamped logs below
     would otherwise turn a NaN into the finite loss 100.
@@ -204,7 +219,8 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
 
 
 def mse_loss(prediction, target, reduction="mean"):
-    """ℓ = (prediction − target)²; composed from + and ×, whose gradients give dℓ/dp = 2(p − t)."""
+    """ℓ = (prediction − target)² (the least-squares GAN, Mao et al. 2017, eq. 2; SRGAN's pixel loss, Ledig et
+    al. 2016, eq. 4); composed from + and ×, whose gradients give dℓ/dp = 2(p − t)."""
     prediction = _floating("mse_loss", "prediction", prediction)
     target = _check("mse_loss", prediction, target, reduction)
     difference = prediction - target
@@ -265,7 +281,8 @@ class Softmax(Function):
 
 
 def cross_entropy(logits, labels, reduction="mean"):
-    """Softmax cross-entropy of ``logits`` against integer class ``labels``: −log softmax(z)_y.
+    """Softmax cross-entropy of ``logits`` against integer class ``labels``: −log softmax(z)_y (the AC-GAN's
+    L_C, Odena et al. 2017, §3, eq. 3; the semi-supervised GAN's L_supervised, Salimans et al. 2016, §5).
 
     Args:
         logits: a Tensor (N, C), or more generally (..., C): one row of C unnormalised scores per example.

@@ -22,7 +22,7 @@ discriminator steps per generator step, freezing D during G's step, reseeding it
 so that a resumed run draws what the uninterrupted run drew -- is ``GAN``'s, unchanged: ``ConditionalGAN``
 overrides only how a minibatch splits into (x, y), how the labels are checked, and how G and D are called.
 
-How the label enters the networks (the simplest way, Mirza & Osindero 2014, §4.1, Fig. 1): as a one-hot
+How the label enters the networks (the simplest way, Mirza & Osindero 2014, §3.2, Fig. 1): as a one-hot
 vector, concatenated to the noise for G and to the flattened image for D::
 
     G:  [z (m, 100), onehot(y) (m, 10)]  (m, 110)  → the MLP generator → (m, 28, 28, 1)
@@ -32,7 +32,7 @@ A one-hot input into a dense layer adds the weight column of class y to the laye
 class gets its own learned bias, W onehot(y) = W[:, y]. ``minigan.concatenate`` carries the gradient back
 to the noise or image part unchanged (labels get none: they are constants).
 
-The paper's own MNIST nets fed y through a separate hidden layer first (G: z → 200 ReLU and y → 1000 ReLU,
+The paper's own MNIST nets (§4.1) fed y through a separate hidden layer first (G: z → 200 ReLU and y → 1000 ReLU,
 joined in 1200 ReLU; D: x → maxout 240×5 and y → maxout 50×5, joined in maxout 240×4); here the project's
 MLP GAN recipe (``models.build_gan("mlp")``, see docs/training-mnist.md, "The MLP GAN recipe": batch norm in G, maxout D
 with dropout, label smoothing 0.9, Adam 2e-4 β₁ 0.5, U(−1, 1) noise, G's output bias from the pixel

@@ -45,7 +45,6 @@ from minigan.engine import nn, optim
 from minigan.engine.nn.residual import normalisation
 from .image_to_image import ImageToImageGAN, Pair, l1_loss
 from .least_squares import LeastSquares
-from .models import dcgan_init_
 
 CYCLE_WEIGHT = 10.0      # λ of eq. 3
 IDENTITY_WEIGHT = 0.5    # the identity loss's weight, as a fraction of λ (§5.2: 0.5λ)
@@ -187,10 +186,10 @@ def patch_critic(channels=1, widths=(64, 128), norm="instance"):
 def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle_weight=CYCLE_WEIGHT,
                    identity_weight=IDENTITY_WEIGHT, lr=2e-4, generator_norm="instance", discriminator_norm="instance", seed=None):
     """CycleGAN for 1-channel 28×28 images in [−1, 1]: weights N(0, 0.02), Adam(α = 2e-4, β₁ = 0.5) (§4)."""
-    generators = CycleGenerators(dcgan_init_(resnet_generator(channels, width, blocks, generator_norm)),
-                                 dcgan_init_(resnet_generator(channels, width, blocks, generator_norm)))
-    discriminators = CycleDiscriminators(dcgan_init_(patch_critic(channels, patch_widths, discriminator_norm)),
-                                         dcgan_init_(patch_critic(channels, patch_widths, discriminator_norm)))
+    generators = CycleGenerators(nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)),
+                                 nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)))
+    discriminators = CycleDiscriminators(nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)),
+                                         nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)))
     return CycleGAN(
         generators, discriminators,
         optim.Adam(generators.parameters(), lr=lr, betas=(0.5, 0.999)),

@@ -16,10 +16,10 @@ What changes from ``GAN`` is only what the networks are given, as in ``Condition
   handed to G, to D and to the objective, because the objectives need more than D's logits: pix2pix's
   L1 term and SRGAN's content loss compare G(s) with its own target in G's step;
 * G is called on the source, G(s), with no noise: pix2pix found that "the generator simply learned to
-  ignore the noise" and keeps dropout as its only randomness (§2.1); SRGAN and CycleGAN are
+  ignore the noise" and keeps dropout as its only randomness (§3.1); SRGAN and CycleGAN are
   deterministic. The GAN's ``noise_dim`` is 0, so the loop's noise is an empty (m, 0) array;
 * D judges a target-domain image, alone (``conditional_discriminator=False``: SRGAN, CycleGAN) or
-  next to its source, D([s, image]) concatenated along channels (pix2pix's conditional D, §2.1: "both
+  next to its source, D([s, image]) concatenated along channels (pix2pix's conditional D, §3.1 and Fig. 2: "both
   the generator and discriminator observe the input edge map").
 
 Everything else is ``GAN``'s: k discriminator steps with G under ``no_grad``, G's step through a frozen

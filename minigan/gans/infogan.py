@@ -19,11 +19,17 @@ Q(c₁ | x) is a softmax over 10 logits, Q(c₂, c₃ | x) a factored Gaussian w
 code's ``fix_std``), so, for one sample,
 
     log Q(c₁ | x) + H(c₁)        = −CE(q, c₁) + log 10                              (at most log 10 ≈ 2.303)
-    log Q(cⱼ | x) + H(cⱼ)        = −½ (cⱼ − μⱼ)² − ½ log 2π + log 2,  j = 2, 3      (at most 0.774 each)
+    log Q(cⱼ | x) + H(cⱼ)        = −½ (cⱼ − μⱼ)² − ½ log 2π + log 2,  j = 2, 3      (at most ≈ −0.226 each)
 
-with H(Unif(−1, 1)) = log 2. λ = 1 for both (§6: "λ = 1 for discrete latent codes"; the released MNIST
-code uses 1 for the continuous codes too). Both players descend −λ L_I beside their GAN loss: D's
-step trains Q and the shared body to read c from G's fakes, G's step trains G to write c into them:
+with H(Unif(−1, 1)) = log 2. The continuous part is largest when Q's mean is the code, μⱼ = cⱼ, and even
+then it is log 2 − ½ log 2π ≈ 0.693 − 0.919 = −0.226, below zero: a Gaussian whose std is fixed at 1 puts
+density at most 1/√(2π) ≈ 0.40 on any point, less than the uniform prior's ½ on [−1, 1], so this part of
+the bound cannot certify any information, however well Q reads cⱼ. It still does its job: its gradient
+−(μⱼ − cⱼ) pulls Q's mean onto the code and G towards samples from which the code can be read.
+
+λ = 1 for both (§6: "λ = 1 for discrete latent codes"; the released MNIST code uses 1 for the continuous
+codes too). Both players descend −λ L_I beside their GAN loss: D's step trains Q and the shared body to
+read c from G's fakes, G's step trains G to write c into them:
 
     D's loss = BCE(s_real, 1) + BCE(s_fake, 0) − λ L_I
     G's loss = BCE(s_fake, 1) − λ L_I                 (the non-saturating G loss, as the released code)
@@ -46,7 +52,6 @@ from minigan.engine.losses import binary_cross_entropy_with_logits, cross_entrop
 from minigan.engine.ops import concatenate
 from .conditional_gan import one_hot
 from .gan import GAN, evaluating
-from .models import dcgan_init_
 from .objectives import mean_probability
 
 CATEGORIES = 10    # c₁ ~ Cat(10)
@@ -172,7 +177,8 @@ class InformationMaximizing:
         lambda_categorical, lambda_continuous: λ for the c₁ part and for the c₂, c₃ part of L_I (1 and 1).
 
     Statistics: ``d_real``, ``d_fake``, ``d_fake_after`` as for ``Standard``; ``mi_categorical`` and
-    ``mi_continuous``, the two parts of L_I in D's step (nats; at most log 10 and 2 × 0.774).
+    ``mi_continuous``, the two parts of L_I in D's step (nats; at most log 10 ≈ 2.303 and
+    2 (log 2 − ½ log 2π) ≈ −0.452, see the module docstring).
     """
 
     def __init__(self, lambda_categorical=1.0, lambda_continuous=1.0):
@@ -245,7 +251,7 @@ def build_infogan(seed=None, generator_lr=1e-3, discriminator_lr=2e-4, lambda_ca
     c₂, c₃ ~ U(−1, 1); Adam with β₁ 0.5, learning rate 1e-3 for G and 2e-4 for D (and Q); λ = 1; images in
     [0, 1] (``load_mnist(scale="sigmoid")``).
     """
-    generator, discriminator = dcgan_init_(info_generator()), dcgan_init_(info_discriminator())
+    generator, discriminator = nn.init.normal_weights_(info_generator()), nn.init.normal_weights_(info_discriminator())
     return InfoGAN(
         generator, discriminator,
         optim.Adam(generator.parameters(), lr=generator_lr, betas=(0.5, 0.999)),

@@ -22,6 +22,7 @@ players descend is this module's.
 """
 
 from minigan.engine.losses import mse_loss
+from .objectives import mean_score
 
 CODINGS = {"0-1": (0.0, 1.0, 1.0), "-1-1-0": (-1.0, 1.0, 0.0)}  # name → (a, b, c)
 
@@ -67,8 +68,3 @@ class LeastSquares:
 
     def __repr__(self):
         return f"LeastSquares(a={self.a:g}, b={self.b:g}, c={self.c:g})"
-
-
-def mean_score(scores):
-    """The mean of D's scores over a batch, as a 0-d array on their device (nothing is copied to the host)."""
-    return scores.data.mean()

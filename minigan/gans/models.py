@@ -23,7 +23,6 @@ from .gan import GAN
 from .least_squares import LeastSquares
 from .objectives import Standard
 from .wasserstein import WGAN, WGANGP
-from minigan.engine.nn import init
 
 NOISE_DIM = 100
 DISCRIMINATOR_NORMS = ("batch", "layer")
@@ -101,20 +100,6 @@ def dcgan_discriminator(width=64, norm="batch"):
     )
 
 
-def dcgan_init_(model):
-    """Radford et al. 2015, §4: every weight ~ N(0, 0.02); batch norm scales ~ N(1, 0.02); biases 0."""
-    for module in model.modules():
-        weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
-        if weight is not None:
-            if isinstance(module, nn.LayerNorm):
-                continue  # γ = 1, β = 0 as built (Ba et al. 2016); DCGAN's init predates layer norm
-            is_norm = isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d))
-            init.normal_(weight, std=0.02, mean=1.0 if is_norm else 0.0)
-        if bias is not None:
-            init.zeros_(bias)
-    return model
-
-
 # ----- what each objective trains with ---------------------------------------------------------------
 class Recipe:
     """An objective and the optimiser, learning rate, betas and k its paper trains it with.
@@ -168,7 +153,8 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
     if r1_gamma and objective != "standard":
         raise ValueError(f"build_gan: r1_gamma is an option of the standard objective, got objective={objective!r}")
     if model == "dcgan":
-        generator, discriminator = dcgan_init_(dcgan_generator()), dcgan_init_(dcgan_discriminator(norm=recipe.critic_norm))
+        generator = nn.init.normal_weights_(dcgan_generator())
+        discriminator = nn.init.normal_weights_(dcgan_discriminator(norm=recipe.critic_norm))
         noise, real_label = "normal", 1.0
     elif model == "mlp":
         generator, discriminator = mlp_generator(), mlp_discriminator()

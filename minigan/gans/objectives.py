@@ -23,7 +23,9 @@ An objective may have a third method, called by the loop after every update of D
         what the objective does to D between its updates (WGAN's weight clipping, ``wasserstein.py``)
 
 The objectives of this file: ``Standard`` (Goodfellow et al. 2014), optionally with the R1 penalty
-(Mescheder et al. 2018). Beside it: the Wasserstein GANs (``wasserstein.py``).
+(Mescheder et al. 2018). Beside it: the Wasserstein GANs (``wasserstein.py``). At its end, the small
+pieces every objective's module imports: ``mean_probability`` and ``mean_score`` (the statistics of a D
+that returns logits, and of one that returns raw scores) and ``data_of`` (the array to build a leaf on).
 """
 
 from minigan.engine import backend
@@ -124,7 +126,7 @@ def r1_penalty(gan, real, condition, gamma):
     Returns (penalty, logits): the logits D(x) come from the same forward pass the penalty
     differentiates, so the caller's loss reuses them instead of running D on x twice.
     """
-    x = Tensor(_data(real), requires_grad=True)
+    x = Tensor(data_of(real), requires_grad=True)
     logits = gan.call_discriminator(x, condition)                       # D(x), (m, 1)
     (slopes,) = grad(logits.sum(), x, create_graph=True)                # ∇ₓD(x), (m, …)
     m = x.shape[0]
@@ -132,12 +134,19 @@ def r1_penalty(gan, real, condition, gamma):
     return (gamma / 2) * squared.mean(), logits
 
 
+# ----- the pieces every objective's statistics use ------------------------------------------------------
 def mean_probability(logits):
     """Mean of σ(logits), the average D(·) over a batch, as a 0-d array on the logits' device (no graph is
-    recorded, nothing is copied to the host)."""
+    recorded, nothing is copied to the host: the loop fetches the statistics when it prints them)."""
     return Tensor(logits.data).sigmoid().data.mean()
 
 
-def _data(x):
-    """The array of a Tensor (or an array, as it is): a fresh leaf is built on it."""
+def mean_score(scores):
+    """The mean of D's raw scores over a batch (a critic's, a least-squares D's), a 0-d array on their
+    device, as ``mean_probability`` is for a D whose scores are logits."""
+    return scores.data.mean()
+
+
+def data_of(x):
+    """The array of a Tensor (or an array, as it is, on the backend's device): to build a fresh leaf on."""
     return x.data if isinstance(x, Tensor) else backend.get_backend().asarray(x)

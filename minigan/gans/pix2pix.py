@@ -1,17 +1,17 @@
 """pix2pix: Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial Networks".
 
 A *paired* translation: every source image s (here an edge map) comes with its target y (the digit it
-was computed from), and G learns y from s. The objective (§2.1, eqs. 1, 3, 4; the paper writes x for the
+was computed from), and G learns y from s. The objective (§3.1, eqs. 1, 3, 4; the paper writes x for the
 source and y for the target)::
 
     L_cGAN(G, D) = E_{s,y}[log D(s, y)] + E_s[log(1 − D(s, G(s)))]          (1)  D sees the pair (s, image)
     L_L1(G)      = E_{s,y}[‖y − G(s)‖₁]                                    (3)
     G* = arg min_G max_D  L_cGAN(G, D) + λ·L_L1(G),   λ = 100                (4)
 
-Why both terms (§2.1, §4.2): L1 alone already gets the low frequencies right (where the strokes are), but
+Why both terms (§3.1, §4.2): L1 alone already gets the low frequencies right (where the strokes are), but
 the L1-optimal answer to an uncertain pixel is the *median* of its plausible values, so L1 alone blurs; D
 is a learned loss that penalises whatever makes the output look unlike a real image next to its source,
-and restricting D to patches (the PatchGAN, §2.2) makes it model exactly the high frequencies L1 misses.
+and restricting D to patches (the PatchGAN, §3.2.2) makes it model exactly the high frequencies L1 misses.
 The paper's Table 1 is that ablation, L1 against cGAN + L1, which ``examples/pix2pix.py`` repeats.
 
 As Algorithm 1 is run here (``ImageToImageGAN``, ``GAN.train_iteration``): one D step, then one G step
@@ -33,7 +33,6 @@ Networks for 28×28 digits (the paper's are for 256×256; each is scaled down, k
 
 from minigan.engine import nn, optim
 from .image_to_image import ImageToImageGAN, l1_loss
-from .models import dcgan_init_
 from .objectives import Standard
 
 L1_WEIGHT = 100.0  # λ of eq. 4
@@ -92,8 +91,8 @@ def build_pix2pix(channels=1, widths=(64, 128), patch_widths=(64, 128), dropout=
 
     Weights from N(0, 0.02) (the paper's initialisation, Appendix 6.2, as DCGAN's).
     """
-    generator = dcgan_init_(nn.UNet(channels, channels, widths=widths, dropout=dropout))
-    discriminator = dcgan_init_(patch_discriminator(2 * channels, patch_widths))
+    generator = nn.init.normal_weights_(nn.UNet(channels, channels, widths=widths, dropout=dropout))
+    discriminator = nn.init.normal_weights_(patch_discriminator(2 * channels, patch_widths))
     return ImageToImageGAN(
         generator, discriminator,
         optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999)),

@@ -43,36 +43,25 @@ import numpy
 from minigan.engine import backend, nn, optim
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.losses import cross_entropy
-from minigan.engine.ops import activations, concatenate
+from minigan.engine.ops import activations, concatenate, logsumexp
 from .gan import GAN, evaluating
+from .objectives import mean_probability
 
 CLASSES = 10
 NOISE_DIM = 100
 
 
 # ----- the K + 1 trick -------------------------------------------------------------------------------------
-def log_sum_exp(logits):
-    """s = log Σₖ exp lₖ over the last axis (m, K) → (m,), with the row maximum taken out first (no overflow).
-
-    Composed of differentiable ops: ∂s/∂lₖ = softmax(l)ₖ, the probability the classifier gives class k.
-    """
-    top = Tensor(logits.data.max(axis=-1, keepdims=True))                 # a constant shift: s is unchanged by it
-    return (logits - top).exp().sum(axis=-1).log() + top.reshape(-1)
-
-
 def real_logit(class_logits):
-    """D's real/fake logit s = log Z(x), Z = Σₖ exp lₖ: D(x) = Z / (Z + 1) = σ(s). (m, K) → (m,)."""
-    return log_sum_exp(class_logits)
+    """D's real/fake logit s = log Z(x), Z = Σₖ exp lₖ: D(x) = Z / (Z + 1) = σ(s). (m, K) → (m,).
+
+    ∂s/∂lₖ = softmax(l)ₖ, the probability the classifier gives class k (``ops.logsumexp``, computed with
+    the row maximum taken out first, so that no exp overflows).
+    """
+    return logsumexp(class_logits, axis=-1)
 
 
 # ----- the networks ------------------------------------------------------------------------------------------
-class Softplus(nn.Module):
-    """y = log(1 + eˣ), G's hidden activation in the released code (its op: ``ops.activations.softplus``)."""
-
-    def forward(self, x):
-        return activations.softplus(x)
-
-
 class SemiSupervisedDiscriminator(nn.Module):
     """Images (m, 28, 28, 1) → class logits (m, K); ``features(x)``, the last hidden layer, is what G matches.
 
@@ -108,8 +97,8 @@ def semi_supervised_generator(noise_dim=NOISE_DIM, hidden=500):
     layer without bias followed by batch norm, which removes the shift and the scale of 2 between the two.
     """
     return nn.Sequential(
-        nn.Linear(noise_dim, hidden, bias=False), nn.BatchNorm1d(hidden), Softplus(),
-        nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), Softplus(),
+        nn.Linear(noise_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Softplus(),
+        nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Softplus(),
         nn.WeightNormLinear(hidden, 784, train_scale=True), nn.Sigmoid(),
         nn.Reshape(28, 28, 1),
     )
@@ -219,7 +208,7 @@ class SemiSupervised:
             minus_log_not_d_fake = activations.softplus(s_fake)                          # −log(1 − D(G(z))) = softplus(s)
             loss = loss + (minus_log_d_real.mean() + minus_log_not_d_fake.mean()) * self.unlabelled_weight
         errors = labelled_logits.data.argmax(axis=1) != labelled_logits.xp.asarray(supervision.labels)
-        return loss, {"d_real": _mean_sigmoid(s_real), "d_fake": _mean_sigmoid(s_fake),
+        return loss, {"d_real": mean_probability(s_real), "d_fake": mean_probability(s_fake),
                       "supervised_loss": supervised.data, "train_error": errors.mean()}  # on the device, as the loop wants
 
     def generator_loss(self, gan, fake, supervision):
@@ -232,11 +221,6 @@ class SemiSupervised:
 
     def __repr__(self):
         return f"SemiSupervised(unlabelled_weight={self.unlabelled_weight})"
-
-
-def _mean_sigmoid(logits):
-    """Mean of σ(logits) as a 0-d array on their device: the average D(x) = Z/(Z + 1) over a batch."""
-    return Tensor(logits.data).sigmoid().data.mean()
 
 
 # ----- the GAN --------------------------------------------------------------------------------------------------
@@ -282,7 +266,7 @@ class SemiSupervisedGAN(GAN):
         return int((self.classify(images) != numpy.asarray(labels)).sum())
 
 
-ADAM_EPS = 1e-4  # the released code adds 1e-8 under the square root: √(v̂ + 1e-8) ≈ √v̂ + ε with ε between 0.7e-4 and 1e-4
+ADAM_EPS = 1e-4  # the released code divides by √(v̂ + 1e-8); √v̂ + 1e-4 is that within a factor √2 (build_semi_supervised_gan)
 
 
 def build_semi_supervised_gan(init_images, seed=None, lr=0.003, unlabelled_weight=0.5, adam_eps=ADAM_EPS):

@@ -35,7 +35,6 @@ Networks (Fig. 4, scaled down for 28×28):
 from minigan.engine import nn, optim
 from minigan.engine.losses import mse_loss
 from .image_to_image import ImageToImageGAN
-from .models import dcgan_init_
 from .objectives import Standard
 
 ADVERSARIAL_WEIGHT = 1e-3  # eq. 3
@@ -134,7 +133,7 @@ def build_srgan(factor=4, features=None, feature_weight=FEATURE_WEIGHT, adversar
                 width=32, blocks=4, lr=1e-4, seed=None):
     """SRGAN (or, with both weights 0, the MSE-only network) for 28×28 digits: Adam(α = 1e-4, β₁ = 0.9) (§3.2)."""
     generator = SuperResolution(factor, width, blocks)
-    discriminator = dcgan_init_(sr_discriminator(width=width))
+    discriminator = nn.init.normal_weights_(sr_discriminator(width=width))
     return ImageToImageGAN(
         generator, discriminator,
         optim.Adam(generator.parameters(), lr=lr, betas=(0.9, 0.999)),

@@ -41,10 +41,12 @@ from minigan.engine import backend
 STATISTICS = ("d_loss", "g_loss", "d_real", "d_fake")  # what every training iteration reports and the history keeps
 LOSSES = ("d_loss", "g_loss")
 
-# |loss| beyond this gets a warning. Both players' losses are binary cross-entropies on D's logit s, and
-# BCE(s) ≈ |s| once D is confidently wrong, so a loss of 10⁴ means logits of 10⁴: far past the |s| ≈ 17
-# where σ(s) rounds to 0 or 1 in float32. A run that learns never comes near it; one whose weights blow
-# up (too large a learning rate) passes it long before it reaches inf.
+# |loss| beyond this gets a warning. With the standard objective both players' losses are binary
+# cross-entropies on D's logit s, and BCE(s) ≈ |s| once D is confidently wrong, so a loss of 10⁴ means
+# logits of 10⁴: far past the |s| ≈ 17 where σ(s) rounds to 0 or 1 in float32. A run that learns never
+# comes near it; one whose weights blow up (too large a learning rate) passes it long before it reaches
+# inf. (The other objectives' losses are raw critic scores (Wasserstein) or their squares (least
+# squares), not BCEs; the same bound flags them once those scores blow up.)
 LOSS_WARNING_BOUND = 1e4
 
 

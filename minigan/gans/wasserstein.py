@@ -18,6 +18,7 @@ not probabilities), so ``d_real − d_fake`` is the critic's Wasserstein estimat
 
 from minigan.engine import backend
 from minigan.engine.autograd import Tensor, grad
+from .objectives import data_of, mean_score
 
 
 class WGAN:
@@ -151,7 +152,7 @@ def gradient_penalty(gan, real, fake, condition, penalty_weight):
     reseeds every iteration, so a seed fixes it. The returned scalar carries a graph back to D's
     parameters (through the gradient ∇ₓ̂ D, recorded with ``create_graph=True``).
     """
-    real_data, fake_data = _data(real), _data(fake)
+    real_data, fake_data = data_of(real), data_of(fake)
     m = real_data.shape[0]
     epsilon = backend.default_rng().uniform(0.0, 1.0, size=(m,) + (1,) * (real_data.ndim - 1))  # (m, 1, …), broadcasts per example
     epsilon = epsilon.astype(real_data.dtype, copy=False)
@@ -164,13 +165,3 @@ def gradient_penalty(gan, real, fake, condition, penalty_weight):
     # vanishes at x̂ (dead ReLUs); the floor keeps its gradient finite and changes ‖·‖ by at most 1e-6.
     norms = (squared + NORM_FLOOR) ** 0.5
     return penalty_weight * ((norms - 1.0) ** 2).mean()
-
-
-def mean_score(scores):
-    """The batch mean of a critic's scores, a 0-d array on the scores' device (no graph, no copy to the host,
-    as ``objectives.mean_probability``: the loop fetches the statistics when it prints them)."""
-    return scores.data.mean()
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else backend.get_backend().asarray(x)

@@ -17,7 +17,7 @@
 """
 
 from . import init
-from .activation import Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
+from .activation import Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Softplus, Tanh
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .linear import Linear
@@ -35,4 +35,4 @@ __all__ = ["Module", "Parameter", "Sequential", "Linear", "ReLU", "LeakyReLU", "
            "Conv2d", "ConvTranspose2d",
            "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Maxout",
            "InstanceNorm2d", "PixelShuffle", "PixelUnshuffle", "Upsample", "ResidualBlock", "UNet",
-           "WeightNormLinear", "data_dependent_init_", "GaussianNoise"]
+           "WeightNormLinear", "data_dependent_init_", "GaussianNoise", "Softplus"]

@@ -41,6 +41,13 @@ class Sigmoid(Module):
         return activations.sigmoid(x)
 
 
+class Softplus(Module):
+    """y = log(1 + eˣ), a smooth ReLU (the semi-supervised GAN's generator, Salimans et al. 2016)."""
+
+    def forward(self, x):
+        return activations.softplus(x)
+
+
 class Reshape(Module):
     """Reshape each example: ``Reshape(7, 7, 128)`` maps (N, 6272) → (N, 7, 7, 128)."""
 

@@ -2,6 +2,8 @@
 
 * ``normal_(p, std=0.02)``: N(0, std²), the DCGAN initialisation (Radford et al. 2015, §4:
   "All weights were initialized from a zero-centered Normal distribution with standard deviation 0.02").
+* ``normal_weights_(model, std=0.02)``: that initialisation applied to a whole model, every weight
+  N(0, std²), every batch- or instance-norm scale N(1, std²), every bias 0.
 * ``glorot_uniform_``: U(−a, a), a = √(6 / (fan_in + fan_out)) (Glorot & Bengio 2010), keeps the
   variance of activations and of gradients about equal across layers for tanh/linear units.
 * ``he_uniform_``: U(−a, a), a = √(6 / fan_in) (He et al. 2015), the same for ReLU units.
@@ -12,6 +14,8 @@ Fans: a dense weight (out, in) has fan_in = in, fan_out = out; a convolution wei
 
 from ..backend import array_module, default_rng
 from ..checks import finite_number
+from .instancenorm import InstanceNorm2d
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 
 
 def fans(shape):
@@ -64,3 +68,22 @@ def zeros_(parameter):
 def ones_(parameter):
     parameter.data[...] = 1
     return parameter
+
+
+def normal_weights_(model, std=0.02):
+    """Radford et al. 2015, §4, for every layer of ``model``: weights ~ N(0, std²), biases 0.
+
+    A batch-norm (or affine instance-norm) scale γ multiplies the normalised features, so it is drawn
+    around 1, N(1, std²), not around 0, which would start the layer with its output switched off. Layer
+    norm keeps γ = 1, β = 0 as built (Ba et al. 2016): DCGAN's initialisation predates it. Returns ``model``.
+    """
+    for module in model.modules():
+        weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+        if weight is not None:
+            if isinstance(module, LayerNorm):
+                continue
+            is_norm = isinstance(module, (BatchNorm1d, BatchNorm2d, InstanceNorm2d))
+            normal_(weight, std=std, mean=1.0 if is_norm else 0.0)
+        if bias is not None:
+            zeros_(bias)
+    return model

@@ -28,7 +28,7 @@ from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
 from .instancenorm import instance_norm
 from .linalg import linear, matmul
-from .reduce import max, mean, sum
+from .reduce import logsumexp, max, mean, sum
 from .resample import pixel_shuffle, pixel_unshuffle, upsample_nearest
 from .shape import concatenate, getitem, reshape, transpose
 
@@ -64,7 +64,7 @@ Tensor.sigmoid = sigmoid
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype", "clamp_min",
-    "sum", "mean", "max", "reshape", "transpose", "getitem", "concatenate",
+    "sum", "mean", "max", "logsumexp", "reshape", "transpose", "getitem", "concatenate",
     "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
     "conv2d", "conv_transpose2d",
     "batch_norm", "layer_norm", "dropout",

@@ -16,8 +16,8 @@ class ReLU(Function):
 
     def forward(self, x):
         xp = array_module(x)
-        # max against an array of zeros, not against the scalar 0: NumPy's maximum with a scalar operand
-        # takes a slower loop than with two arrays (measured in benchmarks/README.md)
+        # max against an array of zeros, not against the scalar 0: NumPy runs maximum with a scalar operand
+        # through a slower loop than with two arrays of the same shape (docs/performance.md has the timing)
         self.y = y = xp.zeros_like(x)
         xp.maximum(x, y, out=y)
         return y
@@ -31,7 +31,8 @@ class LeakyReLU(Function):
 
     ``maximum(x, a·x)`` is used rather than ``where(x > 0, x, a·x)``: two plain passes (a·x, then the
     maximum), where ``where`` makes three, one of them building a boolean mask and one choosing through
-    it element by element, which NumPy runs much more slowly (``benchmarks/README.md``).
+    it element by element, and NumPy's element-by-element choice is slower than both plain passes
+    together (timed in ``docs/performance.md``). For 0 ≤ a < 1 the two agree: a·x ≤ x exactly when x ≥ 0.
     """
 
     def forward(self, x, slope):
@@ -41,7 +42,8 @@ class LeakyReLU(Function):
     def backward(self, grad):
         # slope + (1 − slope)·[x > 0], built in place: five passes, counting the product with dy written
         # into it, and no float64 temporaries. (A masked copy, copyto(a·dy, dy, where=x > 0), is fewer
-        # passes but far slower: NumPy's masked loops are slow; benchmarks/README.md has the numbers.)
+        # passes, but NumPy's masked copy is slower per element than a plain pass, by more than enough to
+        # lose to five of them; docs/performance.md has the timing.)
         scale = (self.x > 0).astype(grad.dtype)
         scale *= grad.dtype.type(1.0 - self.slope)
         scale += grad.dtype.type(self.slope)

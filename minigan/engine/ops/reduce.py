@@ -1,12 +1,13 @@
-"""Reductions over axes: sum, mean, max.
+"""Reductions over axes: sum, mean, max, log-sum-exp.
 
 ``axis`` is None (all axes), an int or a tuple of ints, as in NumPy; ``keepdims`` keeps the reduced
 axes with length 1. Every backward first restores the reduced axes (``_expand``) so the output gradient
 broadcasts against the input.
 """
 
-from ..autograd import Function
-from .arithmetic import MulConstant, _floating
+from ..autograd import Function, Tensor, is_grad_enabled
+from ..backend import array_module
+from .arithmetic import Exp, Log, MulConstant, _floating
 from .shape import BroadcastTo, Reshape
 
 
@@ -77,6 +78,43 @@ class Max(Function):
         return MulConstant.apply(_expand(grad, self.axes, self.keepdims), constant=mask, consume=True)  # broadcasts to x's shape
 
 
+class LogSumExp(Function):
+    """z = log Σ_axes eˣ;   dz/dx = softmax(x) = eˣ / Σ_axes eˣ over the reduced axes.
+
+    Computed as c + log Σ e^(x − c) with c = max_axes x: the same z for any constant c, and with this
+    one every exponent is ≤ 0 (nothing overflows) and the largest term is e⁰ = 1 (the log's argument is
+    at least 1, so nothing underflows to log 0). The forward keeps e = e^(x − c) and S = Σ e, and the
+    backward is dL/dx = (dL/dz / S) · e: softmax(x) = e / S without a second pass of exponentials, one
+    division per reduced row rather than per element.
+
+    The shift c is a constant of the derivative (z does not depend on it), so when the backward is being
+    recorded (a gradient of a gradient) the op differentiates ``logsumexp_composed``, the same function
+    written with differentiable ops, whose backward is again made of ops (as layer norm does).
+    """
+
+    def forward(self, x, axes, keepdims):
+        xp = array_module(x)
+        self.axes, self.keepdims = axes, keepdims
+        shift = x.max(axis=axes, keepdims=True)                            # c, shape of z with keepdims
+        self.exponentials = xp.exp(x - shift)                              # e = e^(x − c) ∈ (0, 1]
+        self.total = self.exponentials.sum(axis=axes, keepdims=True)       # S = Σ e ≥ 1
+        z = xp.log(self.total) + shift
+        return z if keepdims else z.reshape([s for a, s in enumerate(z.shape) if a not in axes])
+
+    def backward(self, grad):
+        if is_grad_enabled():  # the backward is being recorded: differentiate the composition instead
+            return self.backward_by_composition(grad, logsumexp_composed, axes=self.axes, keepdims=self.keepdims)
+        scale = _expand(grad, self.axes, self.keepdims).data / self.total  # dL/dz / S, broadcasts along the axes
+        return Tensor(scale * self.exponentials)                           # (dL/dz / S) · e = dL/dz · softmax(x)
+
+
+def logsumexp_composed(x, axes, keepdims):
+    """log Σ_axes eˣ composed from differentiable ops (the fused ``LogSumExp``'s function, same value)."""
+    shift = Tensor(x.data.max(axis=axes, keepdims=True))                   # c: a constant, z is the same for any c
+    z = Log.apply(Sum.apply(Exp.apply(x - shift), axes=axes, keepdims=True)) + shift
+    return z if keepdims else Reshape.apply(z, shape=tuple(s for a, s in enumerate(z.shape) if a not in axes))
+
+
 def sum(x, axis=None, keepdims=False):
     return Sum.apply(x, axes=_normalise_axes(axis, x.ndim, "sum"), keepdims=keepdims)
 
@@ -87,3 +125,7 @@ def mean(x, axis=None, keepdims=False):
 
 def max(x, axis=None, keepdims=False):
     return Max.apply(x, axes=_normalise_axes(axis, x.ndim, "max"), keepdims=keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return LogSumExp.apply(_floating(x, "logsumexp"), axes=_normalise_axes(axis, x.ndim, "logsumexp"), keepdims=keepdims)
