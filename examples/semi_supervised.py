@@ -80,7 +80,7 @@ def train(args):
     def grid(path):
         plots.save_image_grid(path, gan.generate(grid_noise).numpy(), rows=10, value_range=(0.0, 1.0), zoom=3)
 
-    def test_errors(epoch):  # after the grid, before the checkpoint, which keeps the curves
+    def test_errors(epoch):  # before the checkpoint, which keeps the curves
         errors = gan.test_errors(test_images, test_labels)
         with average.applied():
             averaged = gan.test_errors(test_images, test_labels)
@@ -94,7 +94,7 @@ def train(args):
 
     run.train(grid, "samples_epoch_{epoch:03d}.png", title=f"semi-supervised GAN, {args.labels} labels", step="iteration",
               what=f"training the semi-supervised GAN with {args.labels} labels ({args.labels // CLASSES} per digit)",
-              on_epoch_end=test_errors)
+              before_checkpoint=test_errors)
     rng = runs.side_rng(args.seed, SAMPLES_STREAM)
     runs.save_samples(os.path.join(run.out, "samples.npy"), args.samples, lambda m: gan.generate(gan.sample_noise(m, rng=rng)).numpy()[..., 0])
     learning_curve(run, history, len(test_labels))

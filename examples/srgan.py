@@ -130,7 +130,7 @@ def run(args):
                 gan.generator.load_state_dict(generator)  # G from the MSE network; D and the optimisers fresh
         variant = run.variant(name).start(gan, sources, targets, epochs=epochs)
         variant.train(lambda path: save_figure(gan, path, test_low[shown], test_digits[shown], args.factor), "figure_epoch_{epoch:03d}.png",
-                      title=f"SRGAN on MNIST, {name}, {args.factor}×", what=name, step="iteration", on_epoch_end=after_epoch)
+                      title=f"SRGAN on MNIST, {name}, {args.factor}×", what=name, step="iteration", after_checkpoint=after_epoch)
         seconds = variant.seconds
         outputs = runs.to_unit_range(gan.translate(to_signed(test_low)), (-1.0, 1.0))
         results[name] = {**measure(outputs, test_digits, test_labels), "seconds": round(seconds, 1)}

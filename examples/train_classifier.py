@@ -17,11 +17,11 @@ import time
 
 import minigan
 from minigan import backend
-from minigan.tools.classifier import accuracy, save_classifier, train_classifier
+from minigan.tools.classifier import SHIPPED_PATH, accuracy, save_classifier, train_classifier
 from minigan.tools.cli import positive_int, seed_value
 from minigan.tools.data import load_mnist
 from minigan.tools.data.mnist import TRAIN_SIZE
-from minigan.tools.runs import EXIT_STATUS_HELP, check_trainable_batches, prepare_output_file, run_script
+from minigan.tools.runs import EXIT_STATUS_HELP, check_free_space, check_trainable_batches, prepare_output_file, run_script
 
 
 def parse_args(argv=None):
@@ -43,6 +43,7 @@ def train(args):
     if args.backend:
         backend.set_backend(args.backend)
     prepare_output_file(args.out, overwrite=args.overwrite)  # before training, not minutes after it
+    check_free_space(os.path.dirname(os.path.abspath(args.out)), 2 * os.path.getsize(SHIPPED_PATH), "the classifier's weights")
     check_trainable_batches(TRAIN_SIZE, args.batch_size, data="the shipped MNIST")
     print(f"training the classifier for {args.epochs} epochs, seed {args.seed}, batch {args.batch_size}, "
           f"backend {backend.get_backend().name}", flush=True)

@@ -15,7 +15,7 @@ import minigan
 from minigan import Tensor, nn, optim
 from minigan.gans.conditional_gan import (ConditionalDiscriminator, ConditionalGAN, ConditionalGenerator,
                                      build_conditional_gan, check_labels, one_hot)
-from minigan.tools.io import load_checkpoint
+from minigan.tools.io import is_temporary, load_checkpoint
 
 from conftest import PNG_SIGNATURE, assert_close, assert_usage_error, load_example, to_numpy
 
@@ -194,7 +194,7 @@ def test_example_quick_run_writes_the_grid_and_checkpoint_and_measures_the_label
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
     state, metadata = load_checkpoint(out / "checkpoint.npz")
     assert metadata["config"]["model"] == "conditional-mlp" and int(state["gan"]["counters"]["iteration"]) == 2
-    assert not [f for f in os.listdir(out) if f.startswith(".") or f.endswith(".tmp")]  # no temp files left
+    assert not [f for f in os.listdir(out) if is_temporary(f)]  # no temp files left
     report = capsys.readouterr().out
     assert "digit 9:" in report and "all digits:" in report and "of 30 samples" in report
     assert "real test digits correctly" in report

@@ -8,7 +8,7 @@ import sys
 import numpy
 import pytest
 
-from minigan.tools.io import load_checkpoint
+from minigan.tools.io import is_temporary, load_checkpoint
 
 from conftest import PNG_SIGNATURE, ROOT, assert_usage_error, example_path, load_example
 
@@ -63,7 +63,7 @@ def test_dcgan_quick_run_writes_every_output(tmp_path, small_mnist, capsys):
     state, metadata = load_checkpoint(out / "checkpoint.npz")
     assert metadata["config"]["model"] == "dcgan" and int(state["gan"]["counters"]["iteration"]) == 3
     assert len(history(out)["d_loss"]) == 3
-    assert not [f for f in os.listdir(out) if f.startswith(".") or f.endswith(".tmp")]  # no temp files left
+    assert not [f for f in os.listdir(out) if is_temporary(f)]  # no temp files left
     report = capsys.readouterr().out
     assert "Fr" in report and "classes" in report  # the evaluation of the samples was printed
 

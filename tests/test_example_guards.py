@@ -24,6 +24,7 @@ from minigan.gans.gan import GAN
 from minigan.tools import classifier
 from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint, save_checkpoint
+from minigan.tools.runs.folders import run_files
 
 from conftest import ROOT, example_path, load_example, write_mnist_subset
 
@@ -85,23 +86,26 @@ def run_script_process(name, *flags, env=None):
 def test_a_new_run_into_a_folder_holding_a_finished_run_is_refused_and_the_run_survives(tmp_path, tiny_mnist, capsys):
     out = tmp_path / "run"
     assert gan_run("--data", tiny_mnist, *FAST, "--epochs", 2, "--out", out) == 0
-    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    before = {name: (out / name).read_bytes() for name in run_files(out)}
     capsys.readouterr()
     assert gan_run("--data", tiny_mnist, *FAST, "--steps", 3, "--out", out) == 2  # the README's "quick look"
     err = one_error_line(capsys, "mnist_gan.py")
     assert f"--resume {out / 'checkpoint.npz'}" in err and "--overwrite" in err
-    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before  # not one byte changed
+    assert {name: (out / name).read_bytes() for name in run_files(out)} == before  # not one byte changed
 
 
-def test_overwrite_replaces_the_earlier_run_without_mixing_its_grids_in(tmp_path, tiny_mnist):
+def test_overwrite_replaces_the_earlier_run_without_mixing_its_grids_in(tmp_path, tiny_mnist, capsys):
     out = tmp_path / "run"
-    (out).mkdir()
-    (out / "notes.txt").write_text("mine")
-    assert gan_run("--data", tiny_mnist, *FAST, "--epochs", 2, "--out", out, "--overwrite") == 0
+    assert gan_run("--data", tiny_mnist, *FAST, "--epochs", 2, "--out", out) == 0
     assert (out / "samples_epoch_002.png").exists()
     assert gan_run("--data", tiny_mnist, *FAST, "--steps", 3, "--out", out, "--overwrite") == 0
     assert not (out / "samples_epoch_002.png").exists()  # the old run's later grid is gone, not left beside the new
-    assert len(history(out)["d_loss"]) == 3 and (out / "notes.txt").read_text() == "mine"  # not ours: left alone
+    assert len(history(out)["d_loss"]) == 3
+    (out / "notes.txt").write_text("mine")  # no run wrote it: --overwrite refuses instead of mixing it into a new run
+    capsys.readouterr()
+    assert gan_run("--data", tiny_mnist, *FAST, "--steps", 3, "--out", out, "--overwrite") == 2
+    assert "holds files that no run of mnist_gan.py wrote (notes.txt)" in one_error_line(capsys, "mnist_gan.py")
+    assert (out / "notes.txt").read_text() == "mine" and len(history(out)["d_loss"]) == 3
 
 
 @pytest.mark.parametrize("script, flags, output", [
@@ -175,7 +179,7 @@ def test_mnist_gan_cut_at_any_step_and_resumed_matches_the_uninterrupted_run(cut
 def test_a_run_that_cannot_train_is_refused_before_it_starts(flags, message, tmp_path, tiny_mnist, capsys):
     assert gan_run("--data", tiny_mnist, "--samples", "10", "--no-evaluate", *flags, "--out", tmp_path / "run") == 2
     assert message in one_error_line(capsys, "mnist_gan.py")
-    assert os.listdir(tmp_path / "run") == []  # no samples of an untrained G, no training.png said to exist
+    assert not (tmp_path / "run").exists()  # a refused run leaves nothing behind, not even its new folder
 
 
 def test_conditional_gan_refuses_a_batch_larger_than_the_data(tmp_path, tiny_mnist, capsys):

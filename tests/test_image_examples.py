@@ -8,7 +8,7 @@ import os
 import numpy
 import pytest
 
-from minigan.tools.io import load_checkpoint
+from minigan.tools.io import is_temporary, load_checkpoint
 
 from conftest import PNG_SIGNATURE, assert_usage_error, load_example, write_mnist_subset
 
@@ -44,7 +44,7 @@ def test_quick_run_writes_each_variants_figure_and_checkpoint_and_the_measuremen
             assert (folder / figure).read_bytes()[:8] == PNG_SIGNATURE
         state, metadata = load_checkpoint(folder / "checkpoint.npz")
         assert int(state["gan"]["counters"]["iteration"]) == 3 and metadata["config"]["variant"] == variant
-        assert not [f for f in os.listdir(folder) if f.startswith(".") or f.endswith(".tmp")]  # no temporary files left
+        assert not [f for f in os.listdir(folder) if is_temporary(f)]  # no temporary files left
     measured = json.loads((out / "measurements.json").read_text())
     assert measured["test_images"] == 60 and all(any(row.startswith(v) for row in measured["rows"]) for v in VARIANTS[name])
     assert "epoch 1/2  step 3/" in printed and all(v in printed for v in VARIANTS[name])  # progress lines and the table

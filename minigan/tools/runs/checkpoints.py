@@ -47,8 +47,9 @@ class EpochCheckpoints:
     under "average".
     """
 
-    def __init__(self, out, gan, history, config, save_grid, log=None, loader=None, data=None, last=None, notes=None, average=None):
-        self.out, self.gan, self.history, self.config, self.save_grid = out, gan, history, config, save_grid
+    def __init__(self, out, gan, history, config, save_grid, log=None, loader=None, data=None, last=None, notes=None, average=None,
+                 before=None):
+        self.out, self.gan, self.history, self.config, self.save_grid, self.before = out, gan, history, config, save_grid, before
         self.log = log or (lambda line: print(line, flush=True))
         self.loader, self.data, self.last, self.notes, self.average = loader, data, last, notes or {}, average
         self.started = time.perf_counter()
@@ -66,19 +67,35 @@ class EpochCheckpoints:
         return where
 
     def __call__(self, epoch):
-        grid = self.save_grid(epoch)
+        if self.before is not None:  # a measurement the checkpoint keeps (in the history)
+            self.before(epoch)
         where = self.position(epoch)
         path = os.path.join(self.out, "checkpoint.npz")
         state = {"gan": self.gan.state_dict(), "epoch": numpy.array(epoch),
                  "history": {k: numpy.asarray(v, numpy.float64) for k, v in self.history.items()}}
         if self.average is not None:
             state["average"] = self.average.state_dict()
-        save_checkpoint(path, state,
-                        metadata={"config": self.config, "epoch": epoch, "position": where, "data": self.data,
-                                  "backend": backend.get_backend().name, **self.notes})
+        try:
+            save_checkpoint(path, state,
+                            metadata={"config": self.config, "epoch": epoch, "position": where, "data": self.data,
+                                      "backend": backend.get_backend().name, **self.notes})
+        except OSError as error:
+            raise OSError(error.errno, f"could not write the checkpoint {path} ({error.strerror}); {last_good(self.last)}") from None
         self.last = path
+        try:  # the epoch's pictures come after the checkpoint they show: never a picture of a state that was not saved
+            grid = self.save_grid(epoch)
+        except OSError as error:
+            raise OSError(error.errno, f"could not write the pictures of epoch {epoch} ({error.strerror}: "
+                                       f"{error.filename or 'a file'}); the checkpoint {path} was written") from None
         cut = "" if where.get("finished", True) else f" (cut at step {where['step']} of {where['steps_per_epoch']})"
         self.log(f"epoch {epoch}{cut}: wrote {grid} and checkpoint.npz ({time.perf_counter() - self.started:.0f} s so far)")
+
+
+def last_good(last):
+    """Where to go on from after a failure: the last checkpoint written, or that there is none yet."""
+    if last is None:
+        return "no checkpoint was written before it (the first is written at the end of epoch 1)"
+    return f"the last good checkpoint is {last}"
 
 
 def save_history(out, history, title, critic=False):

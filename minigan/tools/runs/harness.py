@@ -46,10 +46,11 @@ from minigan.engine import backend
 from minigan.gans.training import STATISTICS, Diverged, StopOnInterrupt, steps_per_epoch, train_epochs
 from minigan.tools.data import DataError, DataLoader
 from minigan.tools.io import FileFormatError, atomic_write
-from minigan.tools.runs.checkpoints import (CHECKPOINT, EpochCheckpoints, check_same_data, data_record, is_count, load_gan_state,
+from minigan.tools.runs.checkpoints import (CHECKPOINT, EpochCheckpoints, check_same_data, data_record, is_count, last_good, load_gan_state,
                                             read_resume, resume_data, resume_flags, resume_position, save_history,
                                             save_history_arrays)
-from minigan.tools.runs.folders import RunError, check_output_folder, check_trainable
+from minigan.tools.runs.folders import (RunError, begin_script, check_free_space, check_output_folder, check_trainable, release_folders,
+                                        state_bytes, write_manifest)
 
 # Training reseeds iteration t from (seed, t) (``GAN.seed_iteration``), t < 2³¹; the streams below use
 # (seed, 2³¹ + stream), which no iteration ever draws from.
@@ -58,7 +59,8 @@ SIDE_STREAM_BASE = 2**31
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130  # 130 = 128 + SIGINT, what a shell reports for Ctrl-C
 
 
-RECORD = (CHECKPOINT, "training.png", "history.npz")  # what every run writes beside its figures: --overwrite removes them
+RECORD = (CHECKPOINT, "training.png", "history.npz")
+FIGURES_MARGIN = 2**20  # bytes kept free for an epoch's pictures and the manifest  # what every run writes beside its figures: --overwrite removes them
 
 
 class RunStopped(Exception):
@@ -76,6 +78,7 @@ USER_ERRORS = (RunError, DataError, FileFormatError, FileNotFoundError, backend.
 def run_script(script, body):
     """Run ``body()`` and return the script's exit status: 0 if it returns, else the status of the way it
     ended early, after one line on stderr (see ``EXIT_STATUS_HELP``)."""
+    begin_script(script)
     try:
         body()
     except RunStopped as stopped:
@@ -93,6 +96,8 @@ def run_script(script, body):
     except OSError as error:  # the disk filled up, a file vanished under us: not the user's mistake, but one line
         print(f"{script}: error: {error}", file=sys.stderr)
         return 1
+    finally:
+        release_folders()  # each folder's manifest written, its lock let go
     return 0
 
 
@@ -169,15 +174,31 @@ class Run:
             self._resume_kept(self.metadata)
             args.data = resume_data(args, self.metadata, args.resume)
             self._resume_epochs(self.metadata)
-            if args.backend and args.backend != self.metadata.get("backend"):
-                log(f"note: the checkpoint was trained on {self.metadata.get('backend')}; on {args.backend} the losses will "
-                    f"not match the uninterrupted run's bit for bit")
+            trained_on, now = self.metadata.get("backend"), backend.get_backend().name
+            if trained_on != now:
+                log(f"note: the checkpoint was trained on {trained_on}; on {now} the losses will not match the uninterrupted "
+                    f"run's bit for bit")
         folder = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
-        out = args.out or folder or default_out
+        out = default_out if args.out is None and folder is None else (args.out if args.out is not None else folder)
         in_place = folder is not None and os.path.isdir(out) and os.path.samefile(out, folder)
+        if in_place:
+            in_place = not self._older_than_its_folder(out)
         self._folders = [check_output_folder(out, overwrite=args.overwrite, outputs=(*RECORD, *outputs), continuing=in_place,
-                                             resumable=True, log=log)]
+                                             resumable=True, log=log, script=script, keep=[args.resume] if args.resume else [])]
         self.out = self._folders[0].path
+
+    def _older_than_its_folder(self, out):
+        """Resuming a copy of an earlier checkpoint (``backup.npz``) in the folder of its run would replace that
+        run's later checkpoint, history and pictures: refused, unless --overwrite says to replace that run
+        (then True: the folder is not continued but cleared)."""
+        own = os.path.join(out, CHECKPOINT)
+        if not os.path.exists(own) or os.path.samefile(own, self.args.resume):
+            return False
+        if not self.args.overwrite:
+            raise RunError(f"--resume {self.args.resume!r} is not the latest checkpoint of its folder, which holds {own}: "
+                           f"continuing it there would replace that run's later checkpoint, history and pictures; pass --out "
+                           f"with a new folder to continue it there, or --overwrite to replace the later run")
+        return True
 
     def _resume_kept(self, metadata):
         """The ``kept`` settings of a resumed run are the checkpoint's (absent: the run had none, None); one
@@ -250,22 +271,29 @@ class Run:
                                                                 args.steps, self.checkpoint)
             loader.epoch = self.start_epoch
         self.steps_left = target - gan.iteration
+        # Room for what training writes: the checkpoint (written beside the old one, then renamed over it),
+        # the history (four float64 a step) and a margin for the pictures.
+        record = state_bytes(gan.state_dict()) + state_bytes(average.state_dict() if average is not None else {})
+        check_free_space(self.out if os.path.isdir(self.out) else os.path.dirname(self.out),
+                         record + 32 * target + FIGURES_MARGIN, "the checkpoint, history and pictures of this run")
         return self
 
     parent, finished = None, False
 
     # ----- training -------------------------------------------------------------------------------
     def train(self, figure, figure_name, title, what=None, step="generator step", critic=False, names=("D(x)", "D(G(z))"),
-              notes=None, on_epoch_end=None):
+              notes=None, before_checkpoint=None, after_checkpoint=None):
         """Train from where ``start`` left to the end of its epochs (or --steps), with the run's record.
 
-        ``figure(path)`` draws the epoch's picture into ``out/figure_name`` (formatted with ``epoch``);
-        ``on_epoch_end(epoch)``, if given, runs after it and before the checkpoint (which then keeps what it measured).
-        After every epoch (the last, partial one too, and one cut by Ctrl-C) a checkpoint; then
-        ``training.png`` titled ``title`` (``critic``: D is a Wasserstein critic) and ``history.npz``.
-        ``notes``: more fields for the checkpoint's metadata. Returns the history.
+        After every epoch (the last, partial one too, and one cut by Ctrl-C): ``before_checkpoint(epoch)``,
+        if given (a measurement that the checkpoint keeps in the history); the checkpoint; then the epoch's
+        outputs, which therefore never show a state that was not saved: ``figure(path)`` draws the picture
+        into ``out/figure_name`` (formatted with ``epoch``), and ``after_checkpoint(epoch)`` writes anything
+        else. At the end ``training.png`` titled ``title`` (``critic``: D is a Wasserstein critic) and
+        ``history.npz``. ``notes``: more fields for the checkpoint's metadata. Returns the history.
         """
         (self.parent or self).clear()  # every check passed: now (with --overwrite) the earlier run's files go
+        os.makedirs(self.out, exist_ok=True)  # a variant's folder
         gan, args = self.gan, self.args
         if self.finished:
             self.log(f"{self.name}: already trained ({gan.iteration} iterations in {self.checkpoint}); measuring it")
@@ -275,18 +303,21 @@ class Run:
                  f"batch {self.loader.batch_size}), backend {backend.get_backend().name}, writing to {self.out}"
                  + (f", resumed at {step} {gan.iteration}" if self.state is not None else ""))
 
-        def draw(epoch):  # the epoch's figure, then the script's own end of epoch; the checkpoint follows
+        def draw(epoch):  # after the checkpoint: the epoch's figure, the script's other outputs, the manifest
             path = os.path.join(self.out, figure_name.format(epoch=epoch))
             figure(path)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch)
+            if after_checkpoint is not None:
+                after_checkpoint(epoch)
+            write_manifest((self.parent or self).out, self.script)
             return path
 
         checkpoints = EpochCheckpoints(self.out, gan, self.history, self.config, draw, loader=self.loader, data=self.data,
                                        last=self.checkpoint, notes={"epochs": args.epochs, **{key: getattr(args, key) for key in self.kept}, **(notes or {})},
-                                       average=self.average)
+                                       average=self.average, before=before_checkpoint)
         started, before = time.perf_counter(), gan.iteration
-        with guarded_training(self.out, self.history, checkpoints) as stop:
+        steps = [flag for flag in map(lambda key: "--" + key.replace("_", "-"), self.settings)
+                 if any(word in flag for word in ("lr", "weight", "lambda", "r1"))]  # what scales a step: what to try smaller
+        with guarded_training(self.out, self.history, checkpoints, hint=" or ".join(steps) or "--lr") as stop:
             train_epochs(gan, self.loader, self.epochs, self.history, start_epoch=self.start_epoch, start_step=self.start_step,
                          max_steps=self.steps_left, log_every=args.log_every, on_epoch_end=checkpoints, names=names,
                          should_stop=stop, average=self.average)
@@ -325,15 +356,14 @@ class Run:
             planned = first[1].get("epochs")
             if "epochs" not in args.given and isinstance(planned, int) and planned > 0:
                 args.epochs = planned
-        self._folders = [check_output_folder(out, overwrite=args.overwrite, outputs=outputs, continuing=run is not None,
-                                             resumable=True, log=self.log)]
+        each = [os.path.join(name, pattern) for name in names for pattern in (*RECORD, *VARIANT_OUTPUTS)]
+        self._folders = [check_output_folder(out, overwrite=args.overwrite, outputs=(*outputs, *each), continuing=run is not None,
+                                             resumable=True, log=self.log, script=self.script)]
         for name in names:
-            folder = check_output_folder(os.path.join(out, name), overwrite=args.overwrite, outputs=(*RECORD, *VARIANT_OUTPUTS),
-                                         continuing=name in recorded, log=self.log)
-            self._folders.append(folder)
             variant = self._variants[name] = Run.__new__(Run)
             variant.__dict__.update(script=self.script, args=args, parser=self.parser, settings=self.settings, log=self.log,
-                                    fixed=self.fixed, kept=self.kept, parent=self, name=name, out=folder.path, _folders=[], _variants={})
+                                    fixed=self.fixed, kept=self.kept, parent=self, name=name, out=os.path.join(out, name),
+                                    _folders=[], _variants={})
             variant.state, variant.metadata, variant.checkpoint = recorded.get(name, (None, None, None))
         args.out = self.out = self._folders[0].path
 
@@ -373,7 +403,7 @@ def write_measurements(rows, columns, out, extra=None):
 
 # ----- Ctrl-C and divergence -------------------------------------------------------------------------
 @contextlib.contextmanager
-def guarded_training(out, history, checkpoints):
+def guarded_training(out, history, checkpoints, hint="--lr"):
     """Around ``train_epochs(..., should_stop=stop)``: ``with guarded_training(out, history, checkpoints) as stop:``
 
     * Ctrl-C: the iteration in progress finishes, its epoch's checkpoint is written (``train_epochs``
@@ -381,7 +411,8 @@ def guarded_training(out, history, checkpoints):
       the checkpoint is and how to resume it. A second Ctrl-C stops at once, mid-iteration: then only
       ``history.npz`` is written (the networks are half-updated) and the line names the last checkpoint.
     * divergence (``Diverged``): ``history.npz`` is written, with the non-finite row, and ``RunStopped``
-      (exit status 3) names the step, the statistic and the last good checkpoint. A loss past
+      (exit status 3) names the step, the statistic, the last good checkpoint and the flags to try
+      smaller (``hint``: the learning rates and loss weights). A loss past
       ``training.LOSS_WARNING_BOUND`` gets a warning line before that (``train_epochs``).
     """
     # NumPy's overflow warnings are silenced: they would name a line inside an op, while the loop checks
@@ -391,17 +422,11 @@ def guarded_training(out, history, checkpoints):
         try:
             yield stop
         except Diverged as error:
-            raise RunStopped(f"stopped: {error}; {_last_checkpoint(checkpoints)}; wrote {save_history_arrays(out, history)} "
-                             f"(try a smaller --lr)", EXIT_DIVERGED) from None
+            raise RunStopped(f"stopped: {error}; {last_good(checkpoints.last)}; wrote {save_history_arrays(out, history)} "
+                             f"(try a smaller {hint})", EXIT_DIVERGED) from None
         except KeyboardInterrupt:
             raise RunStopped(f"interrupted (second Ctrl-C) in the middle of an iteration, whose state was not saved; "
-                             f"{_last_checkpoint(checkpoints)}; wrote {save_history_arrays(out, history)}", EXIT_INTERRUPTED) from None
+                             f"{last_good(checkpoints.last)}; wrote {save_history_arrays(out, history)}", EXIT_INTERRUPTED) from None
     if stop.requested:
         raise RunStopped(f"interrupted (Ctrl-C) after generator step {checkpoints.gan.iteration}: wrote {checkpoints.last} "
                          f"and {save_history_arrays(out, history)}; continue with --resume {checkpoints.last}", EXIT_INTERRUPTED)
-
-
-def _last_checkpoint(checkpoints):
-    if checkpoints.last is None:
-        return "no checkpoint was written before it (the first is written at the end of epoch 1)"
-    return f"the last good checkpoint is {checkpoints.last}"
