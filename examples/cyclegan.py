@@ -111,11 +111,13 @@ def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs
 
 def run(args):
     run = runs.Run("cyclegan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=args.variants)
+    runs.check_image_task_memory(args)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
-    split = unpaired_thin_thick(digits[: args.train_images], seed=args.seed)      # two disjoint halves
+    digits = runs.first_n(args, "--train-images", "training images", digits)
+    split = unpaired_thin_thick(digits, seed=args.seed)                           # two disjoint halves
     sources, targets = to_signed(split.thin), to_signed(split.thick)              # X, Y in [−1, 1]
     test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
-    test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
+    test_digits, test_labels = runs.first_n(args, "--test-images", "test images", test_digits, test_labels)
     test_thin, test_thick = thin(test_digits), thicken(test_digits)              # each test digit in both domains
     thin_widths, thick_widths = stroke_width(test_thin), stroke_width(test_thick)
     shown = first_of_each_digit(test_labels)

@@ -41,15 +41,18 @@ Printed numbers (docs/latent-space.md explains them with measured values):
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+import types
 
 import numpy
 
 from minigan import backend
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.gans import models
+from minigan.gans.averaging import WeightAverage
 from minigan.gans.gan import evaluating
 from minigan.tools import classifier, latent
 from minigan.tools.cli import non_negative_int, positive_int, seed_value
@@ -57,6 +60,8 @@ from minigan.tools.io import FileFormatError, load_checkpoint
 from minigan.tools.plots import save_image_grid
 from minigan.tools.runs import (EXIT_STATUS_HELP, OUTPUT_HELP, RunError, check_output_folder, check_sample_budget, run_script,
                                 seeded_rng, to_unit_range)
+
+from mnist_gan import averaged  # the averaged G's batch norm, re-estimated on the same noise as in its run
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
 CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability
@@ -130,9 +135,17 @@ def load_generator(path):
         raise FileFormatError(f"--checkpoint: {path!r} is a minigan checkpoint but not one written by "
                               f"examples/mnist_gan.py (expected metadata['config']['model'], one of "
                               f"{', '.join(models.IMAGE_RANGE)}, found {model!r}, and the GAN's state)")
-    gan = models.build_gan(model)
+    objective = config.get("objective", "standard")  # a Wasserstein critic has other layers (layer norm for WGAN-GP)
+    gan = models.build_gan(model, objective=objective if objective in models.OBJECTIVES else "standard")
     try:
         gan.load_state_dict(state["gan"])
+        if metadata.get("ema"):  # the run drew its grids and samples from the averaged G: so do we
+            average = WeightAverage(gan.generator)
+            average.load_state_dict(state["average"])
+            run = types.SimpleNamespace(seed=int(config["seed"]), batch_size=int(config["batch_size"]))
+            gan.averaged = contextlib.ExitStack()  # kept open while gan lives: closing it would restore the raw weights
+            gan.averaged.enter_context(averaged(average, gan, run))
+            print(f"{path}: using the averaged generator (beta {float(average.beta):g}), as that run's samples did")
     except (KeyError, ValueError, TypeError) as error:  # a hand-edited or damaged state
         message = error.args[0] if error.args else repr(error)
         raise FileFormatError(f"--checkpoint: {path!r} holds a GAN state that does not fit the {model} networks: "

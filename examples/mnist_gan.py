@@ -72,6 +72,8 @@ def write_samples(run, gan, average, args, batch=500):
         with atomic_write(os.path.join(run.out, name)) as f:
             numpy.save(f, samples)
         print(f"wrote {len(samples)} samples{' of the averaged G' if which else ''} to {os.path.join(run.out, name)}")
+        if not args.no_evaluate and len(samples) < 2:
+            print(f"not evaluated: --samples {args.samples} (the evaluation needs at least 2)")
         if not args.no_evaluate and len(samples) >= 2:
             from minigan.tools.evaluate import evaluate_samples, format_report
 
@@ -114,6 +116,8 @@ def parse_args(argv=None):
     """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``), checked together."""
     flags = parser()
     args = runs.parse_flags(flags, argv)
+    if args.r1_every != 1 and not args.r1:
+        flags.error(f"--r1-every {args.r1_every}: it spaces the R1 penalty, which is off; give --r1 GAMMA > 0 with it")
     if args.r1 and args.objective != "standard":
         flags.error(f"--r1 {args.r1:g}: R1 is an option of the standard objective, not of --objective {args.objective}")
     if args.generator_loss != "non-saturating" and models.OBJECTIVES[args.objective].critic:

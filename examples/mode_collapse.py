@@ -68,7 +68,8 @@ from minigan.gans.wasserstein import WGANGP
 from minigan.tools.cli import positive_int, seed_value
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage, ring_batches, ring_centres
 from minigan.tools.io import atomic_write
-from minigan.tools.runs import EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, RunStopped, prepare_output_folder, run_script, side_rng
+from minigan.tools.runs import (EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, RunStopped, check_memory, prepare_output_folder,
+                                run_script, side_rng)
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)
@@ -208,6 +209,10 @@ def save_figure(path, results, iterations):
 
 
 def run(args):
+    # At the least, a minibatch's noise and each hidden layer's activations and their gradients must fit.
+    per_example = 4 * (NOISE_DIM + 2 * (sum(G_HIDDEN) + max(sum(hidden) for _, _, hidden in SETUPS)))  # bytes
+    check_memory("--batch-size", args.batch_size, per_example * args.batch_size, "one minibatch's noise, activations and "
+                 "gradients", lambda limit: limit // per_example)
     out = prepare_output_folder(args.out, overwrite=args.overwrite, outputs=("mode_collapse.png",))
     # The same evaluation noise for every setup and checkpoint, from a generator training never touches.
     evaluation_noise = side_rng(args.seed).standard_normal((EVALUATION_SAMPLES, NOISE_DIM), dtype=backend.get_backend().dtype)

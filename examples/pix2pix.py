@@ -81,11 +81,12 @@ def measure(outputs, digits, labels):
 
 def run(args):
     run = runs.Run("pix2pix.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=args.variants)
+    runs.check_image_task_memory(args)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")          # (n, 28, 28, 1) in [0, 1]
-    digits = digits[: args.train_images]
+    digits = runs.first_n(args, "--train-images", "training images", digits)
     sources, targets = to_signed(edge_map(digits)), to_signed(digits)            # edges in {−1, 1}, digits in [−1, 1]
     test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
-    test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
+    test_digits, test_labels = runs.first_n(args, "--test-images", "test images", test_digits, test_labels)
     test_edges = edge_map(test_digits)
     shown = first_of_each_digit(test_labels)
 

@@ -96,11 +96,12 @@ def measure(outputs, digits, labels):
 
 def run(args):
     run = runs.Run("srgan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=VARIANTS)
+    runs.check_image_task_memory(args)
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
-    digits = digits[: args.train_images]
+    digits = runs.first_n(args, "--train-images", "training images", digits)
     sources, targets = to_signed(downsample(digits, args.factor)), to_signed(digits)  # I_LR, I_HR in [−1, 1]
     test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
-    test_digits, test_labels = test_digits[: args.test_images], test_labels[: args.test_images]
+    test_digits, test_labels = runs.first_n(args, "--test-images", "test images", test_digits, test_labels)
     test_low = downsample(test_digits, args.factor)
     shown = first_of_each_digit(test_labels)
     features = shipped_classifier().body  # φ: the classifier's 128 penultimate features, frozen by the objective

@@ -70,8 +70,11 @@ def test_choose_sigma_picks_the_best_mean_validation_log_likelihood():
 
 def test_parzen_errors():
     images = numpy.zeros((2, 784))
-    with pytest.raises(ValueError, match="sigma must be a positive finite number, got 0"):
+    with pytest.raises(ValueError, match=r"sigma must be a number in \[0.001, 1000\] \(pixels in \[0, 1\]\), got 0"):
         evaluate.parzen_log_likelihood(images, images, 0)
+    for sigma in (1e300, 1e-300, True):  # σ² would overflow or underflow float64; a bool is not a width
+        with pytest.raises(ValueError, match="sigma must be a number in"):
+            evaluate.parzen_log_likelihood(images, images, sigma)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         evaluate.parzen_log_likelihood(images, images, 0.1, batch_size=0)
     with pytest.raises(ValueError, match=r"samples: expected shape \(n, 28, 28\), \(n, 28, 28, 1\) or \(n, 784\), got \(2, 783\)"):
@@ -256,7 +259,7 @@ def test_evaluate_samples_refuses_counts_larger_than_what_they_count_before_any_
         evaluate.evaluate_samples(images, validation_size=10001)
     with pytest.raises(ValueError, match="parzen_samples is 21 but there are only the 20 samples: at most 20"):
         evaluate.evaluate_samples(images, parzen_samples=21)
-    with pytest.raises(ValueError, match="sigma must be None or a positive finite number, got nan"):
+    with pytest.raises(ValueError, match="sigma must be a number in .*, got nan"):
         evaluate.evaluate_samples(images, sigma=float("nan"))
     monkeypatch.setattr(evaluate, "MAX_SAMPLES", 19)
     with pytest.raises(ValueError, match="need from 2 samples .* to 19, got 20"):
@@ -269,6 +272,9 @@ def test_command_line_refuses_a_validation_size_above_the_validation_split(capsy
     assert_usage_error(evaluate.parse_args, ["s.npy", "--validation-size", "1000000"],
                        "argument --validation-size: at most 10,000 (all the validation images x_train[50000:]), got 1,000,000", capsys)
     assert evaluate.parse_args(["s.npy", "--validation-size", "10000"]).validation_size == 10000
+    for sigma in ("1e300", "1e-300"):  # once an OverflowError and a ZeroDivisionError from deep inside the estimate
+        assert_usage_error(evaluate.parse_args, ["s.npy", "--sigma", sigma],
+                           f"argument --sigma: expected a number between 0.001 and 1000, got {sigma}", capsys)
 
 
 def test_command_line_refuses_more_parzen_samples_than_the_file_holds(tmp_path, capsys):

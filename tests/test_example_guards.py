@@ -26,7 +26,7 @@ from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint, save_checkpoint
 from minigan.tools.runs.folders import run_files
 
-from conftest import ROOT, example_path, load_example, write_mnist_subset
+from conftest import ROOT, assert_usage_error, example_path, load_example, write_mnist_subset
 
 mnist_gan = load_example("mnist_gan")
 conditional_gan = load_example("conditional_gan")
@@ -408,3 +408,71 @@ def test_resume_takes_data_and_epochs_from_the_checkpoint_and_a_new_epochs_is_a_
     assert gan_run(*FAST, "--resume", cut_checkpoint, "--out", tmp_path / "a", "--steps", 4) == 0  # no --data: the checkpoint's
     assert gan_run(*FAST, "--resume", cut_checkpoint, "--out", tmp_path / "b", "--steps", 4, "--epochs", 3) == 0
     assert "note: the run was started for 5 epochs; it now goes on to --epochs 3" in capsys.readouterr().out
+
+
+# ----- 11. issue 22's findings in the scripts: each accepted silently, or a traceback, before ---------------------
+def test_r1_every_without_r1_is_refused(capsys):
+    assert_usage_error(mnist_gan.parse_args, ["--r1-every", "4"], "--r1-every 4: it spaces the R1 penalty, which is off", capsys)
+    assert_usage_error(mnist_gan.parse_args, ["--r1-every", "4", "--objective", "wgan-gp"], "--r1-every 4", capsys)
+    assert mnist_gan.parse_args(["--r1", "10", "--r1-every", "4"]).r1_every == 4
+
+
+def test_one_sample_says_it_is_not_evaluated(tmp_path, tiny_mnist, capsys):
+    assert gan_run("--data", tiny_mnist, "--batch-size", 8, "--steps", 1, "--samples", 1, "--out", tmp_path / "run") == 0
+    assert "not evaluated: --samples 1 (the evaluation needs at least 2)" in capsys.readouterr().out
+
+
+def test_an_edited_model_is_blamed_on_the_state_not_on_the_data(cut_checkpoint, tmp_path, capsys):
+    state, metadata = load_checkpoint(cut_checkpoint)
+    edited = tmp_path / "edited.npz"
+    save_checkpoint(edited, state, metadata={**metadata, "config": {**metadata["config"], "model": "mlp"}})
+    assert gan_run(*FAST, "--resume", edited, "--out", tmp_path / "new") == 2
+    err = one_error_line(capsys, "mnist_gan.py")
+    assert "holds a GAN state that does not fit these networks" in err and "sha256" not in err
+
+
+def test_memory_for_a_huge_batch_or_width_is_refused_before_anything_is_built(tmp_path, tiny_mnist, capsys):
+    assert mode_collapse.main(["--batch-size", "100000000", "--out", str(tmp_path / "ring")]) == 2
+    assert "--batch-size 100000000: one minibatch's noise, activations and gradients would need at least" in \
+        one_error_line(capsys, "mode_collapse.py")
+    pix2pix = load_example("pix2pix")
+    assert pix2pix.main(["--data", tiny_mnist, "--width", "100000", "--out", str(tmp_path / "wide")]) == 2
+    assert "use at most --width" in one_error_line(capsys, "pix2pix.py")
+    assert not (tmp_path / "ring").exists() and not (tmp_path / "wide").exists()
+
+
+def test_more_images_than_the_data_hold_is_refused_when_typed_and_a_note_by_default(tmp_path, tiny_mnist, capsys):
+    pix2pix = load_example("pix2pix")
+    common = ["--data", tiny_mnist, "--width", "4", "--batch-size", "8", "--steps", "1", "--variants", "l1"]
+    assert pix2pix.main([*common, "--train-images", "100000", "--out", str(tmp_path / "a")]) == 2
+    assert "--train-images 100000: " + tiny_mnist + " has 64 training images; use at most --train-images 64" in \
+        one_error_line(capsys, "pix2pix.py")
+    assert pix2pix.main([*common, "--train-images", "2", "--batch-size", "4", "--out", str(tmp_path / "b")]) == 2
+    assert "--batch-size 4 is larger than the 2 training images" in one_error_line(capsys, "pix2pix.py")
+    assert pix2pix.main([*common, "--out", str(tmp_path / "c")]) == 0  # the default 25,000 and 10,000: all there are
+    out = capsys.readouterr().out
+    assert "has 64 training images, fewer than the default --train-images 25000: using them all" in out
+    assert "has 20 test images, fewer than the default --test-images 10000" in out
+
+
+def test_resuming_a_run_with_variants_it_did_not_train_names_those_it_did(tmp_path, tiny_mnist, capsys):
+    pix2pix = load_example("pix2pix")
+    common = ["--data", tiny_mnist, "--width", "4", "--batch-size", "8", "--test-images", "20"]
+    assert pix2pix.main([*common, "--steps", "1", "--variants", "l1", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    assert pix2pix.main(["--resume", str(tmp_path / "run"), "--variants", "cgan+l1"]) == 2
+    assert "this run trained l1, not cgan+l1; continue it with --variants l1" in one_error_line(capsys, "pix2pix.py")
+
+
+def test_latent_space_uses_the_averaged_generator_and_reads_a_wasserstein_run(tmp_path, tiny_mnist, capsys):
+    common = ["--data", tiny_mnist, "--batch-size", "8", "--steps", "1", "--samples", "0", "--no-evaluate"]
+    assert gan_run(*common, "--ema", "--out", tmp_path / "ema") == 0
+    assert gan_run(*common, "--objective", "wgan-gp", "--out", tmp_path / "critic") == 0
+    capsys.readouterr()
+    gan, model = latent_space.load_generator(str(tmp_path / "ema" / "checkpoint.npz"))
+    assert "using the averaged generator (beta 0.999), as that run's samples did" in capsys.readouterr().out
+    averaged = load_checkpoint(tmp_path / "ema" / "checkpoint.npz")[0]["average"]["parameters"]
+    for name, parameter in gan.generator.named_parameters():  # G holds the average, not the raw weights
+        numpy.testing.assert_array_equal(backend.to_numpy(parameter.data), averaged[name])
+    gan, model = latent_space.load_generator(str(tmp_path / "critic" / "checkpoint.npz"))  # once refused as not fitting
+    assert model == "dcgan" and gan.iteration == 1

@@ -50,6 +50,14 @@ def non_negative_float(text):
     return _number(text, lambda v: v >= 0 and math.isfinite(v), "a non-negative number", "a non-negative finite number")
 
 
+def number_between(low, high):
+    """The type of a flag that takes a number in [low, high] (a range outside which the value means nothing)."""
+    def number(text):
+        return _number(text, lambda v: low <= v <= high, "a number", f"a number between {low:g} and {high:g}")
+    number.__name__ = f"number in [{low:g}, {high:g}]"
+    return number
+
+
 def open_unit_interval(text):
     """A number strictly between 0 and 1 (a decay rate such as an average's β)."""
     return _number(text, lambda v: 0 < v < 1, "a number between 0 and 1", "a number between 0 and 1 (both excluded)")

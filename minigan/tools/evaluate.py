@@ -96,12 +96,15 @@ import numpy
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.backend import get_backend
 from .classifier import CLASSES, FEATURE_DIM, check_images, load_classifier, shipped_classifier
-from .cli import positive_float, positive_int
+from .cli import number_between, positive_int
 from .data import load_mnist
 from .data.mnist import TRAIN_SIZE
 
 MODE_THRESHOLD = 0.01  # a digit class is "present" with at least this share of the samples
 SIGMAS = numpy.logspace(-1, 0, 10)  # the σ grid of Goodfellow et al.'s parzen_ll.py: 0.1 … 1
+# Pixels lie in [0, 1], so squared distances in [0, 784]: a window narrower than 1e-3 gives every test image
+# −inf or one sample, one wider than 1e3 the same density everywhere; far outside, σ² leaves float64.
+SIGMA_RANGE = (1e-3, 1e3)
 VALIDATION_SIZE = 1000  # the first 1,000 validation images choose σ (as in parzen_ll.py's --limit_size)
 VALIDATION_IMAGES = 60000 - TRAIN_SIZE  # MNIST's 60,000 training images less the 50,000 that train: x_train[50000:]
 PARZEN_SAMPLES = 10000  # Goodfellow et al. 2014 fitted the window to 10,000 samples
@@ -244,6 +247,12 @@ def _check_parzen(samples, data, batch_size, name):
     return samples, data
 
 
+def _check_sigma(sigma, who):
+    low, high = SIGMA_RANGE
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, numpy.floating)) or not low <= sigma <= high:
+        raise ValueError(f"{who}: sigma must be a number in [{low:g}, {high:g}] (pixels in [0, 1]), got {sigma!r}")
+
+
 def parzen_log_likelihood(samples, data, sigma, batch_size=200):
     """log p(x) (m,) float64 of each image x of ``data`` under the Gaussian Parzen window on ``samples``.
 
@@ -255,8 +264,7 @@ def parzen_log_likelihood(samples, data, sigma, batch_size=200):
 
     The paper's number is the mean of the result, with standard error ``result.std() / √m``.
     """
-    if not (isinstance(sigma, (int, float, numpy.floating)) and sigma > 0 and math.isfinite(sigma)):
-        raise ValueError(f"parzen_log_likelihood: sigma must be a positive finite number, got {sigma!r}")
+    _check_sigma(sigma, "parzen_log_likelihood")
     samples, data = _check_parzen(samples, data, batch_size, "parzen_log_likelihood")
     n, d = samples.shape
     parts = [_parzen_from_distances(distances, float(sigma), n, d) for distances in _squared_distances(data, samples, batch_size)]
@@ -310,9 +318,8 @@ def evaluate_samples(samples, parzen=True, parzen_samples=None, sigma=None, batc
     if parzen:
         parzen_samples = min(n, PARZEN_SAMPLES) if parzen_samples is None else _count(parzen_samples, "parzen_samples", n, f"the {n} samples")
         validation_size = _count(validation_size, "validation_size", len(x_valid), f"the {len(x_valid)} validation images x_train[50000:]")
-        if sigma is not None and not (isinstance(sigma, (int, float, numpy.floating)) and not isinstance(sigma, bool)
-                                      and sigma > 0 and math.isfinite(sigma)):
-            raise ValueError(f"evaluate_samples: sigma must be None or a positive finite number, got {sigma!r}")
+        if sigma is not None:
+            _check_sigma(sigma, "evaluate_samples")
         _check_parzen(samples[:1], x_test[:1], batch_size, "evaluate_samples")
     classifier = shipped_classifier() if classifier is None else classifier
     result = {"n": n, "warnings": []}
@@ -431,7 +438,8 @@ def parse_args(argv=None):
     parser.add_argument("--parzen-samples", type=positive_int, default=None,
                         help=f"fit the Parzen window to the first this many samples, at most all of them (default: "
                              f"{PARZEN_SAMPLES:,} or all if fewer; the paper used 10,000)")
-    parser.add_argument("--sigma", type=positive_float, default=None, help="Parzen window width; skips the search on validation images")
+    parser.add_argument("--sigma", type=number_between(*SIGMA_RANGE), default=None,
+                        help="Parzen window width, in [1e-3, 1e3] for pixels in [0, 1]; skips the search on validation images")
     parser.add_argument("--no-parzen", action="store_true", help="skip the Parzen estimate (the slow part)")
     parser.add_argument("--validation-size", type=positive_int, default=VALIDATION_SIZE,
                         help=f"how many of the {VALIDATION_IMAGES:,} validation images x_train[50000:] choose sigma (the first ones)")

@@ -12,9 +12,11 @@ Start with ``harness``: its docstring shows a whole script.
 """
 
 from minigan.tools.runs.checkpoints import CHECKPOINT, EpochCheckpoints, data_record, save_history, save_history_arrays
-from minigan.tools.runs.flags import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, HelpFormatter, add_image_task_flags, add_run_flags, flag_of,
-                                      parse_flags, training_parser)
-from minigan.tools.runs.folders import (RunError, available_memory, check_free_space, check_output_folder, check_sample_budget, check_trainable,
-                                        check_trainable_batches, prepare_output_file, prepare_output_folder)
+from minigan.tools.runs.flags import (EXIT_STATUS_HELP, OUTPUT_HELP, TRAINING_HELP, HelpFormatter, add_image_task_flags,
+                                      add_run_flags, check_image_task_memory, flag_of, parse_flags, training_parser)
+from minigan.tools.runs.folders import (RunError, available_memory, check_free_space, check_memory, check_output_folder, check_sample_budget,
+                                        check_trainable, check_trainable_batches, first_n, prepare_output_file,
+                                        prepare_output_folder)
 from minigan.tools.runs.harness import (EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, RECORD, USER_ERRORS, Run, RunStopped,
-                                        guarded_training, run_script, save_samples, seeded_rng, side_rng, to_unit_range, write_measurements)
+                                        guarded_training, run_script, save_samples, seeded_rng, side_rng, to_unit_range,
+                                        write_measurements)

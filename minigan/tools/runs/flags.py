@@ -2,15 +2,18 @@
 
     training_parser(...)         an ArgumentParser whose --help says what every run guarantees
     add_run_flags(parser, ...)   --epochs, --steps, --seed, --backend, --out, --overwrite, --resume, --data, --log-every
-    add_image_task_flags(...)    --train-images, --test-images, --batch-size, --width of the image-to-image scripts
+    add_image_task_flags(...)    --train-images, --test-images, --batch-size, --width of the image-to-image scripts,
+                                 and check_image_task_memory(args): a --width and --batch-size that can fit in memory
     parse_flags(parser, argv)    parse_args, plus ``args.given``: the flags actually typed (only a typed flag
                                  can contradict a resumed checkpoint)
 """
 
 import argparse
+import math
 
 from minigan.engine import backend
 from minigan.tools.cli import positive_int, seed_value
+from minigan.tools.runs.folders import check_memory
 
 EXIT_STATUS_HELP = ("Exit status: 0 done; 2 a mistake in a flag, a file or a checkpoint (one line names it); "
                     "3 training diverged (the line names the step, the statistic and the last good checkpoint); "
@@ -95,3 +98,17 @@ def add_image_task_flags(parser, train_images, batch_size, width):
     parser.add_argument("--test-images", type=positive_int, default=10000, help="how many of the 10,000 test images to measure on (the first N)")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="minibatch size m")
     parser.add_argument("--width", type=positive_int, default=width, help="channels of the networks' first layer (the others are multiples of it)")
+
+
+def check_image_task_memory(args):
+    """Refuse, before anything is built, a --width or --batch-size whose networks cannot fit in memory.
+
+    A lower bound, so that no run that fits is refused: one 4×4 convolution from --width to 2·--width
+    channels, with its gradient and Adam's two moments (4 copies of 32·width² float32), and one layer's
+    activations and their gradients on a minibatch of 28×28 images at --width channels."""
+    weights = 4 * 4 * 32  # bytes per width²
+    check_memory("--width", args.width, weights * args.width ** 2, "the weights of one 4×4 convolution from --width to twice "
+                 "its channels, with their gradients and Adam's moments", lambda limit: math.isqrt(limit // weights))
+    activations = 4 * 2 * 28 * 28 * args.width  # bytes per example
+    check_memory("--batch-size", args.batch_size, activations * args.batch_size, f"one layer's activations and gradients at "
+                 f"--width {args.width}", lambda limit: limit // activations)

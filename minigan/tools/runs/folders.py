@@ -280,6 +280,15 @@ def check_sample_budget(flag, count, bytes_each, what, copies=2, folder=None):
                            f"which has {_size(free)} free: at most {free // bytes_each} fit")
 
 
+def check_memory(flag, value, needed, what, largest):
+    """Refuse a ``flag`` ``value`` for which ``what`` would need ``needed`` bytes of memory, more than there is;
+    ``largest(available_bytes)`` is the largest value that would fit, for the message."""
+    limit = available_memory()
+    if limit is not None and needed > limit:
+        raise RunError(f"{flag} {value}: {what} would need at least {_size(needed)} of memory, and {_size(limit)} are available; "
+                       f"use at most {flag} {largest(limit)}")
+
+
 def check_free_space(folder, needed, what, flag="--out"):
     """Refuse, before training, a ``folder`` whose disk cannot take ``needed`` bytes for ``what``: found
     after an hour of training, a full disk would cost the run."""
@@ -313,6 +322,18 @@ def check_trainable_batches(examples, batch_size, k=1, data="the training data")
         raise RunError(f"--k {k}: an epoch of {data} has {batches} minibatches of {batch_size} ({examples} images) and "
                        f"each generator step takes k of them, so no generator step would be made; use at most --k {batches}, "
                        f"or a smaller --batch-size")
+
+
+def first_n(args, flag, what, *arrays, log=print):
+    """The first ``args.<flag>`` rows of each of ``arrays``. Typing more than there are is an error, not a
+    silent shortfall; the default, when a smaller --data has fewer, takes them all and says so."""
+    dest = flag.lstrip("-").replace("-", "_")
+    count, available, data = getattr(args, dest), len(arrays[0]), args.data or "the shipped MNIST"
+    if count > available:
+        if dest in args.given:
+            raise RunError(f"{flag} {count}: {data} has {available} {what}; use at most {flag} {available}")
+        log(f"note: {data} has {available} {what}, fewer than the default {flag} {count}: using them all")
+    return tuple(array[:count] for array in arrays) if len(arrays) > 1 else arrays[0][:count]
 
 
 def check_trainable(gan, examples, batch_size, data="the training data"):

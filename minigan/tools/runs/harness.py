@@ -93,6 +93,10 @@ def run_script(script, body):
     except USER_ERRORS as error:
         print(f"{script}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError as error:  # NumPy's says how much it could not allocate; the settings are the user's to change
+        print(f"{script}: error: out of memory: {error} (a --batch-size, --width or --samples too large for this machine?)",
+              file=sys.stderr)
+        return EXIT_USAGE
     except OSError as error:  # the disk filled up, a file vanished under us: not the user's mistake, but one line
         print(f"{script}: error: {error}", file=sys.stderr)
         return 1
@@ -247,17 +251,17 @@ class Run:
         self.epochs = args.epochs if epochs is None else epochs
         self.data = data_record(args.data, *([images] if labels is None else [images, labels]))
         self.examples = len(images)
-        if self.metadata is not None:
+        self.history = {name: [] for name in STATISTICS}
+        if self.state is not None:  # first whether the state fits these networks, then whether the data are the same
+            load_gan_state(gan, self.state, self.checkpoint, self.history)
             check_same_data(self.metadata, self.data, self.checkpoint, self.log)
         check_trainable(gan, self.examples, args.batch_size, data=args.data or "the shipped MNIST")
         self.loader = loader = DataLoader(images, args.batch_size, seed=args.seed, labels=labels) if loader is None else loader()
-        self.history = {name: [] for name in STATISTICS}
         self.start_epoch = self.start_step = 0
         self.steps_per_epoch = steps_per_epoch(gan, loader)
         target = self.epochs * self.steps_per_epoch
         target = target if args.steps is None else min(target, args.steps)
         if self.state is not None:
-            load_gan_state(gan, self.state, self.checkpoint, self.history)
             if average is not None:
                 try:
                     average.load_state_dict(self.state["average"])
@@ -315,8 +319,8 @@ class Run:
                                        last=self.checkpoint, notes={"epochs": args.epochs, **{key: getattr(args, key) for key in self.kept}, **(notes or {})},
                                        average=self.average, before=before_checkpoint)
         started, before = time.perf_counter(), gan.iteration
-        steps = [flag for flag in map(lambda key: "--" + key.replace("_", "-"), self.settings)
-                 if any(word in flag for word in ("lr", "weight", "lambda", "r1"))]  # what scales a step: what to try smaller
+        steps = ["--" + key.replace("_", "-") for key in self.settings  # what scales a step: what to try smaller
+                 if key == "r1" or any(word in key for word in ("lr", "weight", "lambda"))]
         with guarded_training(self.out, self.history, checkpoints, hint=" or ".join(steps) or "--lr") as stop:
             train_epochs(gan, self.loader, self.epochs, self.history, start_epoch=self.start_epoch, start_step=self.start_step,
                          max_steps=self.steps_left, log_every=args.log_every, on_epoch_end=checkpoints, names=names,
@@ -348,6 +352,10 @@ class Run:
                 resume_flags(args, self.parser, config, path, self.log)
                 recorded[name] = (state, metadata, path)
         if run is not None and not recorded:
+            others = sorted(name for name in os.listdir(run) if os.path.isfile(os.path.join(run, name, CHECKPOINT)))
+            if others:
+                raise RunError(f"--resume {args.resume!r}: this run trained {', '.join(others)}, not {', '.join(names)}; continue "
+                               f"it with --variants {' '.join(others)}, or train {', '.join(names)} in a new --out")
             raise RunError(f"--resume {args.resume!r}: no checkpoint of {', '.join(names)} in {run!r}; expected the --out of an "
                            f"earlier run of {self.script}")
         if recorded:
