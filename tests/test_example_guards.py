@@ -310,6 +310,16 @@ HAND_EDITS = {
     "history too short": (lambda state, meta: state["history"].update(d_loss=state["history"]["d_loss"][:1]), "holds a history 'd_loss' of shape (1,)"),
     "weights of another shape": (lambda state, meta: state["gan"]["generator"].update({"0.weight": numpy.zeros((2, 2), numpy.float32)}),
                                  "holds a GAN state that does not fit these networks"),
+    # accepted silently before (issue 22): each would have resumed a run that never was
+    "NaN in the history": (lambda state, meta: state["history"]["d_loss"].__setitem__(1, numpy.nan),
+                           "holds a history 'd_loss' with a value that is not finite, at step 2"),
+    "finished flipped": (lambda state, meta: meta["position"].update(finished=True), "records position finished True"),
+    "loader seed changed": (lambda state, meta: meta["position"]["data_order"].update(loader_seed=7),
+                            "records position data_order.loader_seed 7"),
+    "counters disagree": (lambda state, meta: state["gan"]["counters"].update(discriminator_step_count=numpy.array(9)),
+                          "records the counter discriminator_step_count 9, and 3 iterations"),
+    "a counter that is a setting": (lambda state, meta: state["gan"]["counters"].update(discriminator_steps=numpy.array(0)),
+                                    "records the counter(s) discriminator_steps"),
 }
 
 

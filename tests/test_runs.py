@@ -206,17 +206,18 @@ def test_the_pictures_of_an_epoch_come_after_its_checkpoint(tmp_path, small_mnis
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 3 MiB tmpfs (mounting needs root; skipped with the reason where it cannot be had)."""
+    """A 64 MiB tmpfs, room for a few of the MLP GAN's checkpoints (mounting needs root; skipped, with the
+    reason, where it cannot be had)."""
     folder = tmp_path / "disk"
     folder.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(folder)], capture_output=True).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64M", "tmpfs", str(folder)], capture_output=True).returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root): the full-disk check is not run")
     yield folder
     subprocess.run(["umount", str(folder)], capture_output=True)
 
 
 def test_a_disk_too_small_for_the_checkpoint_is_refused_before_training(small_disk, small_mnist, capsys):
-    (small_disk / "ballast").write_bytes(b"\0" * (2 * 2**20))  # 1 MiB left: the MLP GAN's checkpoint is larger
+    (small_disk / "ballast").write_bytes(b"\0" * (63 * 2**20))  # 1 MiB left: the MLP GAN's checkpoint is larger
     assert my_script(["--data", small_mnist, "--out", str(small_disk / "run")]) == runs.EXIT_USAGE
     error = capsys.readouterr().err
     assert "need about" in error and "free some space, or choose another --out" in error and "training" not in error.split(":")[0]
@@ -224,7 +225,7 @@ def test_a_disk_too_small_for_the_checkpoint_is_refused_before_training(small_di
 
 
 def test_a_train_classifier_weights_file_is_refused_on_a_full_disk_before_training(small_disk, capsys):
-    (small_disk / "ballast").write_bytes(b"\0" * (3 * 2**20 - 64 * 1024))
+    (small_disk / "ballast").write_bytes(b"\0" * (64 * 2**20 - 64 * 1024))
     train_classifier = load_example("train_classifier")
     assert train_classifier.main(["--out", str(small_disk / "weights.npz"), "--epochs", "1"]) == runs.EXIT_USAGE
     assert "the classifier's weights need about" in capsys.readouterr().err
@@ -240,3 +241,32 @@ def test_an_empty_out_and_a_checkpoint_from_another_backend_are_said(tmp_path, s
     capsys.readouterr()
     assert my_script(["--resume", str(out), "--steps", "3"]) == 0
     assert "the checkpoint was trained on cupy; on numpy the losses will not match" in capsys.readouterr().out
+
+
+def test_a_disk_that_fills_during_the_run_names_the_file_and_the_last_good_checkpoint(small_disk, small_mnist, capsys):
+    """Something else fills the disk after epoch 1: epoch 2's checkpoint cannot be written. The line names it
+    and epoch 1's checkpoint, which is intact, and no picture of the unsaved epoch 2 is left."""
+    out = small_disk / "run"
+    args = runs.parse_flags(my_parser(), ["--data", small_mnist, "--out", str(out)])
+
+    def train():
+        run = runs.Run("mine.py", args, my_parser(), SETTINGS, outputs=("grid_*.png",), fixed={"model": "mine"})
+        images, _ = load_mnist(args.data, split="train", scale="sigmoid")
+        minigan.seed(args.seed)
+        gan = models.build_gan("mlp", seed=args.seed, images=images)
+        run.start(gan, images)
+
+        def figure(path):
+            plots.save_image_grid(path, gan.generate(gan.sample_noise(4, rng=runs.side_rng(0))).numpy(), rows=2)
+            if not (small_disk / "ballast").exists():  # another program takes the disk, all but 64 KiB
+                (small_disk / "ballast").write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 64 * 1024))
+
+        run.train(figure, "grid_{epoch:03d}.png", title="mine")
+
+    assert runs.run_script("mine.py", train) == 1
+    error = capsys.readouterr().err
+    assert f"could not write the checkpoint {out / 'checkpoint.npz'}" in error
+    assert f"the last good checkpoint is {out / 'checkpoint.npz'}" in error and error.count("\n") == 1
+    state, _ = load_checkpoint(out / "checkpoint.npz")
+    assert int(state["gan"]["counters"]["iteration"]) == 8  # epoch 1's, whole
+    assert (out / "grid_001.png").exists() and not (out / "grid_002.png").exists()

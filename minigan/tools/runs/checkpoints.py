@@ -30,6 +30,7 @@ from minigan.tools.runs.flags import flag_of
 from minigan.tools.runs.folders import RunError
 
 CHECKPOINT = "checkpoint.npz"
+COUNTERS = ("iteration", "discriminator_step_count", "generator_step_count")  # what GAN.state_dict() counts
 
 
 # ----- writing: after every epoch -------------------------------------------------------------------
@@ -56,15 +57,7 @@ class EpochCheckpoints:
 
     def position(self, epoch):
         """Where the run stands at the end of ``epoch`` (finished or cut short), as the checkpoint records it."""
-        where = {"epoch": epoch, "iteration": self.gan.iteration}
-        if self.loader is not None:
-            per_epoch, k = steps_per_epoch(self.gan, self.loader), self.gan.discriminator_steps
-            step = self.gan.iteration - (epoch - 1) * per_epoch
-            where.update(step=step, steps_per_epoch=per_epoch, finished=step == per_epoch,
-                         data_order={"loader_seed": int(self.loader.seed), "batch_size": self.loader.batch_size,
-                                     "examples": len(self.loader.images), "epoch_shuffled_by": [int(self.loader.seed), epoch - 1],
-                                     "minibatches_used": step * k})
-        return where
+        return position_record(self.gan, self.loader, epoch)
 
     def __call__(self, epoch):
         if self.before is not None:  # a measurement the checkpoint keeps (in the history)
@@ -89,6 +82,21 @@ class EpochCheckpoints:
                                        f"{error.filename or 'a file'}); the checkpoint {path} was written") from None
         cut = "" if where.get("finished", True) else f" (cut at step {where['step']} of {where['steps_per_epoch']})"
         self.log(f"epoch {epoch}{cut}: wrote {grid} and checkpoint.npz ({time.perf_counter() - self.started:.0f} s so far)")
+
+
+def position_record(gan, loader, epoch):
+    """What a checkpoint written at the end of ``epoch`` records of the run's position: the epoch, the GAN's
+    iteration, and with a ``loader`` the step within the epoch and the data order (the loader's seed and
+    the minibatches of that epoch already used), so that a resumed run continues at the very step."""
+    where = {"epoch": epoch, "iteration": gan.iteration}
+    if loader is not None:
+        per_epoch, k = steps_per_epoch(gan, loader), gan.discriminator_steps
+        step = gan.iteration - (epoch - 1) * per_epoch
+        where.update(step=step, steps_per_epoch=per_epoch, finished=step == per_epoch,
+                     data_order={"loader_seed": int(loader.seed), "batch_size": loader.batch_size,
+                                 "examples": len(loader.images), "epoch_shuffled_by": [int(loader.seed), epoch - 1],
+                                 "minibatches_used": step * k})
+    return where
 
 
 def last_good(last):
@@ -170,6 +178,9 @@ def read_resume(path, parser, config_keys, script, fixed=None):
     counters = state["gan"]["counters"]
     if "iteration" not in counters:
         raise bad("has no iteration counter in its GAN state")
+    unknown = sorted(set(counters) - set(COUNTERS))
+    if unknown:
+        raise bad(f"records the counter(s) {', '.join(unknown)}; a GAN counts only {', '.join(COUNTERS)}")
     for name, value in counters.items():
         if not is_count(value):
             raise bad(f"records the counter {name} as {_shown(value)}; expected a non-negative integer")
@@ -184,6 +195,9 @@ def read_resume(path, parser, config_keys, script, fixed=None):
         if getattr(values, "ndim", None) != 1 or len(values) != iteration or values.dtype.kind != "f":
             raise bad(f"holds a history {name!r} of shape {getattr(values, 'shape', None)}; expected {iteration} "
                       f"floats, one per generator step made")
+        if not numpy.isfinite(values).all():  # a run stops at its first non-finite statistic and writes no checkpoint after it
+            raise bad(f"holds a history {name!r} with a value that is not finite, at step {int(numpy.argmin(numpy.isfinite(values))) + 1}; "
+                      f"no run writes one")
     return state, metadata, config
 
 
@@ -266,6 +280,26 @@ def resume_position(gan, loader, state, metadata, epochs, steps, path):
             raise FileFormatError(f"--resume: {path!r} records epoch {recorded.get('epoch')!r} step {recorded.get('step')!r}, "
                                   f"but its GAN has made {gan.iteration} generator steps, which is epoch {expected[0]} "
                                   f"step {expected[1]} (was it edited by hand?)")
+        if gan.iteration:  # every other field of the position, and of its data order, as this run would write it
+            should = position_record(gan, loader, expected[0])
+            for key, value in recorded.items():
+                wanted = should.get(key)
+                fields = value.items() if isinstance(value, dict) and isinstance(wanted, dict) else [(None, value)]
+                for field, found in fields:
+                    right = wanted if field is None else wanted.get(field)
+                    if field is not None and field not in wanted:
+                        continue
+                    if found != right:
+                        name = key if field is None else f"{key}.{field}"
+                        raise FileFormatError(f"--resume: {path!r} records position {name} {found!r}, and its GAN's "
+                                              f"{gan.iteration} steps with these settings and data give {right!r} (was it "
+                                              f"edited by hand?)")
+    k = gan.discriminator_steps
+    made = {"generator_step_count": gan.iteration, "discriminator_step_count": k * gan.iteration}
+    for name, value in made.items():
+        if getattr(gan, name, value) != value:
+            raise FileFormatError(f"--resume: {path!r} records the counter {name} {getattr(gan, name)}, and {gan.iteration} "
+                                  f"iterations of {k} discriminator step(s) and one generator step make {value} (was it edited by hand?)")
     if epochs * per_epoch <= gan.iteration:
         raise RunError(f"--epochs {epochs}: the checkpoint has already made {gan.iteration} generator steps, "
                        f"{epochs_done} full epochs of {per_epoch}; ask for more epochs")
