@@ -18,6 +18,7 @@ not probabilities), so ``d_real − d_fake`` is the critic's Wasserstein estimat
 
 from minigan.engine import backend
 from minigan.engine.autograd import Tensor, grad
+from minigan.engine.checks import finite_number
 from .objectives import data_of, mean_score
 
 
@@ -55,7 +56,7 @@ class WGAN:
     """
 
     def __init__(self, clip=0.01):
-        if not clip > 0:  # written so that NaN fails too
+        if not finite_number("WGAN", "clip (c)", clip) > 0:  # an infinite box clips nothing
             raise ValueError(f"WGAN: clip (c) must be positive, got {clip!r}")
         self.clip = float(clip)
 
@@ -108,7 +109,7 @@ class WGANGP:
     """
 
     def __init__(self, penalty_weight=10.0):
-        if not penalty_weight >= 0:
+        if not finite_number("WGANGP", "penalty_weight (λ)", penalty_weight) >= 0:
             raise ValueError(f"WGANGP: penalty_weight (λ) must be non-negative, got {penalty_weight!r}")
         self.penalty_weight = float(penalty_weight)
 

@@ -1,0 +1,87 @@
+"""Every setting of the Python API checked where it is given ("Nothing lost", round 2).
+
+One test per finding of a hostile-user probe: the API accepted what the command line refuses, or gave a
+message that did not name the argument. Each setting is refused at the constructor or function that
+takes it, in one line naming the class or function, the argument, and what was expected and found,
+with the shared checks of ``minigan/engine/checks.py``.
+"""
+
+import numpy
+import pytest
+
+from minigan import nn
+from minigan.engine.checks import boolean, positive_int
+from minigan.gans.least_squares import LeastSquares
+from minigan.gans.objectives import Standard
+from minigan.gans.wasserstein import WGAN, WGANGP
+
+INF = float("inf")
+
+
+def one_line(error):
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+# ----- the shared checks ---------------------------------------------------------------------------------
+def test_boolean_takes_only_true_or_false():
+    assert boolean("F", "flag", True) is True and boolean("F", "flag", numpy.bool_(False)) is False
+    for value in ("no", 0, 1, None, 1.0):
+        with pytest.raises(TypeError, match=r"^F: flag must be True or False, got .* \(a \w+\)$"):
+            boolean("F", "flag", value)
+
+
+def test_positive_int_refuses_bools_floats_and_small_ints():
+    assert positive_int("F", "n", numpy.int64(3)) == 3
+    for value in (True, 2.0, "2", None):
+        with pytest.raises(TypeError, match="^F: n must be a positive int, got"):
+            positive_int("F", "n", value)
+    with pytest.raises(ValueError, match=r"^F: n must be a positive int, got 0$"):
+        positive_int("F", "n", 0)
+
+
+# ----- 2. the objectives' numbers: finite, real, not bools ------------------------------------------------
+def test_objectives_refuse_bools_infinities_and_strings():
+    with pytest.raises(TypeError, match=r"^Standard: r1_gamma \(γ\) must be a real number, got True \(a bool\)$"):
+        Standard(r1_gamma=True)
+    with pytest.raises(TypeError, match=r"^Standard: real_label must be a real number, got '0.9' \(a str\)$"):
+        Standard(real_label="0.9")
+    with pytest.raises(ValueError, match=r"^WGAN: clip \(c\) must be finite, got inf$"):
+        WGAN(clip=INF)
+    with pytest.raises(ValueError, match=r"^WGANGP: penalty_weight \(λ\) must be finite, got inf$"):
+        WGANGP(penalty_weight=INF)
+    with pytest.raises(TypeError, match=r"^WGANGP: penalty_weight \(λ\) must be a real number, got '10' \(a str\)$"):
+        WGANGP(penalty_weight="10")
+    with pytest.raises(ValueError, match=r"^LeastSquares: a must be finite, got -inf$"):
+        LeastSquares(a=-INF)
+
+
+def test_layer_norm_eps_is_a_finite_number():
+    with pytest.raises(TypeError, match=r"^LayerNorm: eps must be a real number, got '1e-5' \(a str\)$"):
+        nn.LayerNorm(4, eps="1e-5")
+    with pytest.raises(ValueError, match=r"^LayerNorm: eps must be finite, got inf$"):
+        nn.LayerNorm(4, eps=INF)
+
+
+# ----- 3. the layers' settings ---------------------------------------------------------------------------
+def test_gaussian_noise_checks_sigma_and_rng():
+    with pytest.raises(ValueError, match=r"^GaussianNoise: sigma must be finite, got inf$"):
+        nn.GaussianNoise(INF)
+    with pytest.raises(TypeError, match=r"^GaussianNoise: rng must be None or a random generator .*got 123 \(a int\)$"):
+        nn.GaussianNoise(0.3, rng=123)
+    nn.GaussianNoise(0.3, rng=numpy.random.default_rng(0))
+
+
+def test_instance_norm_checks_eps_and_affine():
+    with pytest.raises(ValueError, match=r"^InstanceNorm2d: eps must be finite, got inf$"):
+        nn.InstanceNorm2d(3, eps=INF)
+    with pytest.raises(TypeError, match=r"^InstanceNorm2d: affine must be True or False, got 'yes' \(a str\)$"):
+        nn.InstanceNorm2d(3, affine="yes")
+
+
+def test_unet_checks_skips_and_widths():
+    with pytest.raises(TypeError, match=r"^UNet: skips must be True or False, got 'no' \(a str\)$"):
+        nn.UNet(1, 1, skips="no")
+    with pytest.raises(ValueError, match=r"^UNet: widths must be a non-empty tuple or list of positive ints, one per level .*got 4 \(a int\)$"):
+        nn.UNet(1, 1, widths=4)
