@@ -12,6 +12,7 @@ import pytest
 from minigan import nn
 from minigan.engine.checks import boolean, positive_int
 from minigan.gans.least_squares import LeastSquares
+from minigan.gans.models import build_gan
 from minigan.gans.objectives import Standard
 from minigan.gans.wasserstein import WGAN, WGANGP
 
@@ -39,6 +40,32 @@ def test_positive_int_refuses_bools_floats_and_small_ints():
             positive_int("F", "n", value)
     with pytest.raises(ValueError, match=r"^F: n must be a positive int, got 0$"):
         positive_int("F", "n", 0)
+
+
+# ----- 1. build_gan refuses what mnist_gan.py's flags refuse ----------------------------------------------
+@pytest.mark.parametrize("objective", ["wgan", "wgan-gp"])
+def test_build_gan_refuses_a_generator_loss_for_a_wasserstein_critic(objective):
+    with pytest.raises(ValueError, match=rf"build_gan: generator_loss='minimax': a Wasserstein critic's G descends .*objective='{objective}'"):
+        build_gan("mlp", objective=objective, generator_loss="minimax")
+
+
+@pytest.mark.parametrize("objective", ["lsgan", "lsgan-chi2"])
+def test_build_gan_refuses_a_generator_loss_for_least_squares(objective):
+    with pytest.raises(ValueError, match=rf"build_gan: generator_loss='minimax': G's loss is fixed by objective='{objective}'") as error:
+        build_gan("mlp", objective=objective, generator_loss="minimax")
+    one_line(error)
+
+
+def test_build_gan_refuses_r1_options_that_would_be_ignored():
+    with pytest.raises(ValueError, match=r"build_gan: r1_gamma=10.0: R1 is an option of the standard objective, not of objective='lsgan'"):
+        build_gan("mlp", objective="lsgan", r1_gamma=10.0)
+    with pytest.raises(ValueError, match=r"build_gan: r1_every=4 spaces the R1 penalty, which is off"):
+        build_gan("mlp", r1_every=4)
+    with pytest.raises(ValueError, match=r"build_gan: r1_every=4 spaces the R1 penalty, which is off"):
+        build_gan("mlp", objective="wgan", r1_every=4)
+    with pytest.raises(ValueError, match=r"Standard: r1_every \(N\) = 4 spaces the R1 penalty, which is off"):
+        Standard(r1_every=4)
+    assert build_gan("mlp", r1_gamma=10.0, r1_every=4).objective.r1_every == 4
 
 
 # ----- 2. the objectives' numbers: finite, real, not bools ------------------------------------------------
