@@ -10,6 +10,7 @@ import numpy
 import pytest
 
 from minigan import nn
+from minigan.engine.backend import to_numpy
 from minigan.engine.checks import boolean, positive_int
 from minigan.gans.least_squares import LeastSquares
 from minigan.gans.models import build_gan
@@ -112,3 +113,24 @@ def test_unet_checks_skips_and_widths():
         nn.UNet(1, 1, skips="no")
     with pytest.raises(ValueError, match=r"^UNet: widths must be a non-empty tuple or list of positive ints, one per level .*got 4 \(a int\)$"):
         nn.UNet(1, 1, widths=4)
+
+
+# ----- 4. weight norm: a loaded direction with a zero row --------------------------------------------------
+def test_weight_norm_refuses_a_loaded_zero_direction_row():
+    layer = nn.WeightNormLinear(3, 2)
+    state = {name: to_numpy(value).copy() for name, value in layer.state_dict().items()}
+    before = to_numpy(layer.direction.data).copy()
+    state["direction"][1] = 0.0
+    with pytest.raises(ValueError, match=r"WeightNormLinear.load_state_dict: direction has 1 row\(s\) whose squared norm .* row 1, gives 0.0") as error:
+        layer.load_state_dict(state)
+    one_line(error)
+    numpy.testing.assert_array_equal(to_numpy(layer.direction.data), before)  # nothing loaded
+
+
+# ----- 7. data-dependent initialisation on a batch holding NaN ----------------------------------------------
+def test_data_dependent_init_says_the_batch_is_not_finite():
+    model = nn.Sequential(nn.WeightNormLinear(3, 2))
+    x = numpy.ones((4, 3), numpy.float32) * numpy.arange(4, dtype=numpy.float32)[:, None]
+    x[2, 1] = numpy.nan
+    with pytest.raises(ValueError, match=r"^data_dependent_init_: the minibatch x of shape \(4, 3\) holds 1 non-finite value\(s\)"):
+        nn.data_dependent_init_(model, x)
