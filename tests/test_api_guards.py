@@ -6,16 +6,20 @@ takes it, in one line naming the class or function, the argument, and what was e
 with the shared checks of ``minigan/engine/checks.py``.
 """
 
+import math
+
 import numpy
 import pytest
 
-from minigan import nn
+import minigan
+from minigan import nn, optim
 from minigan.engine.backend import to_numpy
 from minigan.engine.checks import boolean, positive_int
+from minigan.gans.gan import GAN, output_range
 from minigan.gans.least_squares import LeastSquares
 from minigan.gans.models import build_gan
 from minigan.gans.objectives import Standard
-from minigan.gans.wasserstein import WGAN, WGANGP
+from minigan.gans.wasserstein import WGAN, WGANGP, gradient_penalty
 
 INF = float("inf")
 
@@ -127,6 +131,31 @@ def test_weight_norm_refuses_a_loaded_zero_direction_row():
     numpy.testing.assert_array_equal(to_numpy(layer.direction.data), before)  # nothing loaded
 
 
+# ----- 5. train_iteration's real_batches -----------------------------------------------------------------------
+def tiny_gan(k=1):
+    minigan.seed(0)
+    generator = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1), nn.Tanh())
+    discriminator = nn.Sequential(nn.Linear(1, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    return GAN(generator, discriminator, optim.Adam(generator.parameters(), lr=1e-3),
+               optim.Adam(discriminator.parameters(), lr=1e-3), noise_dim=4, discriminator_steps=k)
+
+
+def test_train_iteration_names_real_batches_when_it_is_not_an_iterator_or_runs_out():
+    batch = numpy.zeros((4, 1), numpy.float32)
+    gan = tiny_gan(k=3)
+    with pytest.raises(TypeError, match=r"^GAN.train_iteration: real_batches must be an iterator yielding k = 3 minibatches .*got a list$"):
+        gan.train_iteration([batch])
+    with pytest.raises(ValueError, match=r"^GAN.train_iteration: real_batches ran out after 1 of the k = 3 minibatches of iteration 0 \(D was updated on the first 1\); it must yield k"):
+        gan.train_iteration(iter([batch]))
+
+
+# ----- 6. the gradient penalty on mismatched shapes ------------------------------------------------------
+def test_gradient_penalty_names_both_shapes():
+    gan = tiny_gan()
+    with pytest.raises(ValueError, match=r"^gradient_penalty: real and fake must have the same shape .*got real \(4, 1\) and fake \(3, 1\)$"):
+        gradient_penalty(gan, numpy.zeros((4, 1), numpy.float32), numpy.zeros((3, 1), numpy.float32), None, 10.0)
+
+
 # ----- 7. data-dependent initialisation on a batch holding NaN ----------------------------------------------
 def test_data_dependent_init_says_the_batch_is_not_finite():
     model = nn.Sequential(nn.WeightNormLinear(3, 2))
@@ -134,3 +163,28 @@ def test_data_dependent_init_says_the_batch_is_not_finite():
     x[2, 1] = numpy.nan
     with pytest.raises(ValueError, match=r"^data_dependent_init_: the minibatch x of shape \(4, 3\) holds 1 non-finite value\(s\)"):
         nn.data_dependent_init_(model, x)
+
+
+# ----- 8. real data outside G's output range ------------------------------------------------------------------
+def test_output_range_is_read_off_the_generators_last_activation():
+    assert output_range(build_gan("dcgan").generator) == (-1.0, 1.0)
+    assert output_range(build_gan("mlp").generator) == (0.0, 1.0)  # sigmoid, then a reshape
+    assert output_range(nn.Sequential(nn.Linear(2, 2))) is None
+
+
+def test_train_iteration_refuses_real_images_outside_gs_range():
+    gan = build_gan("mlp", seed=0)
+    images = numpy.random.default_rng(0).integers(0, 256, size=(8, 28, 28, 1)).astype(numpy.float32)
+    with pytest.raises(ValueError, match=r"^GAN.train_iteration: real_batches' first minibatch lies in \[0, 255\], but G's samples lie in \[0, 1\]") as error:
+        gan.train_iteration(iter([images]))
+    one_line(error)
+    assert gan.discriminator_step_count == 0  # refused before any update
+    gan.output_range = None  # on purpose: then trained as it is
+    assert math.isfinite(float(gan.train_iteration(iter([images]))["d_loss"]))
+
+
+def test_the_range_is_checked_on_the_first_minibatch_only():
+    gan = tiny_gan()
+    gan.train_iteration(iter([numpy.full((4, 1), 0.5, numpy.float32)]))
+    assert gan.real_range_checked
+    gan.train_iteration(iter([numpy.full((4, 1), 2.0, numpy.float32)]))  # later minibatches cost no copy to the host

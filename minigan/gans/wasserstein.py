@@ -154,6 +154,9 @@ def gradient_penalty(gan, real, fake, condition, penalty_weight):
     parameters (through the gradient ∇ₓ̂ D, recorded with ``create_graph=True``).
     """
     real_data, fake_data = data_of(real), data_of(fake)
+    if real_data.shape != fake_data.shape:  # x̂ pairs each real example with one fake: NumPy would only say "broadcast"
+        raise ValueError(f"gradient_penalty: real and fake must have the same shape (x̂ = εx + (1 − ε)x̃ pairs them "
+                         f"example by example), got real {tuple(real_data.shape)} and fake {tuple(fake_data.shape)}")
     m = real_data.shape[0]
     epsilon = backend.default_rng().uniform(0.0, 1.0, size=(m,) + (1,) * (real_data.ndim - 1))  # (m, 1, …), broadcasts per example
     epsilon = epsilon.astype(real_data.dtype, copy=False)
