@@ -278,7 +278,7 @@ def test_bad_arguments():
         make(generator_loss="wasserstein")
     with pytest.raises(ValueError, match=r"real_label must be in \(0, 1\], got 1.5"):
         make(real_label=1.5)
-    with pytest.raises(ValueError, match=r"real_label must be in \(0, 1\], got nan"):
+    with pytest.raises(ValueError, match=r"real_label must be finite, got nan"):  # the shared check, checks.finite_number
         make(real_label=float("nan"))
     with pytest.raises(ValueError, match=r"discriminator_steps \(k\) must be a positive int, got 0"):
         make(discriminator_steps=0)

@@ -72,7 +72,7 @@ def test_a_tiny_least_squares_gan_learns_a_gaussian(coding):
 def test_bad_targets_are_refused_with_their_name():
     with pytest.raises(ValueError, match="a and the real target b must differ, got a = b = 1"):
         LeastSquares(1, 1, 1)
-    with pytest.raises(ValueError, match="c must be a number, got 'x'"):
+    with pytest.raises(TypeError, match=r"c must be a real number, got 'x' \(a str\)"):  # the shared checks.finite_number
         LeastSquares(0, 1, "x")
     with pytest.raises(ValueError, match=r"coding must be one of \('0-1', '-1-1-0'\), got '0-1-1'"):
         LeastSquares.coding("0-1-1")

@@ -32,6 +32,27 @@ def finite_number(owner, name, value):
     return value
 
 
+def boolean(owner, name, value):
+    """``value`` as a bool if it is True or False (a NumPy bool too); else a TypeError naming ``owner`` and ``name``.
+
+    Why not ``bool(value)``: every non-empty string is true, so ``skips='no'`` would switch skips on;
+    and a number given for a flag is more often a slip for the argument beside it than a choice.
+    """
+    if isinstance(value, (bool, numpy.bool_)):
+        return bool(value)
+    raise TypeError(f"{owner}: {name} must be True or False, got {value!r} (a {type(value).__name__})")
+
+
+def positive_int(owner, name, value):
+    """``value`` as an int if it is an integer ≥ 1 (a NumPy integer too); else a TypeError or ValueError naming
+    ``owner`` and ``name``. Bools are refused: ``True`` is 1 to Python but never meant as a count."""
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be a positive int, got {value!r} (a {type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def state_array(owner, key, value, shape, dtype):
     """``value`` as a NumPy array of ``dtype`` and ``shape`` with every entry finite, or an error naming ``key``.
 

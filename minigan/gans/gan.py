@@ -35,9 +35,10 @@ import contextlib
 
 import numpy
 
-from minigan.engine import backend
+from minigan.engine import backend, nn
 from minigan.engine.autograd import Tensor, no_grad
-from .objectives import GENERATOR_LOSSES, Standard
+from minigan.engine.checks import positive_int
+from .objectives import GENERATOR_LOSSES, Standard, data_of
 
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
 
@@ -61,13 +62,16 @@ class GAN:
             condition)`` and ``generator_loss(gan, fake, condition)`` (see ``objectives.py``), and
             optionally ``after_discriminator_step(gan)``, called after every update of D (WGAN's
             clipping); given instead of ``generator_loss`` and ``real_label``, not with them.
+
+    ``output_range``: (low, high) of G's samples when G ends in tanh or sigmoid (``output_range(G)``), else
+    None. The first real minibatch the GAN trains on must lie in it (see ``check_real_range``); set it
+    to None to train on data outside it on purpose.
     """
 
     def __init__(self, generator, discriminator, generator_optimizer, discriminator_optimizer, noise_dim,
                  generator_loss=None, discriminator_steps=1, noise="normal", real_label=None, seed=None, *,
                  objective=None):
-        if not isinstance(discriminator_steps, int) or discriminator_steps < 1:
-            raise ValueError(f"GAN: discriminator_steps (k) must be a positive int, got {discriminator_steps!r}")
+        discriminator_steps = positive_int("GAN", "discriminator_steps (k)", discriminator_steps)
         if noise not in NOISE_DISTRIBUTIONS:
             raise ValueError(f"GAN: noise must be one of {NOISE_DISTRIBUTIONS}, got {noise!r}")
         self.generator, self.discriminator = generator, discriminator
@@ -75,6 +79,8 @@ class GAN:
         self.noise_dim, self.discriminator_steps, self.noise = noise_dim, discriminator_steps, noise
         self.seed = None if seed is None else backend.check_seed(seed, "GAN: seed")  # here, not deep in SeedSequence
         self.objective = _objective(objective, generator_loss, real_label)
+        self.output_range = output_range(generator)
+        self.real_range_checked = False  # the first real minibatch is checked against output_range
         self.iteration = 0  # completed iterations of Algorithm 1's outer loop
         self.discriminator_step_count = 0
         self.generator_step_count = 0
@@ -84,19 +90,48 @@ class GAN:
         """k discriminator steps, each on its own minibatch ``next(real_batches)``, then one generator step
         with the same minibatch size m (and, for a conditional GAN, the last minibatch's condition).
 
-        ``real_batches`` yields what ``DataLoader`` yields: minibatches of examples (m, …), or for a
-        conditional GAN (examples, labels) pairs. Returns the statistics of the last D step and the G step,
-        as 0-d arrays left on the device: an iteration copies nothing to the host (on a GPU every copy
+        ``real_batches``, an iterator (``iter(loader)``), yields what ``DataLoader`` yields: minibatches of
+        examples (m, …), or for a conditional GAN (examples, labels) pairs; k of them per call. The first
+        minibatch a GAN trains on must lie in G's ``output_range`` (``check_real_range``). Returns the
+        statistics of the last D step and the G step, as 0-d arrays left on the device: an iteration copies nothing to the host (on a GPU every copy
         waits for the queued work). ``float(stats["d_loss"])`` fetches one; ``training.fetch_statistics``
         fetches many steps' at once.
         """
+        if not hasattr(real_batches, "__next__"):  # a list would fail in next() with a message naming neither
+            raise TypeError(f"{type(self).__name__}.train_iteration: real_batches must be an iterator yielding "
+                            f"k = {self.discriminator_steps} minibatches per iteration (iter(loader)), "
+                            f"got a {type(real_batches).__name__}")
         self.seed_iteration()
-        for _ in range(self.discriminator_steps):                    # for k steps:
-            real, condition = self.split_batch(next(real_batches))   #   m examples x (and their condition y)
+        for step in range(self.discriminator_steps):                 # for k steps:
+            real, condition = self.split_batch(next_minibatch(self, real_batches, step))  # m examples x (and y)
+            if not self.real_range_checked:
+                self.check_real_range(real)
             stats = self.discriminator_step(real, condition)         #   update D on them and on m fresh G(z)
         stats.update(self.generator_step(real.shape[0], condition))  # update G on m fresh G(z)
         self.iteration += 1
         return stats
+
+    def check_real_range(self, real):
+        """Refuse a real minibatch outside G's ``output_range``: D would tell real from fake by the range
+        alone (images in [0, 255] against a tanh's (−1, 1)) and G could never close the gap.
+
+        Called on the first minibatch only: one minimum and maximum per run, since on a GPU reading them
+        waits for the queued work, which every later iteration must not do (``train_iteration``); the
+        minibatches of one run come from the same scaling, so the first one speaks for them.
+        """
+        self.real_range_checked = True
+        if self.output_range is None:
+            return
+        data = data_of(real)
+        if data.size == 0 or data.dtype.kind not in "iuf":  # nothing to bound (D's own checks speak for the rest)
+            return
+        xp = backend.array_module(data)
+        found_low, found_high = (float(v) for v in backend.to_numpy(xp.stack([data.min(), data.max()])))  # one copy
+        low, high = self.output_range
+        if not (low <= found_low and found_high <= high):  # NaN fails too
+            raise ValueError(f"{type(self).__name__}.train_iteration: real_batches' first minibatch lies in [{found_low:g}, {found_high:g}], "
+                             f"but G's samples lie in [{low:g}, {high:g}] (its last activation); scale the data to "
+                             f"G's range (models.IMAGE_RANGE), or set gan.output_range = None to train on it as it is")
 
     # ----- the two updates --------------------------------------------------------------------------
     def discriminator_step(self, real, condition=None):
@@ -214,6 +249,33 @@ class GAN:
 
 
 # ----- helpers of the loop ---------------------------------------------------------------------------
+def next_minibatch(gan, real_batches, step):
+    """The next minibatch of ``real_batches``; one line naming it if the iterator is exhausted, rather
+    than a bare StopIteration from inside the loop."""
+    try:
+        return next(real_batches)
+    except StopIteration:
+        updated = f" (D was updated on the first {step})" if step else ""
+        raise ValueError(f"{type(gan).__name__}.train_iteration: real_batches ran out after {step} of the "
+                         f"k = {gan.discriminator_steps} minibatches of iteration {gan.iteration}{updated}; "
+                         f"it must yield k minibatches per iteration") from None
+
+
+# What each final activation bounds G's samples to; shape-only layers after it (a Reshape) change no value.
+ACTIVATION_RANGES = ((nn.Tanh, (-1.0, 1.0)), (nn.Sigmoid, (0.0, 1.0)))
+SHAPE_LAYERS = (nn.Reshape, nn.Flatten)
+
+
+def output_range(generator):
+    """(low, high) bounding G's samples if G is a ``Sequential`` whose last layer (after any reshape) is
+    tanh or sigmoid; None when it cannot be read off G."""
+    layers = generator.layers if isinstance(generator, nn.Sequential) else []
+    for layer in reversed(layers):
+        if not isinstance(layer, SHAPE_LAYERS):
+            return next((bounds for kind, bounds in ACTIVATION_RANGES if isinstance(layer, kind)), None)
+    return None
+
+
 def _objective(objective, generator_loss, real_label):
     """``objective`` if given (and then without the other two), else ``Standard(generator_loss, real_label)``."""
     if objective is None:
@@ -262,4 +324,4 @@ def _as_tensor(array):
     return array if isinstance(array, Tensor) else Tensor(backend.get_backend().asarray(array))
 
 
-__all__ = ["GAN", "Standard", "GENERATOR_LOSSES", "NOISE_DISTRIBUTIONS", "frozen", "evaluating", "descend"]
+__all__ = ["GAN", "Standard", "GENERATOR_LOSSES", "NOISE_DISTRIBUTIONS", "frozen", "evaluating", "descend", "output_range"]

@@ -21,6 +21,7 @@ Both are objectives of Algorithm 1 (``minigan/gans/gan.py``): the loop is unchan
 players descend is this module's.
 """
 
+from minigan.engine.checks import finite_number
 from minigan.engine.losses import mse_loss
 from .objectives import mean_score
 
@@ -41,8 +42,7 @@ class LeastSquares:
 
     def __init__(self, a=0.0, b=1.0, c=1.0):
         for name, value in (("a", a), ("b", b), ("c", c)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                raise ValueError(f"LeastSquares: {name} must be a number, got {value!r}")
+            finite_number("LeastSquares", name, value)  # an infinite target makes every loss infinite
         if a == b:
             raise ValueError(f"LeastSquares: the fake target a and the real target b must differ, got a = b = {a}")
         self.a, self.b, self.c = float(a), float(b), float(c)

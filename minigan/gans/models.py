@@ -150,8 +150,19 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
     if objective not in OBJECTIVES:
         raise ValueError(f"build_gan: objective must be one of {tuple(OBJECTIVES)}, got {objective!r}")
     recipe = OBJECTIVES[objective]
-    if r1_gamma and objective != "standard":
-        raise ValueError(f"build_gan: r1_gamma is an option of the standard objective, got objective={objective!r}")
+    # The other objectives' builders ignore these three, so a value given for one of them would be lost
+    # without a word: refused here, as examples/mnist_gan.py refuses the same flags.
+    if r1_gamma != 0 and objective != "standard":
+        raise ValueError(f"build_gan: r1_gamma={r1_gamma!r}: R1 is an option of the standard objective, not of objective={objective!r}")
+    if r1_every != 1 and not (objective == "standard" and r1_gamma != 0):
+        raise ValueError(f"build_gan: r1_every={r1_every!r} spaces the R1 penalty, which is off; give r1_gamma > 0 "
+                         f"(with objective='standard') with it")
+    if generator_loss != "non-saturating" and recipe.critic:
+        raise ValueError(f"build_gan: generator_loss={generator_loss!r}: a Wasserstein critic's G descends −E[D(G(z))]; "
+                         f"the choice is the standard objective's, not objective={objective!r}'s")
+    if generator_loss != "non-saturating" and objective != "standard":
+        raise ValueError(f"build_gan: generator_loss={generator_loss!r}: G's loss is fixed by objective={objective!r} "
+                         f"(for LSGAN ½ E[(D(G(z)) − c)²]); the choice is the standard objective's")
     if model == "dcgan":
         generator = nn.init.normal_weights_(dcgan_generator())
         discriminator = nn.init.normal_weights_(dcgan_discriminator(norm=recipe.critic_norm))

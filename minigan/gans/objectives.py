@@ -30,6 +30,7 @@ that returns logits, and of one that returns raw scores) and ``data_of`` (the ar
 
 from minigan.engine import backend
 from minigan.engine.autograd import Tensor, grad
+from minigan.engine.checks import finite_number, positive_int
 from minigan.engine.losses import binary_cross_entropy_with_logits
 
 GENERATOR_LOSSES = ("minimax", "non-saturating")
@@ -78,12 +79,14 @@ class Standard:
     def __init__(self, generator_loss="non-saturating", real_label=1.0, r1_gamma=0.0, r1_every=1):
         if generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"Standard: generator_loss must be one of {GENERATOR_LOSSES}, got {generator_loss!r}")
-        if not 0 < real_label <= 1:  # written so that NaN fails too
+        if not 0 < finite_number("Standard", "real_label", real_label) <= 1:
             raise ValueError(f"Standard: real_label must be in (0, 1], got {real_label!r}")
-        if not 0 <= r1_gamma < float("inf"):
+        if not finite_number("Standard", "r1_gamma (γ)", r1_gamma) >= 0:  # a bool is refused: r1_gamma=True is a slip
             raise ValueError(f"Standard: r1_gamma (γ) must be a finite number ≥ 0, got {r1_gamma!r}")
-        if not isinstance(r1_every, int) or isinstance(r1_every, bool) or r1_every < 1:
-            raise ValueError(f"Standard: r1_every (N) must be a positive int, got {r1_every!r}")
+        positive_int("Standard", "r1_every (N)", r1_every)
+        if r1_every != 1 and r1_gamma == 0:  # spacing a penalty that is off would be silently ignored
+            raise ValueError(f"Standard: r1_every (N) = {r1_every!r} spaces the R1 penalty, which is off (r1_gamma = 0); "
+                             f"give r1_gamma > 0 with it")
         self.generator_form, self.real_label = generator_loss, real_label
         self.r1_gamma, self.r1_every = float(r1_gamma), r1_every
 

@@ -18,6 +18,7 @@ not probabilities), so ``d_real − d_fake`` is the critic's Wasserstein estimat
 
 from minigan.engine import backend
 from minigan.engine.autograd import Tensor, grad
+from minigan.engine.checks import finite_number
 from .objectives import data_of, mean_score
 
 
@@ -55,7 +56,7 @@ class WGAN:
     """
 
     def __init__(self, clip=0.01):
-        if not clip > 0:  # written so that NaN fails too
+        if not finite_number("WGAN", "clip (c)", clip) > 0:  # an infinite box clips nothing
             raise ValueError(f"WGAN: clip (c) must be positive, got {clip!r}")
         self.clip = float(clip)
 
@@ -108,7 +109,7 @@ class WGANGP:
     """
 
     def __init__(self, penalty_weight=10.0):
-        if not penalty_weight >= 0:
+        if not finite_number("WGANGP", "penalty_weight (λ)", penalty_weight) >= 0:
             raise ValueError(f"WGANGP: penalty_weight (λ) must be non-negative, got {penalty_weight!r}")
         self.penalty_weight = float(penalty_weight)
 
@@ -153,6 +154,9 @@ def gradient_penalty(gan, real, fake, condition, penalty_weight):
     parameters (through the gradient ∇ₓ̂ D, recorded with ``create_graph=True``).
     """
     real_data, fake_data = data_of(real), data_of(fake)
+    if real_data.shape != fake_data.shape:  # x̂ pairs each real example with one fake: NumPy would only say "broadcast"
+        raise ValueError(f"gradient_penalty: real and fake must have the same shape (x̂ = εx + (1 − ε)x̃ pairs them "
+                         f"example by example), got real {tuple(real_data.shape)} and fake {tuple(fake_data.shape)}")
     m = real_data.shape[0]
     epsilon = backend.default_rng().uniform(0.0, 1.0, size=(m,) + (1,) * (real_data.ndim - 1))  # (m, 1, …), broadcasts per example
     epsilon = epsilon.astype(real_data.dtype, copy=False)

@@ -7,6 +7,7 @@ the paper's eq. 2 and CycleGAN's choice) learns nothing; ``affine=True`` adds γ
 """
 
 from ..backend import get_backend
+from ..checks import boolean, finite_number
 from ..ops.instancenorm import instance_norm
 from .module import Module, Parameter
 
@@ -17,8 +18,9 @@ class InstanceNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, affine=False, dtype=None):
         if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
             raise ValueError(f"InstanceNorm2d: num_features must be a positive int, got {num_features!r}")
-        if not eps > 0:
+        if not finite_number("InstanceNorm2d", "eps", eps) > 0:  # eps = inf would silently output β everywhere
             raise ValueError(f"InstanceNorm2d: eps must be positive, got {eps}")
+        affine = boolean("InstanceNorm2d", "affine", affine)  # affine='no' would be true
         xp, dtype = get_backend().xp, dtype or get_backend().dtype
         self.num_features, self.eps, self.affine = num_features, eps, affine
         self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None

@@ -12,6 +12,7 @@ unchanged, at every order of differentiation). ε is drawn in x's dtype from the
 
 from ..autograd import Tensor
 from ..backend import array_module, default_rng
+from ..checks import finite_number
 from .module import Module
 
 
@@ -28,7 +29,7 @@ def gaussian_noise(x, sigma, training=True, rng=None):
         raise TypeError(f"gaussian_noise: x must be a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
         raise TypeError(f"gaussian_noise: x must have a floating dtype, got {x.dtype}")
-    if not sigma >= 0:
+    if not finite_number("gaussian_noise", "sigma", sigma) >= 0:  # σ = inf would turn every unit into ±inf
         raise ValueError(f"gaussian_noise: sigma must be >= 0, got {sigma}")
     if not training or sigma == 0:
         return x
@@ -42,8 +43,12 @@ class GaussianNoise(Module):
     """Adds N(0, σ²) noise to every unit while training; the identity in eval mode (``module.eval()``)."""
 
     def __init__(self, sigma, rng=None):
-        if not sigma >= 0:
+        if not finite_number("GaussianNoise", "sigma", sigma) >= 0:  # σ = inf would turn every unit into ±inf
             raise ValueError(f"GaussianNoise: sigma must be >= 0, got {sigma}")
+        # checked now: otherwise the first forward in training mode fails, far from the mistake
+        if rng is not None and not callable(getattr(rng, "standard_normal", None)):
+            raise TypeError(f"GaussianNoise: rng must be None or a random generator with standard_normal "
+                            f"(numpy.random.default_rng(seed)), got {rng!r} (a {type(rng).__name__})")
         self.sigma, self.rng = sigma, rng
 
     def forward(self, x):

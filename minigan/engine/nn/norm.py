@@ -77,7 +77,7 @@ class LayerNorm(Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, int) and not isinstance(normalized_shape, bool) else normalized_shape
         if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)):
             raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a non-empty tuple of positive ints, got {normalized_shape!r}")
-        if not eps > 0:
+        if not finite_number("LayerNorm", "eps", eps) > 0:  # eps = inf would silently output β everywhere
             raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
         xp, dtype = get_backend().xp, dtype or get_backend().dtype
         self.normalized_shape, self.eps = tuple(shape), eps

@@ -22,6 +22,7 @@ paper's conv-transpose k4 s2 p1) or "nearest" (nearest-neighbour ×2, then conv 
 resize-convolution of Odena et al. 2016, whose output has no checkerboard pattern).
 """
 
+from ..checks import boolean
 from ..ops.shape import concatenate
 from .activation import LeakyReLU, ReLU, Tanh
 from .conv import Conv2d, ConvTranspose2d
@@ -44,8 +45,10 @@ class UNet(Module):
     """x (N, H, W, in_channels) → tanh output (N, H, W, out_channels), with a skip at every scale (see above)."""
 
     def __init__(self, in_channels, out_channels, widths=(64, 128), dropout=0.5, skips=True, upsample="transpose", rng=None):
-        if not widths or not all(isinstance(w, int) and w >= 1 for w in widths):
-            raise ValueError(f"UNet: widths must be a non-empty sequence of positive ints, got {widths!r}")
+        if not (isinstance(widths, (tuple, list)) and widths and all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths)):
+            raise ValueError(f"UNet: widths must be a non-empty tuple or list of positive ints, one per level "
+                             f"(e.g. (64, 128)), got {widths!r} (a {type(widths).__name__})")
+        skips = boolean("UNet", "skips", skips)  # skips='no' would be true
         if upsample not in UPSAMPLING:
             raise ValueError(f"UNet: upsample must be one of {UPSAMPLING}, got {upsample!r}")
         self.widths, self.skips, self.upsample = tuple(widths), skips, upsample

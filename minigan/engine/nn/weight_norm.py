@@ -32,8 +32,11 @@ pre-activations of mean 0 and variance 1 on real data, layer after layer (``data
 
 import contextlib
 
+import numpy
+
 from ..autograd import Tensor, no_grad
-from ..backend import get_backend
+from ..backend import array_module, get_backend
+from ..checks import finite_number
 from ..ops.linalg import linear
 from . import init
 from .module import Module, Parameter
@@ -61,7 +64,7 @@ class WeightNormLinear(Module):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"WeightNormLinear: {name} must be a positive int, got {value!r}")
-        if not init_std > 0:
+        if not finite_number("WeightNormLinear", "init_std", init_std) > 0:
             raise ValueError(f"WeightNormLinear: init_std must be positive, got {init_std!r}")
         xp, dtype = get_backend().xp, dtype or get_backend().dtype
         self.in_features, self.out_features, self.train_scale = in_features, out_features, train_scale
@@ -72,6 +75,21 @@ class WeightNormLinear(Module):
         else:
             self.register_buffer("scale", xp.ones(out_features, dtype=dtype))
         self.initialising = False  # set by data_dependent_init_ for one forward pass
+
+    def check_state(self, where, prefix, state):
+        """Every row vᵢ of a loaded direction needs 0 < ‖vᵢ‖² < ∞ in its dtype: W = g·v/‖v‖ divides by ‖v‖,
+        so a zero row would make its unit's weights NaN, and an overflowing one would make them 0."""
+        direction = state.get("direction")
+        if direction is None:
+            return
+        with numpy.errstate(over="ignore"):  # an overflow gives inf: reported just below
+            squared = (direction * direction).sum(axis=1)  # in the direction's dtype, as the forward computes it
+        bad = ~((squared > 0) & numpy.isfinite(squared))
+        if bad.any():
+            row = int(numpy.argmax(bad))
+            raise ValueError(f"{where}: {prefix}direction has {int(bad.sum())} row(s) whose squared norm ‖vᵢ‖² is 0 or "
+                             f"overflows {direction.dtype} (the first, row {row}, gives {squared[row]}); expected "
+                             f"0 < ‖vᵢ‖² < ∞ for every row, since W = g·v/‖v‖ divides by it")
 
     def effective_weight(self):
         """The effective weight W = g · v / ‖v‖ (out_features, in_features), as a differentiable tensor."""
@@ -91,6 +109,9 @@ class WeightNormLinear(Module):
         with no_grad():
             t = linear(x, self.effective_weight()).data                 # (N, out): g·v·x/‖v‖ with g as it stands
             mean, std = t.mean(axis=0), t.std(axis=0)                   # (out,) each
+            if not array_module(t).isfinite(std).all():  # NaN or ±inf in a column: its σ is NaN, not "no variation"
+                raise ValueError(f"WeightNormLinear: data-dependent initialisation found non-finite pre-activations "
+                                 f"(NaN or ±inf) on this minibatch of shape {x.shape}; expected finite values")
             if not (std > 0).all():
                 raise ValueError("WeightNormLinear: data-dependent initialisation found a unit whose pre-activation "
                                  "does not vary over the minibatch (σ[t] = 0); use a more varied minibatch")
@@ -128,6 +149,11 @@ def data_dependent_init_(model, x):
     if not layers:
         raise ValueError(f"data_dependent_init_: {type(model).__name__} holds no WeightNormLinear layer to initialise")
     x = x if isinstance(x, Tensor) else Tensor(get_backend().asarray(x))
+    finite = array_module(x.data).isfinite(x.data)
+    if not finite.all():  # else a NaN would be reported as a unit that does not vary
+        bad = int(finite.size - finite.sum())
+        raise ValueError(f"data_dependent_init_: the minibatch x of shape {x.shape} holds {bad} non-finite value(s) "
+                         f"(NaN or ±inf); expected finite numbers")
     with _initialising(layers), no_grad():
         model(x)
     return model

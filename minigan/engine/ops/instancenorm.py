@@ -27,6 +27,7 @@ over the two pixel axes), as batch norm and layer norm do; the two are tested ag
 """
 
 from ..autograd import Function, Tensor, is_grad_enabled
+from ..checks import finite_number
 from .batchnorm import normalise
 
 
@@ -93,7 +94,7 @@ def instance_norm(x, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"instance_norm: each image needs H·W ≥ 2 pixels to estimate a variance, got shape {x.shape}")
     if (weight is None) != (bias is None):
         raise ValueError("instance_norm: give both weight and bias, or neither")
-    if not eps > 0:
+    if not finite_number("instance_norm", "eps", eps) > 0:
         raise ValueError(f"instance_norm: eps must be positive, got {eps}")
     if weight is None:
         return InstanceNorm.apply(x, eps=float(eps))

@@ -24,6 +24,7 @@ as batch norm does. The plain array twins of the fused kernels are ``reference.l
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import array_module
+from ..checks import finite_number
 from .batchnorm import normalise
 
 
@@ -108,6 +109,6 @@ def layer_norm(x, normalized_shape, weight, bias, eps=1e-5):
             raise ValueError(f"layer_norm: {name} has shape {tuple(value.shape)}, expected normalized_shape {shape}")
         if value.dtype != x.dtype:
             raise TypeError(f"layer_norm: {name} has dtype {value.dtype} but x has dtype {x.dtype}; convert one so both match")
-    if not eps > 0:
+    if not finite_number("layer_norm", "eps", eps) > 0:
         raise ValueError(f"layer_norm: eps must be positive, got {eps}")
     return LayerNorm.apply(x, weight, bias, eps=float(eps))
