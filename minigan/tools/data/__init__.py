@@ -4,6 +4,7 @@
 * ``read_mnist``   the four stored uint8 arrays, from the shipped file, your .npz or the raw IDX files
 * ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
+* ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, box downsampling, bicubic
 """
