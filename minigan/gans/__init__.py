@@ -1,8 +1,14 @@
 """The GANs, built on the engine: Algorithm 1 and its variants, the models, and epochs of training.
 
     gan              Goodfellow et al. 2014, Algorithm 1: k discriminator steps, then one generator step
-    objectives       what the players minimise: Standard (minimax or non-saturating G loss, label smoothing)
+    objectives       what the players minimise: Standard (minimax or non-saturating G loss, label smoothing, R1)
+    wasserstein      Arjovsky et al. 2017 and Gulrajani et al. 2017: WGAN's clipped critic, WGAN-GP's penalty
+    least_squares    Mao et al. 2017: LSGAN, least-squares losses for D and G
     conditional_gan  Mirza & Osindero 2014: the label fed to G and D, a digit on demand
+    acgan            Odena et al. 2017: D also names the class of real and generated images
+    infogan          Chen et al. 2016: latent codes whose mutual information with G(z, c) a head Q maximises
+    semi_supervised  Salimans et al. 2016, §5: D as a K + 1 class classifier trained on few labels
+    averaging        Yazıcı et al. 2019: an exponential moving average of G's weights, sampled instead of G
     image_to_image   the loop on (source, target) image pairs: G(s) instead of G(z), D alone or on [s, image]
     pix2pix          Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100·L1
     cyclegan         Zhu et al. 2017: G and F, D_X and D_Y, least-squares GAN, cycle and identity losses

@@ -5,6 +5,7 @@
     plots        sample grids and training curves
     classifier   a small MNIST CNN trained with minigan, to judge samples
     evaluate     label histogram, modes, Fréchet distance, Parzen window (python -m minigan.tools.evaluate)
+    image_metrics  image-to-image outputs judged image by image: L1 to the truth, PSNR, sharpness, stroke width
     latent       interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
     cli          argument types shared by the command-line programs (examples, evaluator, benchmarks)
 

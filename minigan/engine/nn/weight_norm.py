@@ -15,7 +15,7 @@ The gradients (paper, eq. 3), with ∇w the gradient of the loss with respect to
 
 ``weight_norm`` below is *composed* of the engine's differentiable ops (×, Σ, a power, a reshape)
 rather than written as one Function with its own backward. Why: the engine then produces exactly eq. 3
-by the chain rule (``tests/test_weight_norm.py`` checks it against the formula, and by finite
+by the chain rule (``tests/test_weight_norm_noise.py`` checks it against the formula, and by finite
 differences), and any engine that can differentiate those ops twice differentiates weight norm twice
 with no new code. The cost is a few passes over the (out, in) weight per forward, small next to the
 GEMM with a minibatch (measured in ``docs/gan-family.md``).

@@ -5,6 +5,7 @@
 * ``DataLoader``   seeded shuffled minibatches, a new order each epoch; ``minibatches`` for one epoch;
                    ``first_of_each_digit`` picks a figure's columns, one digit of each class
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
+* ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, box downsampling, bicubic
 """
