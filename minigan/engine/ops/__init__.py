@@ -1,11 +1,12 @@
 """Differentiable operations, one family per module; each op's forward and backward sit together.
 
 * ``arithmetic``  + − × ÷, negation, power, exp, log, casts
-* ``reduce``      sum, mean, max over axes
+* ``reduce``      sum, mean, max over axes; logsumexp
 * ``shape``       reshape, transpose, slicing, concatenation
 * ``linalg``      matmul and the fused dense layer ``linear``
 * ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus
 * ``conv``        conv2d and its adjoint conv_transpose2d (channels-last, im2col + GEMM)
+* ``im2col``      im2col and col2im: the patches of a convolution as one matrix, and their sum back
 * ``batchnorm``   batch normalisation (channels-last) with a fused backward
 * ``layernorm``   layer normalisation (per example) with a fused backward
 * ``dropout``     inverted dropout

@@ -4,8 +4,9 @@
                   every epoch, Ctrl-C and divergence handled; ``run_script``: one line and an exit status
                   for every way a run ends early; side streams of random numbers for fixed pictures
     flags         the flags every training script takes (``add_run_flags``) and which of them were typed
-    folders       before training: an --out that loses no earlier run, memory and disk for the samples,
-                  data that make at least one step
+    folders       a run owns its folder (a lock while it runs, a manifest of what it wrote); before
+                  training: an --out that loses no earlier run, memory and disk enough, data that make
+                  at least one step
     checkpoints   the checkpoint written after every epoch, the history, and reading them back for --resume
 
 Start with ``harness``: its docstring shows a whole script.
