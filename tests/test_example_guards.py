@@ -486,3 +486,13 @@ def test_latent_space_uses_the_averaged_generator_and_reads_a_wasserstein_run(tm
         numpy.testing.assert_array_equal(backend.to_numpy(parameter.data), averaged[name])
     gan, model = latent_space.load_generator(str(tmp_path / "critic" / "checkpoint.npz"))  # once refused as not fitting
     assert model == "dcgan" and gan.iteration == 1
+
+
+def test_a_divergence_names_the_scripts_own_step_sizes(tmp_path, tiny_mnist, capsys):
+    """InfoGAN's G blown up by --generator-lr 1e300 stops at the first non-finite statistic (status 3), and
+    the line suggests this script's learning rates and loss weight, not a --lr it does not have."""
+    infogan = load_example("infogan")
+    flags = ["--data", tiny_mnist, "--batch-size", "8", "--steps", "6", "--generator-lr", "1e300", "--samples", "0", "--no-measure"]
+    assert infogan.main([*flags, "--out", str(tmp_path / "run")]) == 3
+    err = one_error_line(capsys, "infogan.py", "stopped")
+    assert "training diverged at" in err and "(try a smaller --generator-lr or --discriminator-lr or --lambda-continuous)" in err
