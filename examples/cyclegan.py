@@ -49,10 +49,7 @@ SETTINGS = ("train_images", "batch_size", "width", "blocks", "lr", "cycle_weight
 def build_parser():
     p = runs.training_parser("CycleGAN on MNIST with minigan (Zhu et al. 2017): thin ↔ thick strokes from unpaired halves of the data.",
                              "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
-    runs.add_run_flags(p, os.path.join("runs", "cyclegan"), epochs=2, settings=SETTINGS, variants=True, step="iteration",
-                       epochs_help="passes over the --train-images training images, for each variant",
-                       seed_help="fixes the initial weights, dropout, the data order and the data split")
-    runs.add_image_task_flags(p, train_images=9600, batch_size=16, width=8)
+    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=9600, batch_size=16, width=8)
     p.add_argument("--blocks", type=positive_int, default=2, help="residual blocks in each generator")
     p.add_argument("--cycle-weight", type=positive_float, default=CYCLE_WEIGHT, help="λ, the weight of the cycle loss (eq. 3)")
     p.add_argument("--identity-weight", type=float, default=IDENTITY_WEIGHT, help="the identity loss's weight as a fraction of λ (§5.2; 0 leaves it out)")

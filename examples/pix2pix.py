@@ -45,10 +45,7 @@ SETTINGS = ("train_images", "batch_size", "width", "lr", "l1_weight", "seed")  #
 def build_parser():
     p = runs.training_parser("pix2pix on MNIST with minigan (Isola et al. 2017): edge map → digit, cGAN + L1 against L1 alone.",
                              "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
-    runs.add_run_flags(p, os.path.join("runs", "pix2pix"), epochs=2, settings=SETTINGS, variants=True, step="iteration",
-                       epochs_help="passes over the --train-images training images, for each variant",
-                       seed_help="fixes the initial weights, dropout, the data order and the data split")
-    runs.add_image_task_flags(p, train_images=25000, batch_size=64, width=32)
+    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=25000, batch_size=64, width=32)
     p.add_argument("--l1-weight", type=positive_float, default=L1_WEIGHT, help="λ, the weight of the L1 term (eq. 4)")
     p.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate for both networks (β₁ = 0.5)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS),

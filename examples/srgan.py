@@ -54,10 +54,7 @@ SETTINGS = ("factor", "train_images", "batch_size", "width", "blocks", "lr", "fe
 def build_parser():
     p = runs.training_parser("SRGAN on MNIST with minigan (Ledig et al. 2016): 7×7 (or 14×14) → 28×28, against bicubic and the MSE-only network.",
                              "Trains the mse and the srgan variant in --out/<variant>/, then measures them and bicubic on the test digits.")
-    runs.add_run_flags(p, os.path.join("runs", "srgan"), epochs=2, settings=SETTINGS, variants=True, step="iteration",
-                       epochs_help="passes over the --train-images training images, for each variant",
-                       seed_help="fixes the initial weights, dropout, the data order and the data split")
-    runs.add_image_task_flags(p, train_images=6400, batch_size=32, width=32)
+    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=6400, batch_size=32, width=32)
     p.add_argument("--factor", type=int, choices=(2, 4), default=4, help="upscaling factor: 4 (7×7 → 28×28) or 2 (14×14 → 28×28)")
     p.add_argument("--blocks", type=positive_int, default=4, help="residual blocks in G")
     p.add_argument("--srgan-epochs", type=positive_int, default=2,

@@ -92,8 +92,12 @@ def flag_of(parser, dest):
     return action, action.option_strings[0]
 
 
-def add_image_task_flags(parser, train_images, batch_size, width):
-    """The flags of the image-to-image scripts beyond the run's (pix2pix.py, cyclegan.py, srgan.py), with their defaults."""
+def add_image_task_flags(parser, out, settings, train_images, batch_size, width, epochs=2):
+    """The flags of the image-to-image scripts (pix2pix.py, cyclegan.py, srgan.py): a run's, of several
+    variants (``add_run_flags``), and the task's, with the script's defaults."""
+    add_run_flags(parser, out, epochs=epochs, settings=settings, variants=True, step="iteration",
+                  epochs_help="passes over the --train-images training images, for each variant",
+                  seed_help="fixes the initial weights, dropout, the data order and the data split")
     parser.add_argument("--train-images", type=positive_int, default=train_images, help="how many of MNIST's 50,000 training images to use (the first N)")
     parser.add_argument("--test-images", type=positive_int, default=10000, help="how many of the 10,000 test images to measure on (the first N)")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="minibatch size m")
