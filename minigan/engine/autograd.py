@@ -149,6 +149,8 @@ class Tensor:
     Attributes:
         grad: the accumulated gradient (an array of ``data``'s shape and dtype), or None.
         grad_tensor: set by ``backward(create_graph=True)``: the same gradient as a Tensor with a graph.
+            None whenever it would no longer be the same: after a plain backward adds to ``.grad``, and
+            after ``zero_grad()`` (of a Module or an optimiser).
     """
 
     # Makes ``numpy_scalar * tensor`` call Tensor.__rmul__ instead of NumPy's own multiply.
@@ -175,6 +177,7 @@ class Tensor:
             raise TypeError(f"Tensor: requires_grad=True needs a floating dtype, got data of dtype {data.dtype}")
         self.data = data
         self.grad = None
+        self.grad_tensor = None  # .grad with a graph, while the whole of .grad came from create_graph backwards
         self.requires_grad = bool(requires_grad)
         self._ctx = None  # the Function that produced this tensor, if recorded
 
@@ -266,12 +269,17 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         g = found.get(id(x))
         if g is None and not allow_unused:
             raise RuntimeError(f"grad(): input {i} (shape {x.shape}) is not used to compute the outputs; pass allow_unused=True to get None for it")
+        if g is not None and not create_graph and any(g is seed for seed in seeds):
+            g = Tensor(g.data.copy())  # an input that is an output gets v itself: a copy, so the caller's v is not shared
+            # (with create_graph, v is returned as it is: its graph is the derivative with respect to v)
         results.append(g)
     return tuple(results)
 
 
 def _as_sequence(value, name):
     values = [value] if isinstance(value, Tensor) else list(value)
+    if not values:
+        raise ValueError(f"grad(): {name} is empty; expected a Tensor or a non-empty sequence of Tensors")
     for i, v in enumerate(values):
         if not isinstance(v, Tensor):
             raise TypeError(f"grad(): {name}[{i}] is a {type(v).__name__}, expected a Tensor")
@@ -285,6 +293,8 @@ def _seed_gradient(output, grad, what):
             raise ValueError(f"{what}: grad can be omitted only for a one-element tensor; this one has shape {output.shape}")
         return Tensor(output.xp.ones(output.shape, dtype=output.dtype))
     if not isinstance(grad, Tensor):
+        if hasattr(grad, "dtype") and grad.dtype != output.dtype:  # an array is not cast silently, as a Tensor is not
+            raise TypeError(f"{what}: grad has dtype {grad.dtype}, expected the tensor's dtype {output.dtype}")
         grad = Tensor(output.xp.asarray(grad, dtype=output.dtype))
     if grad.shape != output.shape:
         raise ValueError(f"{what}: grad has shape {grad.shape}, expected the tensor's shape {output.shape}")
@@ -430,8 +440,9 @@ def _add(a, b):
 
 def _accumulate(leaf, grad, create_graph):
     """Add ``grad`` (a Tensor) into ``leaf.grad`` (an array); with ``create_graph`` keep it as ``leaf.grad_tensor`` too."""
-    if create_graph:
-        leaf.grad_tensor = grad if leaf.grad is None else _add(Tensor(leaf.grad.copy()), grad)
+    # With a graph, .grad_tensor is the new .grad (the earlier .grad entering as a constant); without, the
+    # sum in .grad has a part no graph recorded, so .grad_tensor would be stale: it goes.
+    leaf.grad_tensor = (grad if leaf.grad is None else _add(Tensor(leaf.grad.copy()), grad)) if create_graph else None
     if leaf.grad is None:
         # A copy: backward functions may hand the same array to several inputs.
         leaf.grad = grad.data.astype(leaf.dtype, copy=True)

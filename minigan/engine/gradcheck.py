@@ -57,6 +57,9 @@ def _checked_arguments(name, inputs, step, tolerance, seed):
     if not finite_number(name, "tolerance", tolerance) >= 0:
         raise ValueError(f"{name}: tolerance must be ≥ 0, got {tolerance}")
     check_seed(seed, f"{name}: seed")
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{name}: inputs must be a list of Tensors (the arguments of the function), got a "
+                        f"{type(inputs).__name__}; write [x] for one input")
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
@@ -64,6 +67,13 @@ def _checked_arguments(name, inputs, step, tolerance, seed):
         if x.requires_grad and x.dtype != numpy.float64:
             raise TypeError(f"{name}: input {i} has dtype {x.dtype}; finite differences need float64 inputs")
     return inputs
+
+
+def _tensor_output(name, output):
+    """The function's output, which must be one Tensor (the thing whose derivative is checked)."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"{name}: function must return a Tensor, got a {type(output).__name__}")
+    return output
 
 
 def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
@@ -87,9 +97,7 @@ def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         x.grad = None
     if not any(x.requires_grad for x in inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is no gradient to check")
-    output = function(*inputs)
-    if not isinstance(output, Tensor):
-        raise TypeError(f"gradcheck: function must return a Tensor, got a {type(output).__name__}")
+    output = _tensor_output("gradcheck", function(*inputs))
     cotangent = numpy.random.default_rng(seed).standard_normal(output.shape)
     if output.requires_grad:  # else no graph reached the output: the analytic gradient is 0, compared below
         output.backward(output.xp.asarray(cotangent, dtype=output.dtype))
@@ -134,7 +142,7 @@ def gradgradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
     checked = [i for i, x in enumerate(inputs) if x.requires_grad]
     if not checked:
         raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
-    output = function(*inputs)
+    output = _tensor_output("gradgradcheck", function(*inputs))
     if output.dtype != numpy.float64:
         raise TypeError(f"gradgradcheck: the function returns dtype {output.dtype}; finite differences need float64")
     v = Tensor(output.xp.asarray(numpy.random.default_rng(seed).standard_normal(output.shape)), requires_grad=True)

@@ -61,6 +61,8 @@ class Optimizer:
     def zero_grad(self):
         """Set every managed gradient to zero (one fill of the flat gradient buffer)."""
         self.grad.fill(0)
+        for parameter in self.parameters:  # their .grad_tensor held the gradients just cleared
+            parameter.grad_tensor = None
 
     def step(self):
         raise NotImplementedError
@@ -187,6 +189,9 @@ class Adam(Optimizer):
         if (arrays["v"] < 0).any():  # an average of squares: a negative entry would make √v NaN
             raise ValueError(f"Adam.load_state_dict: 'v' must be ≥ 0 (a running average of squared gradients), "
                              f"found {int((arrays['v'] < 0).sum())} negative value(s), the smallest {arrays['v'].min()}")
+        if int(t) == 0 and (arrays["m"].any() or arrays["v"].any()):  # m and v start at 0 and only steps move them
+            raise ValueError("Adam.load_state_dict: 't' is 0 (no step taken) but the moments 'm' and 'v' are not all 0; "
+                             "a state that no run of Adam writes")
         self.t = int(t)
         self.m[...] = self.xp.asarray(arrays["m"])
         self.v[...] = self.xp.asarray(arrays["v"])

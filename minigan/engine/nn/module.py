@@ -104,6 +104,7 @@ class Module:
         for parameter in self.parameters():
             if parameter.grad is not None:
                 parameter.grad.fill(0)
+            parameter.grad_tensor = None  # it held the gradient just cleared
 
     def requires_grad_(self, requires_grad=True):
         """Freeze (False) or unfreeze every parameter; a frozen module still passes gradients to its input."""

@@ -120,7 +120,10 @@ def sum(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    return Mean.apply(_floating(x, "mean"), axes=_normalise_axes(axis, x.ndim, "mean"), keepdims=keepdims)
+    axes = _normalise_axes(axis, x.ndim, "mean")
+    if any(x.shape[a] == 0 for a in axes):  # 0/0: NumPy would warn and return NaN
+        raise ValueError(f"mean: the axes {axes} of a tensor of shape {x.shape} hold no element to average")
+    return Mean.apply(_floating(x, "mean"), axes=axes, keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):
