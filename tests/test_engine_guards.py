@@ -68,3 +68,20 @@ def test_grad_tensor_never_outlives_the_gradient_it_stood_for(xp):
     layer(x).sum().backward(create_graph=True)
     adam.zero_grad()
     assert layer.weight.grad_tensor is None
+
+
+def test_a_gradient_assigned_to_a_parameter_is_the_one_step_uses(xp):
+    """Under an optimiser .grad is a view into its flat buffer: assigning an array used to rebind .grad and
+    leave step() reading the old buffer, silently."""
+    layer = nn.Linear(3, 2)
+    sgd = optim.SGD(layer.parameters(), lr=1.0)
+    before = backend.to_numpy(layer.weight.data).copy()
+    layer.weight.grad = xp.ones(layer.weight.shape, dtype=layer.weight.dtype)
+    sgd.step()
+    numpy.testing.assert_array_equal(backend.to_numpy(layer.weight.data), before - 1)
+    layer.weight.grad = None  # zeroes the view, which step() reads
+    sgd.step()
+    numpy.testing.assert_array_equal(backend.to_numpy(layer.weight.data), before - 1)
+    with pytest.raises(TypeError, match=r"Parameter.grad: the gradient assigned has shape \(2, 3\) and dtype float64; "
+                                        r"expected the parameter's \(2, 3\) and float32"):
+        layer.weight.grad = xp.ones(layer.weight.shape, dtype=numpy.float64)

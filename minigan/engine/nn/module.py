@@ -26,6 +26,29 @@ class Parameter(Tensor):
     def __repr__(self):
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"
 
+    @property
+    def grad(self):
+        """The accumulated gradient, or None. Under an optimiser it is a view into the optimiser's flat
+        gradient buffer, which ``step()`` reads."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Rebinding the view to a new array would leave step() reading the old buffer, silently: so, under an
+        # optimiser, an assigned gradient is copied into the view (None zeroes it), as PyTorch's step() uses
+        # whatever .grad holds.
+        current = getattr(self, "_grad", None)
+        if getattr(self, "_optimizer", None) is None or current is None or value is current:
+            self._grad = value
+            return
+        if value is None:
+            current.fill(0)
+            return
+        if getattr(value, "shape", None) != current.shape or getattr(value, "dtype", None) != current.dtype:
+            raise TypeError(f"Parameter.grad: the gradient assigned has shape {getattr(value, 'shape', None)} and dtype "
+                            f"{getattr(value, 'dtype', None)}; expected the parameter's {current.shape} and {current.dtype}")
+        current[...] = array_module(current).asarray(value)
+
 
 class Module:
     """Base class of layers and models: subclasses set attributes in ``__init__`` and write ``forward``."""
