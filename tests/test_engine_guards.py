@@ -85,3 +85,21 @@ def test_a_gradient_assigned_to_a_parameter_is_the_one_step_uses(xp):
     with pytest.raises(TypeError, match=r"Parameter.grad: the gradient assigned has shape \(2, 3\) and dtype float64; "
                                         r"expected the parameter's \(2, 3\) and float32"):
         layer.weight.grad = xp.ones(layer.weight.shape, dtype=numpy.float64)
+
+
+def test_backward_through_weights_an_optimiser_changed_is_refused(xp):
+    """The classic bug: D stepped before G's loss, computed through D, was back-propagated. Its gradient
+    would be taken with the new weights; PyTorch refuses it with a version counter, and so do we."""
+    layer = nn.Linear(3, 2)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    x = Tensor(xp.ones((4, 3), dtype=numpy.float32), requires_grad=True)
+    y = layer(x).sum()
+    opt.step()
+    with pytest.raises(RuntimeError, match=r"backward through \w+: its input \d \(shape \(\d, \d\)\) was changed in place after "
+                                           r"the forward \(version 0 -> 1\), e.g. by an optimiser step"):
+        y.backward()
+    layer(x).sum().backward()  # computed again after the step: fine
+    y = layer(x).sum()
+    layer.load_state_dict(layer.state_dict())  # a loaded state changes the weights in place too
+    with pytest.raises(RuntimeError, match="was changed in place after the forward"):
+        y.backward()

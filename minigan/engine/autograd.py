@@ -58,6 +58,11 @@ Rules that make the engine safe to use
 * **Accumulation**: leaf tensors *add* into ``.grad``; calling ``backward`` twice (on the same graph or
   on two graphs) adds both gradients, exactly like PyTorch. Call ``zero_grad()`` between steps.
   Only leaves keep ``.grad``; intermediate gradients are dropped once used.
+* **Version counters**: a backward uses the values its op saw in the forward. Every in-place change the
+  library makes to a tensor (an optimiser's ``step()``, ``load_state_dict``, an averaged G swapped in)
+  bumps its ``_version``; each recorded op keeps its inputs' versions, and backward refuses, naming the
+  op, if one has changed since. This is PyTorch's "a variable needed for gradient computation has been
+  modified by an inplace operation": D stepped before G's loss through D was back-propagated.
 * **Dtypes**: a Tensor holds bool, integer or floating data, nothing else (``None``, strings, object and
   complex arrays are refused). Only floating tensors take part in arithmetic and require gradients: an integer
   or bool operand is refused with a message, never promoted or truncated, so ``Tensor(ints) * 0.5``
@@ -179,6 +184,7 @@ class Tensor:
         self.grad = None
         self.grad_tensor = None  # .grad with a graph, while the whole of .grad came from create_graph backwards
         self.requires_grad = bool(requires_grad)
+        self._version = 0  # bumped by every in-place change the library makes (optimiser steps, loaded states)
         self._ctx = None  # the Function that produced this tensor, if recorded
 
     # ----- plain properties -------------------------------------------------------------------
@@ -387,6 +393,11 @@ def _push_to_inputs(function, grad, grads, on_path):
         needs = tuple(n and id(p) in on_path for p, n in zip(function.inputs, needs))
         if not any(needs):
             return
+    for i, (parent, seen) in enumerate(zip(function.inputs, function.versions)):
+        if parent._version != seen:  # its values now are not those the forward saw: the gradient would be wrong
+            raise RuntimeError(f"backward through {type(function).__name__}: its input {i} (shape {parent.shape}) was changed in "
+                               f"place after the forward (version {seen} -> {parent._version}), e.g. by an optimiser step; "
+                               f"compute the loss again after the step")
     input_grads = _call_backward(function, grad, needs)
     for parent, parent_grad in zip(function.inputs, input_grads):
         if parent_grad is None:
@@ -503,6 +514,7 @@ class Function:
             output.requires_grad = True
             output._ctx = function
             function.inputs = tensors
+            function.versions = tuple([t._version for t in tensors])  # what backward may rely on: see _push_to_inputs
             function._output = weakref.ref(output)
         return output
 

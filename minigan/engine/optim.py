@@ -67,6 +67,12 @@ class Optimizer:
     def step(self):
         raise NotImplementedError
 
+    def _changed(self):
+        """After a step: every parameter changed in place, so a graph recorded before it may not be
+        back-propagated any more (autograd's version counters)."""
+        for parameter in self.parameters:
+            parameter._version += 1
+
     # ----- checks of a loaded state, all made before anything is changed ------------------------
     def _check_state_keys(self, state, expected):
         """``state`` is a dict with exactly the keys ``expected`` (so a state of another optimiser is refused)."""
@@ -114,6 +120,7 @@ class SGD(Optimizer):
             direction = self.velocity
         xp.multiply(direction, self.lr, out=self.scratch)
         self.data -= self.scratch
+        self._changed()
 
     def state_dict(self):
         return {"velocity": to_numpy(self.velocity).copy()} if self.momentum else {}
@@ -176,6 +183,7 @@ class Adam(Optimizer):
         xp.divide(self.m, s, out=s)
         s *= self.lr * correction / (1 - self.beta1**self.t)
         self.data -= s
+        self._changed()
 
     def state_dict(self):
         return {"t": numpy.array(self.t), "m": to_numpy(self.m).copy(), "v": to_numpy(self.v).copy()}
@@ -229,6 +237,7 @@ class RMSprop(Optimizer):
         xp.divide(g, s, out=s)
         s *= self.lr
         self.data -= s
+        self._changed()
 
     def state_dict(self):
         return {"v": to_numpy(self.v).copy()}

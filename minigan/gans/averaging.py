@@ -80,12 +80,14 @@ class WeightAverage:
         try:
             for parameter, average in zip(parameters, self.averages):
                 parameter.data[...] = average
+                parameter._version += 1  # changed in place (autograd's version counters)
             if norms and noise_batches:
                 self._reestimate_statistics(norms, noise_batches)
             yield self.generator
         finally:
             for parameter, weight in zip(parameters, saved_weights):
                 parameter.data[...] = weight
+                parameter._version += 1
             for module, (mean, var, momentum) in zip(norms, saved_statistics):
                 module.running_mean[...], module.running_var[...], module.momentum = mean, var, momentum
 

@@ -167,6 +167,8 @@ class Module:
             module.check_state(where, prefix, {name: values[prefix + name] for name in own if prefix + name in values})
         for name, target in targets.items():
             target[...] = array_module(target).asarray(values[name])
+        for parameter in self.parameters():
+            parameter._version += 1  # changed in place: a graph recorded before may not be back-propagated
         return self
 
     def check_state(self, where, prefix, state):
