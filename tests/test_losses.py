@@ -142,6 +142,14 @@ def test_bce_with_logits_refuses_a_number_target_outside_0_1(xp, target):
         losses.binary_cross_entropy_with_logits(Tensor(xp.zeros(3, dtype=xp.float32)), target)
 
 
+def test_bce_with_logits_refuses_an_array_target_outside_0_1(xp):
+    """A target array of 2.0 gave a negative 'cross-entropy' (issue 22); its range is now read, once per call."""
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: target must lie in \[0, 1\], found values from 2.0 to 2.0"):
+        losses.binary_cross_entropy_with_logits(Tensor(xp.zeros(3, dtype=xp.float32)), Tensor(xp.full(3, 2.0, dtype=xp.float32)))
+    soft = Tensor(xp.asarray([0.0, 0.5, 1.0], dtype=xp.float32))
+    assert losses.binary_cross_entropy_with_logits(Tensor(xp.zeros(3, dtype=xp.float32)), soft).item() == pytest.approx(numpy.log(2))
+
+
 def test_losses_wrap_arrays_and_refuse_integer_predictions(xp):
     z = xp.zeros(3, dtype=xp.float32)
     assert losses.binary_cross_entropy_with_logits(z, 1.0).item() == pytest.approx(numpy.log(2))  # an array is wrapped

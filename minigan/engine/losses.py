@@ -192,14 +192,16 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """BCE on logits z (any shape) against targets y ∈ [0, 1] (same shape, or a number such as 1.0 for 'real'):
     the GAN's losses of Goodfellow et al. 2014, eq. 1, with D(x) = σ(z).
 
-    A number as target is checked here for free. An array of targets is *not* scanned: that would cost
-    a pass over it and, under CuPy, a device→host synchronisation on every call of the training loop's
-    loss; a target outside [0, 1] gives a loss that is not a cross-entropy (it can be negative).
+    A target outside [0, 1] gives a loss that is not a cross-entropy (it can be negative), so both kinds
+    are checked: a number for free, an array with one pass and, under CuPy, one device→host transfer.
+    The GAN objectives pass numbers (1.0, 0.0, a smoothed 0.9), so their loop never pays for the scan.
     """
     name = "binary_cross_entropy_with_logits"
     logits = _floating(name, "logits", logits)
     constant = _scalar_target(name, target)
     target = _check(name, logits, target if constant is None else constant, reduction)
+    if constant is None:
+        _check_unit_interval(name, {"target": target.data})
     return _reduce(BCEWithLogits.apply(logits, target, constant=constant), reduction)
 
 
