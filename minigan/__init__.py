@@ -1,13 +1,14 @@
 """minigan: generative adversarial networks from first principles, on NumPy or CuPy.
 
-The package has three layers, one folder each, read in this order:
+The package has three layers, one folder each, read in this order, and the lab that shows them at work:
 
     engine/   arrays, autograd, ops, layers, optimisers, losses, gradient checks (no GANs in it)
     gans/     Goodfellow et al. 2014, Algorithm 1, its variants, the MNIST models, epochs of training
     tools/    data, files, pictures, evaluation with its classifier, the latent space
+    lab/      python -m minigan.lab: a 2-D GAN trained live in the browser, the code beside each view
 
 The engine's public surface is re-exported here, PyTorch-like: ``minigan.Tensor``, ``minigan.nn.Linear``,
-``minigan.optim.Adam``, ``minigan.grad`` (as ``torch.autograd.grad``, to any order). ``gans`` and ``tools``
+``minigan.optim.Adam``, ``minigan.grad`` (as ``torch.autograd.grad``, to any order). ``gans``, ``tools`` and ``lab``
 are imported on demand (``from minigan.gans import gan``), so ``import minigan`` stays light.
 """
 

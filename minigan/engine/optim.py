@@ -67,6 +67,14 @@ class Optimizer:
     def step(self):
         raise NotImplementedError
 
+    def release(self):
+        """Give the parameters back: they keep their values and may join another optimiser (a run that
+        switches from SGD to Adam midway). The next optimiser moves them into buffers of its own, so this
+        one's buffers no longer hold them: stepping it afterwards changes nothing that anyone uses."""
+        for parameter in self.parameters:
+            parameter._optimizer = None
+        self.parameters = []
+
     def _changed(self):
         """After a step: every parameter changed in place, so a graph recorded before it may not be
         back-propagated any more (autograd's version counters)."""
