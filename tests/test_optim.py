@@ -79,6 +79,22 @@ def test_backward_writes_into_the_optimisers_flat_buffer(xp):
     assert not bool(layer.weight.grad.any()) and layer.weight.shape == (2, 3)
 
 
+def test_released_parameters_join_another_optimiser_which_alone_steps_them(xp):
+    # A run that switches from SGD to Adam midway (the lab's optimiser setting).
+    layer = nn.Linear(3, 2, dtype=numpy.float64)
+    first = optim.SGD(layer.parameters(), lr=1.0)
+    with pytest.raises(ValueError, match="already belongs to another optimiser"):
+        optim.Adam(layer.parameters(), lr=0.1)
+    first.release()
+    second = optim.SGD(layer.parameters(), lr=0.5)
+    before = to_numpy(layer.weight.data).copy()
+    layer(Tensor(xp.ones((4, 3)))).sum().backward()
+    gradient = to_numpy(layer.weight.grad).copy()
+    first.step()                      # the released optimiser changes nothing anyone uses
+    second.step()
+    assert_close(to_numpy(layer.weight.data), before - 0.5 * gradient)
+
+
 @pytest.mark.parametrize("make", [lambda p: optim.Adam(p, lr=1e-3), lambda p: optim.SGD(p, lr=1e-2, momentum=0.9, weight_decay=1e-3)])
 def test_a_step_keeps_float32(xp, make):
     params = make_params(xp, dtype=numpy.float32)

@@ -17,7 +17,7 @@ they were grouped into calls (one call of 100 iterations = 100 calls of one = sl
 
 Thread-safe: every public method holds the lab's lock, so two tabs (and the play thread) see one run.
 Play: ``play(speed)`` starts a thread that trains in short chunks and publishes a frame after each
-(``frame()``: what the page draws), adapting the iterations per chunk so that the page redraws at
+(``frame()``: what the page draws), adapting the sub-steps per chunk so that the page redraws at
 about FRAME_RATE frames a second; ``pause()`` stops it.
 """
 
@@ -85,7 +85,7 @@ class Lab:
         self.changed = threading.Condition(self.lock)  # notified whenever the version moves
         self.version = 0
         self.playing, self.speed, self._player = False, "normal", None
-        self.iterations_per_frame = 1
+        self.steps_per_frame = 1
         self.reset(seed, settings)
 
     # ----- building and changing the run ------------------------------------------------------------
@@ -233,8 +233,10 @@ class Lab:
     def _play(self):
         """The play thread: a chunk of training, a new frame, and again, while playing.
 
-        The chunk's length adapts: after each chunk the iterations per frame are scaled so that training
-        takes about half of a frame's 1/FRAME_RATE seconds, leaving the rest for the frame and the page.
+        A chunk is a number of sub-steps (``advance``), not of iterations, so that a GAN whose iteration is
+        long (WGAN-GP's 5 critic steps) still shows frames between its steps. The chunk's length adapts:
+        after each chunk the sub-steps per frame are scaled so that training takes about half of a frame's
+        1/FRAME_RATE seconds, leaving the rest for the frame and the page.
         """
         while True:
             with self.lock:
@@ -244,14 +246,14 @@ class Lab:
                 if self.speed == "slow":
                     self.advance()
                 else:
-                    for _ in range(self.iterations_per_frame):
-                        self._finish_iteration()
+                    for _ in range(self.steps_per_frame):
+                        self.advance()
                         if self.diverged:
                             break
                     spent = time.perf_counter() - started
                     wanted = 0.5 / FRAME_RATE
                     scale = min(2.0, max(0.5, wanted / max(spent, 1e-6)))
-                    self.iterations_per_frame = max(1, min(2000, round(self.iterations_per_frame * scale)))
+                    self.steps_per_frame = max(1, min(STEP_LIMIT, round(self.steps_per_frame * scale)))
                 self._touch()
                 self.frame()  # computed here, once, for every tab that waits on it
             time.sleep(SLOW_MOTION_DELAY if self.speed == "slow" else 0.002)  # let requests take the lock
@@ -292,8 +294,8 @@ class Lab:
             "counters": {"iteration": gan.iteration, "discriminator_steps": gan.discriminator_step_count,
                          "generator_steps": gan.generator_step_count, "substeps": self.substeps, "phase": self.phase},
             "last_substep": self.last_substep, "playing": self.playing, "speed": self.speed,
-            "iterations_per_frame": self.iterations_per_frame, "diverged": self.diverged,
-            "losses": self.last_losses,
+            "steps_per_frame": self.steps_per_frame, "diverged": self.diverged,
+            "losses": {name: _finite_or_none(value) for name, value in self.last_losses.items()},  # JSON has no NaN
             "box": BOX,
             "real": _rounded(self.reference_real[:SHOWN_POINTS]),
             "fake": _rounded(numpy.nan_to_num(shown)),
@@ -322,6 +324,10 @@ class Lab:
 def _mean(values):
     finite = [v for v in values if math.isfinite(v)]
     return sum(finite) / len(finite) if finite else None
+
+
+def _finite_or_none(value):
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _rounded(array):

@@ -36,6 +36,7 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 BODY_LIMIT = 1 << 20   # bytes: a drawing of the largest accepted size is about a tenth of this
+DISCARD_LIMIT = 64 << 20  # bytes: a larger body is not read at all
 POLL_TIMEOUT = 1.0     # seconds a long poll waits for a new frame
 
 
@@ -153,6 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         if not length.isdigit():
             raise RequestError(HTTPStatus.BAD_REQUEST, f"Content-Length: expected a number of bytes, got {length!r}")
         if int(length) > BODY_LIMIT:
+            self._discard(int(length))
             raise RequestError(HTTPStatus.BAD_REQUEST, f"body: {length} bytes is more than the {BODY_LIMIT} accepted "
                                                        f"(a drawing may have at most 5000 points)")
         raw = self.rfile.read(int(length))
@@ -165,6 +167,19 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             raise RequestError(HTTPStatus.BAD_REQUEST, f"body: expected a JSON object, got a JSON {type(body).__name__}")
         return body
+
+    def _discard(self, length):
+        """Read and drop a body too large to take, so that the client, still sending it, gets the answer
+        (closing instead would break its pipe mid-send and it would never read the 400). Past DISCARD_LIMIT
+        the connection is closed after the answer."""
+        if length > DISCARD_LIMIT:
+            self.close_connection = True
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break
+            length -= len(chunk)
 
     def _post(self):
         path = urllib.parse.urlsplit(self.path).path

@@ -104,7 +104,7 @@ def divergences(real, fake, bins=DIVERGENCE_BINS):
     Both distributions are replaced by histograms p and q on the same bins² cells (``histogram``); then
 
         JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m),  m = ½ (p + q)      in [0, ln 2]: 0 for equal histograms
-        KL(p ‖ q) = Σ p log(p / q), with q smoothed: q' = (q + ε) / (1 + cells·ε), ε = 1 / (2 · len(fake))
+        KL(p ‖ q) = Σ p log(p / q), with q smoothed: q' = (q + ε) / (1 + cells·ε), ε = 1 / (cells · len(fake))
 
     JS is the divergence the original GAN's D estimates at its optimum (Goodfellow et al. 2014, Theorem 1:
     C(G) = −log 4 + 2·JS). KL(p_data ‖ p_g) is large when G misses modes of the data (a cell of the data
@@ -114,7 +114,7 @@ def divergences(real, fake, bins=DIVERGENCE_BINS):
     p, q = histogram(real, bins), histogram(fake, bins)
     mixture = 0.5 * (p + q)
     js = 0.5 * _kl(p, mixture) + 0.5 * _kl(q, mixture)
-    epsilon = 1.0 / (2 * max(len(fake), 1))
+    epsilon = 1.0 / (q.size * max(len(fake), 1))  # a total of one sample's mass, spread over every cell
     smoothed = (q + epsilon) / (1.0 + q.size * epsilon)
     return {"kl": _kl(p, smoothed), "js": js}
 
