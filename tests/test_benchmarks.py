@@ -156,3 +156,12 @@ def test_the_family_script_times_each_gan_in_turns(tmp_path):
     result = run_script("bench_family", "--tiny", "--turns", "1", "--warmup", "0", "--clock", "cpu", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "| dcgan | " in result.stdout and "| lsgan | " in result.stdout and "clock process_time" in result.stdout
+
+
+@pytest.mark.numpy_only("the script builds its own labs on NumPy, in a subprocess")
+def test_the_lab_script_times_each_preset_and_plays_it(tmp_path):
+    """benchmarks/bench_lab.py --tiny prints both tables (a smoke test: it never asserts a speed)."""
+    result = run_script("bench_lab", "--tiny", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for preset in ("balanced", "strong-d", "wgan-gp"):
+        assert result.stdout.count(f"{preset:>10} ") == 2, result.stdout  # a cost row and a live row each

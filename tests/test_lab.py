@@ -481,3 +481,15 @@ def test_the_balanced_preset_spreads_over_the_ring_and_the_strong_d_collapses():
     strong = coverage_after("strong-d", 600)
     assert balanced.modes_covered >= 7, balanced
     assert strong.modes_covered <= 2, strong
+
+
+def test_an_error_in_play_stops_it_with_one_line(monkeypatch, capsys):
+    lab = small_lab()
+
+    def broken():
+        raise RuntimeError("out of memory")
+    monkeypatch.setattr(lab, "advance", broken)
+    lab.play()
+    lab._player.join(timeout=10)
+    assert lab.playing is False and lab.diverged == "stopped at step 0: RuntimeError: out of memory; reset to go on"
+    assert "Traceback" in capsys.readouterr().err  # the whole story on the server's terminal

@@ -22,8 +22,10 @@ about FRAME_RATE frames a second; ``pause()`` stops it.
 """
 
 import math
+import sys
 import threading
 import time
+import traceback
 
 import numpy
 
@@ -231,6 +233,18 @@ class Lab:
             self._touch()
 
     def _play(self):
+        """The play thread's body, guarded: an error in training ends play with one line on the page (and
+        the traceback on the server's terminal), rather than a thread that dies while the page says playing."""
+        try:
+            self._play_loop()
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            with self.lock:
+                self.playing = False
+                self.diverged = f"stopped at step {self.substeps}: {type(error).__name__}: {error}; reset to go on"
+                self._touch()
+
+    def _play_loop(self):
         """The play thread: a chunk of training, a new frame, and again, while playing.
 
         A chunk is a number of sub-steps (``advance``), not of iterations, so that a GAN whose iteration is
