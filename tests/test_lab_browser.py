@@ -132,7 +132,7 @@ def assert_console_clean(driver, allowed=()):
     assert not errors, f"the browser's console holds errors: {errors}"
 
 
-def test_one_iteration_and_one_d_step_move_exactly_their_counters(page, lab_url):
+def test_the_step_buttons_move_exactly_their_counters(page, lab_url):
     page.find_element(By.ID, "step-iteration").click()
     wait_for(page, lambda: text(page, "iteration") == "1", "the page's iteration counter to read 1")
     counters = api(lab_url, "/api/state")["counters"]
@@ -150,6 +150,15 @@ def test_one_iteration_and_one_d_step_move_exactly_their_counters(page, lab_url)
     wait_for(page, lambda: page.find_element(By.ID, "source-panel").is_displayed(), "the source panel")
     assert text(page, "source-title").startswith("minigan/gans/gan.py:")
     assert text(page, "source-code").startswith("def discriminator_step(")
+
+    # Slow motion: one sub-step at a time, the button lit while it runs; reset: back to nothing.
+    page.find_element(By.ID, "slow").click()
+    wait_for(page, lambda: "on" in page.find_element(By.ID, "slow").get_attribute("class"), "slow motion to light up")
+    wait_for(page, lambda: int(text(page, "g-steps")) + int(text(page, "d-steps")) > 3, "a slow-motion sub-step")
+    page.find_element(By.ID, "reset").click()
+    wait_for(page, lambda: text(page, "d-steps") == "0", "reset to clear the counters")
+    state = api(lab_url, "/api/state")
+    assert (state["counters"]["substeps"], state["playing"]) == (0, False)
     assert_console_clean(page)
 
 

@@ -60,10 +60,13 @@ async function post(path, body) {
     return null;
   }
   if (!answer.ok) {
-    showError(answer.data && answer.data.error ? answer.data.error : `${path}: HTTP ${answer.status}`);
+    const line = answer.data && answer.data.error ? answer.data.error : `${path}: HTTP ${answer.status}`;
+    showError(line);
+    if (answer.status === 409) showDiverged(line);   // 409: a step asked of a run that diverged
     return null;
   }
   showError("");
+  $("connection").textContent = "";
   const state = answer.data.state || answer.data;   // /api/config wraps the state: {rebuilt, state}
   if (state && state.version > page.shownVersion) show(state);
   return answer.data;
@@ -118,9 +121,13 @@ function showCounters(state) {
   $("play").classList.toggle("on", state.playing && state.speed === "normal");
   $("slow").classList.toggle("on", state.playing && state.speed === "slow");
   for (const element of document.querySelectorAll(".box-size")) element.textContent = state.box;
-  const banner = $("diverged");
-  banner.hidden = !state.diverged;
-  $("diverged-text").textContent = state.diverged || "";
+  showDiverged(state.diverged);
+}
+
+// "diverged at step N": loud, with its own reset button, until a frame of a healthy run arrives.
+function showDiverged(line) {
+  $("diverged").hidden = !line;
+  $("diverged-text").textContent = line || "";
 }
 
 // The fps shown is frames drawn in the last second, counted over a sliding window.
@@ -269,12 +276,12 @@ function describeLayers(state) {
     $("heatmap-low").textContent = "0";
     $("heatmap-high").textContent = "1";
   } else {
-    $("heatmap-title").textContent = "D(x): a score, not a probability (colours stretched from its lowest to its highest on the plane)";
+    $("heatmap-title").textContent = "D(x): a score, not a probability; colours span its range on the plane";
     $("heatmap-low").textContent = formatNumber(heatmap.low);
     $("heatmap-high").textContent = formatNumber(heatmap.high);
   }
   $("arrow-note").textContent = page.longestArrow > 0
-    ? `arrows: −∂L_G/∂x on each fake point, scaled so that the longest (|∇| = ${formatNumber(page.longestArrow)}) is ${ARROW_MAX_PIXELS} px`
+    ? `arrows: −∂L_G/∂x per fake point, to scale: the longest, |∇| = ${formatNumber(page.longestArrow)}, is ${ARROW_MAX_PIXELS} px`
     : "arrows: −∂L_G/∂x on each fake point (all zero now)";
   $("manifold-note").textContent = state.manifold ? "" : "(drawn for noise dim 1 or 2 only)";
 }
