@@ -1,7 +1,7 @@
 """The lab without a browser: the run it steps (``minigan/lab/playground.py``), what it draws (``views.py``) and
 the JSON API (``server.py``) driven over real HTTP on 127.0.0.1, as the page and a script drive it.
 
-The browser half (the page, clicked in a headless Chromium) is the browser test beside this file.
+The browser half (the page, clicked in a headless Chromium) is ``tests/test_lab_browser.py``.
 """
 
 import json
@@ -427,11 +427,13 @@ def lab_command(*flags):
 
 @pytest.mark.numpy_only("runs the lab's own process, which trains on NumPy")
 def test_the_command_serves_until_ctrl_c():
+    # Without BLAS variables in its environment, the lab restarts itself with one BLAS thread.
+    environment = {name: value for name, value in os.environ.items() if not name.endswith("_NUM_THREADS")}
     process = subprocess.Popen(lab_command("--port", "0", "--seed", "1"), cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+                               stderr=subprocess.PIPE, text=True, env={**environment, "PYTHONPATH": ROOT})
     try:
         line = process.stdout.readline()
-        assert line.startswith("minigan lab: http://127.0.0.1:"), line
+        assert line.startswith("minigan lab: http://127.0.0.1:") and "BLAS threads 1;" in line, line
         url = line.split()[2]
         with urllib.request.urlopen(url + "api/state", timeout=30) as response:
             assert json.loads(response.read())["seed"] == 1

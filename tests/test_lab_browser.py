@@ -30,7 +30,6 @@ from minigan.lab.server import LabServer
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -191,7 +190,7 @@ def test_play_moves_the_samples_and_the_heatmap_at_a_usable_frame_rate(page, lab
     # bound is loose so that a busy CI machine does not fail it, but a loop that stalls does.
     middle = statistics.median(frame_rates[2:])
     print(f"\nframes drawn per second while playing: {frame_rates} (median {middle}); "
-          f"iterations per frame {text(page, 'iterations-per-frame')}; screenshot {screenshot}")
+          f"iterations per frame {text(page, 'steps-per-frame')}; screenshot {screenshot}")
     assert middle >= 5, f"the page drew only {frame_rates} frames a second while playing"
     assert_console_clean(page)
 

@@ -5,6 +5,7 @@
 """
 
 import argparse
+import os
 import sys
 
 from minigan.engine import backend
@@ -33,8 +34,28 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_blas_thread(argv):
+    """Run again with one BLAS thread unless the environment chose a number.
+
+    The lab's matrices are small (a minibatch of 256 through layers of 128), too small for BLAS threads to
+    help; on a 2-core machine they only take the cores that the play thread, the server and the browser
+    need (the page drew 4 to 8 frames a second with OpenBLAS's default threads, over 20 with one). The
+    count is read once, when NumPy loads, which ``python -m minigan.lab`` has already done by now (the
+    package imports it), so the process replaces itself, same id, with the variables set.
+    """
+    if any(name in os.environ for name in BLAS_VARIABLES):
+        return
+    os.execve(sys.executable, [sys.executable, "-m", "minigan.lab", *argv],
+              {**os.environ, **{name: "1" for name in BLAS_VARIABLES}})
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if __name__ == "__main__":
+        one_blas_thread(sys.argv[1:] if argv is None else argv)
     try:
         backend.set_backend(args.backend)
     except backend.BackendError as error:
@@ -46,7 +67,9 @@ def main(argv=None):
         print(f"python -m minigan.lab: cannot listen on --host {args.host} --port {args.port}: {error.strerror or error}", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
-    print(f"minigan lab: http://{host}:{port}/  (backend {args.backend}, seed {args.seed}; Ctrl-C stops it)", flush=True)
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "OpenBLAS's default")
+    print(f"minigan lab: http://{host}:{port}/  (backend {args.backend}, seed {args.seed}, BLAS threads {threads}; "
+          f"Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

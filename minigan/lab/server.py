@@ -92,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self, route):
         try:
             status, payload = route()
+            if not isinstance(payload, tuple):  # encoded here, so that a value JSON cannot hold is a 500, not a dropped connection
+                payload = (json.dumps(payload, allow_nan=False).encode(), "application/json")
         except RequestError as error:
             status, payload = error.status, {"error": str(error)}
         except RunDiverged as error:
@@ -101,18 +103,20 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as error:  # the server never dies from a request: say what broke, keep serving
             traceback.print_exc(file=sys.stderr)
             status, payload = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {type(error).__name__}: {error}"}
-        if isinstance(payload, tuple):  # a static file: (bytes, content type)
-            self._send(status, *payload)
-        else:
-            self._send(status, json.dumps(payload, allow_nan=False).encode(), "application/json")
+        if not isinstance(payload, tuple):  # an error's {"error": line}
+            payload = (json.dumps(payload).encode(), "application/json")
+        self._send(status, *payload)
 
     def _send(self, status, body, content_type):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the tab was closed or reloaded mid-poll: nobody to answer
+            self.close_connection = True
 
     def log_message(self, format, *args):  # twenty polls a second would bury the terminal; errors still print
         pass

@@ -117,7 +117,7 @@ function showCounters(state) {
   $("g-steps").textContent = c.generator_steps;
   $("phase").textContent = `${c.phase} / ${state.settings.k}`;
   $("phase").title = `D steps made of the iteration under way (k = ${state.settings.k})`;
-  $("iterations-per-frame").textContent = state.iterations_per_frame;
+  $("steps-per-frame").textContent = state.steps_per_frame;
   $("play").classList.toggle("on", state.playing && state.speed === "normal");
   $("slow").classList.toggle("on", state.playing && state.speed === "slow");
   for (const element of document.querySelectorAll(".box-size")) element.textContent = state.box;
