@@ -495,3 +495,15 @@ def test_an_error_in_play_stops_it_with_one_line(monkeypatch, capsys):
     lab._player.join(timeout=10)
     assert lab.playing is False and lab.diverged == "stopped at step 0: RuntimeError: out of memory; reset to go on"
     assert "Traceback" in capsys.readouterr().err  # the whole story on the server's terminal
+
+
+def test_a_request_whose_steps_diverge_stops_there_and_says_so():
+    # Plain SGD at learning rate 1, minimax: seed 0's run blows up within 300 iterations; the request that
+    # does it stops at the step that diverged (it is not refused: the refusal is for the next one).
+    lab = Lab(0, lab_settings.check_settings({"objective": "minimax", "d_optimizer": "sgd", "g_optimizer": "sgd",
+                                              "d_lr": 1, "g_lr": 1}))
+    lab.step("iteration", 300)
+    step = int(lab.diverged.split()[3].rstrip(":"))
+    assert lab.diverged.startswith("diverged at step ") and lab.substeps == step < 600
+    with pytest.raises(RunDiverged):
+        lab.step("iteration")

@@ -228,3 +228,17 @@ def test_a_refused_setting_shows_the_servers_line_next_to_the_form(page, lab_url
     assert api(lab_url, "/api/state")["settings"]["g_lr"] == 0.002
     # The browser logs the refused request (HTTP 400) itself; anything else is an error of the page.
     assert_console_clean(page, allowed=[("/api/config", "400")])
+
+
+def test_a_diverged_run_says_so_and_resets(page, lab_url):
+    # Plain SGD at learning rate 1 for both players, minimax: this seed's run blows up within 300 iterations.
+    api(lab_url, "/api/config", {"objective": "minimax", "d_optimizer": "sgd", "g_optimizer": "sgd", "d_lr": 1, "g_lr": 1})
+    state = api(lab_url, "/api/step", {"what": "iteration", "count": 300})
+    assert state["diverged"] and state["diverged"].startswith("diverged at step ")
+    wait_for(page, lambda: page.find_element(By.ID, "diverged").is_displayed(), "the diverged banner")
+    assert text(page, "diverged-text") == state["diverged"]
+    page.find_element(By.ID, "diverged-reset").click()
+    wait_for(page, lambda: not page.find_element(By.ID, "diverged").is_displayed(), "the banner to go after a reset")
+    after = api(lab_url, "/api/state")
+    assert after["diverged"] is None and after["counters"]["substeps"] == 0
+    assert_console_clean(page)

@@ -166,11 +166,14 @@ class Lab:
             if what == "iteration" and count * (self.settings["k"] + 1) > STEP_LIMIT:
                 raise LabError(f"count: {count} iterations of k + 1 = {self.settings['k'] + 1} sub-steps exceed "
                                f"{STEP_LIMIT} sub-steps; ask for at most {STEP_LIMIT // (self.settings['k'] + 1)}")
+            self._check_not_diverged()
             for _ in range(count):
                 if what == "iteration":
                     self._finish_iteration()
                 else:
                     self._substep(what)
+                if self.diverged:  # this request's steps broke the run: stop here, and say so in the state
+                    break
             self._touch()
 
     def advance(self):
@@ -186,7 +189,7 @@ class Lab:
     def _finish_iteration(self):
         """The rest of the iteration under way (all of it when none is): its D steps, then its G step."""
         self.advance()
-        while self.phase != 0:
+        while self.phase != 0 and not self.diverged:
             self.advance()
 
     def _substep(self, what):
@@ -194,11 +197,14 @@ class Lab:
         self._check_not_diverged()
         m = self.settings["batch_size"]
         backend.seed(int(numpy.random.SeedSequence([self.seed, self.substeps]).generate_state(1)[0]))
-        if what == "d":
-            real = sample(self.settings["data"], m, numpy.random.default_rng([self.seed, self.substeps, 3]), self.settings["drawn"])
-            loss = float(self.gan.discriminator_step(real)["d_loss"])
-        else:
-            loss = float(self.gan.generator_step(m)["g_loss"])
+        # A run that blows up overflows on its way to NaN; the check below reports it on the page in one
+        # line, so NumPy's warnings would only repeat it on the terminal, once per op.
+        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if what == "d":
+                real = sample(self.settings["data"], m, numpy.random.default_rng([self.seed, self.substeps, 3]), self.settings["drawn"])
+                loss = float(self.gan.discriminator_step(real)["d_loss"])
+            else:
+                loss = float(self.gan.generator_step(m)["g_loss"])
         self.substeps += 1
         self.last_substep = what
         name = f"{what}_loss"
@@ -288,7 +294,8 @@ class Lab:
         """Everything the page draws for the run as it is now, as a JSON-ready dict (computed once per version)."""
         with self.lock:
             if self._frame is None:
-                self._frame = self._compute_frame()
+                with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in _substep
+                    self._frame = self._compute_frame()
             return self._frame
 
     def _compute_frame(self):
