@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the lab costs: one iteration and one frame of each preset, then the page's loop live for a while.
 
-    python3 benchmarks/bench_lab.py [--repeats 15] [--seconds 60] [--threads 1] [--tiny]
+    python3 benchmarks/bench_lab.py [--repeats 15] [--seconds 60] [--threads 1] [--tiny] [--browser FOLDER]
 
 Part 1, in one process, for each preset of ``minigan/lab/settings.py``: the CPU time of one iteration of
 Algorithm 1 (``Lab.step("iteration")``: k D steps and one G step) and of one frame (``Lab.frame``: G on
@@ -11,9 +11,13 @@ encoding; medians of --repeats, in turns so that a slow spell lands on all of th
 Part 2, live: a ``LabServer`` on 127.0.0.1 plays each preset for --seconds while a client does what the
 page does (``GET /api/state?after=V``, parse the JSON, ask again), and reports the frames the client got
 per second, the iterations per second the run made, and the ring's modes covered (of 8) and high-quality
-share at a quarter, half and all of the time (``minigan.tools.data.ring.mode_coverage`` on the 500 fake
-points the page shows). The browser's own drawing runs in another process on the other core, so this
-is the server's side of what the page shows. Measured numbers belong in docs/lab.md, with the command.
+share at a quarter, half and all of the time (``minigan.tools.data.ring.mode_coverage`` on G's 2,000
+points for the lab's fixed noise, of which the page shows 500). The browser's own drawing runs in another process on the other core, so this
+is the server's side of what the page shows.
+
+Part 3, with ``--browser FOLDER``: the same in the page itself, in a headless Chromium driven by selenium
+(Debian's ``chromium`` and ``chromium-driver``): the preset's button, play, the page's own frames-per-second
+reading every second, and a screenshot per preset. Measured numbers belong in docs/lab.md, with the command.
 """
 
 import os
@@ -31,8 +35,6 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 
-import numpy  # noqa: E402
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="The lab's iteration and frame costs, and its live frame rate, per preset.")
@@ -40,6 +42,9 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=15, help="timed iterations and frames per preset")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of live play per preset (0: skip part 2)")
     parser.add_argument("--tiny", action="store_true", help="a smoke test: 2 repeats, 2 s of play")
+    parser.add_argument("--browser", metavar="FOLDER",
+                        help="part 3: play each preset for --seconds in the real page (headless Chromium, selenium), "
+                             "read its fps and save a screenshot per preset into FOLDER")
     return parser.parse_args(argv)
 
 
@@ -69,7 +74,7 @@ def costs(repeats):
 
 def live(name, seconds):
     """Play preset ``name`` for ``seconds`` under a polling client; frames/s, iterations/s, and the ring's coverage."""
-    from minigan.lab import settings
+    from minigan.lab import settings, views
     from minigan.lab.playground import Lab
     from minigan.lab.server import LabServer
     from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage
@@ -87,7 +92,10 @@ def live(name, seconds):
             version, frames = state["version"], frames + 1
             elapsed = time.perf_counter() - started
             if elapsed >= marks[0]:
-                coverage = mode_coverage(numpy.asarray(state["fake"], dtype=numpy.float32), MODES, RADIUS, STD)
+                lab = server.lab
+                with lab.lock:  # judged on all 2,000 points of the fixed noise (the page shows 500 of them)
+                    fake = views.samples(lab.gan, lab.shown_noise)
+                coverage = mode_coverage(fake, MODES, RADIUS, STD)
                 checkpoints.append((marks.pop(0), state["counters"]["iteration"], coverage.modes_covered, coverage.high_quality_fraction))
         iterations = state["counters"]["iteration"]
     finally:
@@ -96,6 +104,55 @@ def live(name, seconds):
         server.server_close()
     elapsed = time.perf_counter() - started
     return frames / elapsed, iterations / elapsed, state["steps_per_frame"], checkpoints
+
+
+def in_browser(name, seconds, folder):
+    """Play preset ``name`` in the page, in a headless Chromium, for ``seconds``: the page's own fps readings,
+    the run's iterations, coverage as in ``live``, and a screenshot ``folder/lab_<name>.png``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from minigan.lab import views
+    from minigan.lab.playground import Lab
+    from minigan.lab.server import LabServer
+    from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage
+
+    server = LabServer(("127.0.0.1", 0), Lab(0))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, f"preset-{name}"))
+        driver.find_element(By.ID, f"preset-{name}").click()
+        WebDriverWait(driver, 30).until(lambda d: server.lab.settings == settings_of(name))
+        driver.find_element(By.ID, "play").click()
+        started, readings = time.perf_counter(), []
+        while time.perf_counter() - started < seconds:
+            time.sleep(1.0)
+            readings.append(int(driver.find_element(By.ID, "fps").text))
+        driver.find_element(By.ID, "pause").click()
+        path = os.path.join(folder, f"lab_{name}.png")
+        driver.save_screenshot(path)
+        lab = server.lab
+        with lab.lock:
+            fake, iterations = views.samples(lab.gan, lab.shown_noise), lab.gan.iteration
+        return readings, iterations, mode_coverage(fake, MODES, RADIUS, STD), mode_coverage(fake, MODES, RADIUS, 5 * STD), path
+    finally:
+        driver.quit()
+        server.lab.pause()
+        server.shutdown()
+        server.server_close()
+
+
+def settings_of(name):
+    from minigan.lab import settings
+    return settings.preset(name)
 
 
 def main(argv=None):
@@ -115,6 +172,15 @@ def main(argv=None):
         fps, rate, per_frame, checkpoints = live(name, seconds)
         marks = "   ".join(f"{t:g} s (it {it}): {modes}/8, {100 * hq:.0f}%" for t, it, modes, hq in checkpoints)
         print(f"{name:>10} {fps:>9.1f} {rate:>8.0f} {per_frame:>11}   {marks}", flush=True)
+    if args.browser:
+        os.makedirs(args.browser, exist_ok=True)
+        print(f"\nin the page (headless Chromium), {seconds:g} s of play per preset: the page's fps, read every second;"
+              f" modes covered within 3 std (0.06) and within 15 std (0.3) of a centre, and their high-quality shares")
+        for name in settings.PRESETS:
+            readings, iterations, strict, loose, path = in_browser(name, seconds, args.browser)
+            print(f"{name:>10}  fps median {statistics.median(readings[1:] or readings):.0f} (min {min(readings[1:] or readings)}, "
+                  f"max {max(readings)}), iterations {iterations}: {strict.modes_covered}/8 ({100 * strict.high_quality_fraction:.0f}%), "
+                  f"{loose.modes_covered}/8 ({100 * loose.high_quality_fraction:.0f}%); {path}", flush=True)
     return 0
 
 

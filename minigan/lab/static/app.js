@@ -89,8 +89,12 @@ async function pollLoop() {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       continue;
     }
+    if (!answer.ok) {   // the server answered but could not make a frame: say so, and do not hammer it
+      $("connection").textContent = answer.data && answer.data.error ? answer.data.error : `HTTP ${answer.status}`;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
     $("connection").textContent = "";
-    if (!answer.ok) continue;
     const state = answer.data;
     // An older version can only mean a restarted server (the version never goes back otherwise).
     if (state.version !== page.shownVersion) show(state);
