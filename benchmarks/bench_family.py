@@ -9,6 +9,7 @@ builds it, at the example's minibatch size, on fixed real MNIST minibatches:
     dcgan            models.build_gan("dcgan"): the standard DCGAN of examples/mnist_gan.py, batch 64
     dcgan + ema      the same iteration and the averaged generator's update (mnist_gan.py --ema)
     lsgan            models.build_gan("dcgan", objective="lsgan"), batch 64
+    bgan             models.build_gan("dcgan", objective="bgan") (the boundary-seeking GAN), batch 64
     conditional      the conditional MLP GAN of examples/conditional_gan.py, batch 100
     acgan            the AC-GAN of examples/acgan.py, batch 100
     infogan          the InfoGAN of examples/infogan.py, batch 128
@@ -67,6 +68,7 @@ def contestants(tiny, clock):
     average = WeightAverage(ema_gan.generator)
     entries.append(entry("dcgan + ema", ema_gan, batches(tanh, m or 64), len(train) // 64, after=average.update))
     entries.append(entry("lsgan", models.build_gan("dcgan", seed=0, objective="lsgan"), batches(tanh, m or 64), len(train) // 64))
+    entries.append(entry("bgan", models.build_gan("dcgan", seed=0, objective="bgan"), batches(tanh, m or 64), len(train) // 64))
     if not tiny:
         entries.append(entry("conditional", conditional_gan.build_conditional_gan(seed=0, images=train),
                              batches(train, 100, labels), len(train) // 100))
