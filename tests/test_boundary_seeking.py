@@ -42,9 +42,9 @@ def test_the_generator_loss_is_the_papers_formula_and_its_gradient_is_s_over_m(x
     numpy.testing.assert_allclose(to_numpy(gan.logits["fake"].grad)[:, 0], numpy.array(FAKE) / len(FAKE), rtol=1e-12)
 
 
-def test_the_generator_loss_is_exact_where_the_probabilities_round_to_0_and_1(xp):
-    """At |s| = 40 and 50, 1 − σ(s) and σ(s) round to 0 (or to a number with no digit of s left): the
-    formula evaluated from D's probabilities is infinite there, the logit form is still ½ mean s²."""
+def test_the_generator_loss_is_exact_where_the_probabilities_round_to_1(xp):
+    """At s = 40, σ(s) rounds to 1 in float64, so 1 − σ(s) is 0 and the formula evaluated from D's
+    probabilities is infinite; the logit form is still ½ mean s² (and at s = −50 too)."""
     gan = LogitsAre(xp, fake=[40.0, -50.0])
     loss, _ = BoundarySeeking().generator_loss(gan, "fake")
     assert loss.item() == 0.5 * (40.0 ** 2 + 50.0 ** 2) / 2

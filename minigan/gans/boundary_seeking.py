@@ -10,8 +10,8 @@ minimising the squared log of that ratio (its continuous-variable objective, §2
 
 In D's logit s (D = σ(s), as every D of ``models`` returns it) the bracket is the logit itself:
 log σ(s) − log(1 − σ(s)) = log(σ(s) / σ(−s)) = log eˢ = s. So the loss is ½ mean(s²), computed here from
-the logit directly, which is exact at any s (log σ(s) rounds to 0 for s above about 37 in float64, and
-the difference of the two logs would then lose s entirely). Its gradient in each fake's logit is
+the logit directly, which is exact at any s (in float64 σ(s) rounds to 1 for s above about 37, so the
+paper's form from the probabilities would be log 1 − log 0 = +∞ there). Its gradient in each fake's logit is
 
     ∂L_G/∂sᵢ = sᵢ / m
 
