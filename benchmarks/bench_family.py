@@ -9,11 +9,13 @@ builds it, at the example's minibatch size, on fixed real MNIST minibatches:
     dcgan            models.build_gan("dcgan"): the standard DCGAN of examples/mnist_gan.py, batch 64
     dcgan + ema      the same iteration and the averaged generator's update (mnist_gan.py --ema)
     lsgan            models.build_gan("dcgan", objective="lsgan"), batch 64
+    bgan             models.build_gan("dcgan", objective="bgan") (the boundary-seeking GAN), batch 64
     conditional      the conditional MLP GAN of examples/conditional_gan.py, batch 100
     acgan            the AC-GAN of examples/acgan.py, batch 100
     infogan          the InfoGAN of examples/infogan.py, batch 128
     semi-supervised  the semi-supervised GAN of examples/semi_supervised.py: 100 labelled, 100 unlabelled
                      and 100 generated images through D, feature matching on another 100
+    context encoder  examples/context_encoder.py's F and D: 64 masked digits → their centres, batch 64
 
 They run in turns (``benchmarks.common.run_alternating``), so a slow spell of a shared machine lands on
 all of them; ``--clock cpu`` times the process's CPU time (the work done, without waiting for a core),
@@ -40,9 +42,9 @@ from benchmarks import common  # noqa: E402
 def contestants(tiny, clock):
     """(name, iteration, iterations per epoch) for each GAN; ``tiny``: small minibatches, a smoke test."""
     import minigan
-    from minigan.gans import acgan, conditional_gan, infogan, models, semi_supervised
+    from minigan.gans import acgan, conditional_gan, context_encoder, infogan, models, semi_supervised
     from minigan.gans.averaging import WeightAverage
-    from minigan.tools.data import DataLoader, load_mnist
+    from minigan.tools.data import DataLoader, centre_of, load_mnist, mask_centre
 
     train, labels = load_mnist(split="train", scale="sigmoid")
     tanh = train * 2 - 1                                                              # [0, 1] -> [−1, 1] for DCGAN
@@ -67,6 +69,7 @@ def contestants(tiny, clock):
     average = WeightAverage(ema_gan.generator)
     entries.append(entry("dcgan + ema", ema_gan, batches(tanh, m or 64), len(train) // 64, after=average.update))
     entries.append(entry("lsgan", models.build_gan("dcgan", seed=0, objective="lsgan"), batches(tanh, m or 64), len(train) // 64))
+    entries.append(entry("bgan", models.build_gan("dcgan", seed=0, objective="bgan"), batches(tanh, m or 64), len(train) // 64))
     if not tiny:
         entries.append(entry("conditional", conditional_gan.build_conditional_gan(seed=0, images=train),
                              batches(train, 100, labels), len(train) // 100))
@@ -77,6 +80,9 @@ def contestants(tiny, clock):
         loader = semi_supervised.SemiSupervisedLoader(every_image, every_image[chosen], every_label[chosen], 100, seed=0)
         ssl = semi_supervised.build_semi_supervised_gan(every_image[:500], seed=0)
         entries.append(entry("semi-supervised", ssl, itertools.cycle(list(itertools.islice(iter(loader), 4))), len(loader)))
+        context = context_encoder.build_context_encoder(seed=0)                        # examples/context_encoder.py's
+        masked, centres = mask_centre(train) * 2 - 1, centre_of(train) * 2 - 1
+        entries.append(entry("context encoder", context, batches(masked, 64, centres), len(train) // 64))
     return entries
 
 

@@ -4,7 +4,7 @@
     python examples/mnist_gan.py --model mlp           # the MLP GAN of Goodfellow et al. 2014
     python examples/mnist_gan.py --steps 50 --out runs/quick   # a quick look
     python examples/mnist_gan.py --resume runs/mnist_gan/checkpoint.npz --epochs 10
-    python examples/mnist_gan.py --objective wgan-gp    # also wgan, lsgan, lsgan-chi2; or --r1 10, --ema 0.99
+    python examples/mnist_gan.py --objective wgan-gp    # also wgan, lsgan, lsgan-chi2, bgan; or --r1 10, --ema 0.99
 
 Training is Algorithm 1 of Goodfellow et al. 2014 (minigan/gans/gan.py): each iteration takes k real
 minibatches for k discriminator steps, then makes one generator step. Writes into --out (default
@@ -98,7 +98,8 @@ def parser():
     parser.add_argument("--batch-size", type=positive_int, default=None, help="minibatch size m (default: 64 for dcgan, 100 for mlp)")
     parser.add_argument("--objective", choices=tuple(models.OBJECTIVES), default="standard",
                         help="standard: Goodfellow et al. 2014; wgan: weight clipping (Arjovsky et al. 2017); wgan-gp: gradient penalty (Gulrajani et al. 2017); "
-                             "lsgan, lsgan-chi2: least squares with a=0, b=c=1 or a=-1, b=1, c=0 (Mao et al. 2017)")
+                             "lsgan, lsgan-chi2: least squares with a=0, b=c=1 or a=-1, b=1, c=0 (Mao et al. 2017); "
+                             "bgan: G seeks D's decision boundary, D(G(z)) = 1/2 (Hjelm et al. 2018)")
     parser.add_argument("--r1", metavar="GAMMA", type=non_negative_float, default=0.0, help="the R1 penalty (GAMMA/2) E||grad D(x)||^2 on real data (Mescheder et al. 2018); 0: off")
     parser.add_argument("--r1-every", metavar="N", type=positive_int, default=1, help="lazy R1: apply it every N D steps, scaled by N")
     parser.add_argument("--k", type=positive_int, default=None, help="discriminator steps per generator step (Algorithm 1's k; default: the objective's, 1 or 5)")
@@ -125,7 +126,7 @@ def parse_args(argv=None):
                     f"the choice is the standard objective's, not --objective {args.objective}'s")
     if args.generator_loss != "non-saturating" and args.objective != "standard":
         flags.error(f"--generator-loss {args.generator_loss}: G's loss is fixed by --objective {args.objective} "
-                    f"(for LSGAN ½ E[(D(G(z)) − c)²]); the choice is the standard objective's")
+                    f"({models.OBJECTIVES[args.objective].generator_formula}); the choice is the standard objective's")
     return args
 
 

@@ -1,4 +1,4 @@
-"""Mode collapse, shown: three GANs and a WGAN-GP on a ring of 8 Gaussians, trained side by side.
+"""Mode collapse, shown: three GANs, a WGAN-GP and a boundary-seeking GAN on a ring of 8 Gaussians, side by side.
 
     python examples/mode_collapse.py                    # 2000 iterations each, about a minute on a CPU
     python examples/mode_collapse.py --iterations 500 --seed 3
@@ -12,17 +12,20 @@ Algorithm 1, k = 1) and differ in exactly one thing each:
     non-saturating   maximise log D(G(z))          2 → 128 → 128 → 1        (the baseline D)
     strong D         maximise log D(G(z))          2 → 256 → 256 → 256 → 1  (the only change from the row above)
     WGAN-GP          maximise E[D(G(z))]           2 → 128 → 128 → 1        (a critic: the baseline D's shape)
+    BGAN             minimise ½ E[(log D − log(1 − D))²]  2 → 128 → 128 → 1  (the baseline D, trained as it is)
 
 The fourth row is Gulrajani et al. 2017 (Figure 2 trains on this toy): the Wasserstein objective with the
 gradient penalty (``minigan/gans/wasserstein.py``), with Algorithm 1's λ = 10, n_critic = 5 critic steps
 per G step and Adam β = (0, 0.9); its learning rate is the other rows' 1e-3 (the paper's 1e-4 needs far
-more than 2000 iterations), and it starts from the baseline rows' G and D weights.
+more than 2000 iterations), and it starts from the baseline rows' G and D weights. The fifth is the
+boundary-seeking GAN of Hjelm et al. 2018 (``minigan/gans/boundary_seeking.py``): the non-saturating
+row with only G's loss changed, to one that aims D(G(z)) at ½ (D's decision boundary) instead of at 1.
 
-Shared by all three: G = z (256) → 128 → 128 → 2 (ReLU hidden layers, linear output), built from the same
+Shared by all: G = z (256) → 128 → 128 → 2 (ReLU hidden layers, linear output), built from the same
 seed so that every setup starts from the *same* G weights; noise z ~ N(0, I); Adam, lr 1e-3, β₁ = 0.5 for
 both nets; minibatches of --batch-size fresh ring samples from a generator seeded by --seed (the same
-batches for every setup); the same per-iteration noise (``GAN(seed=...)``). The minimax and the
-non-saturating setups also start from the same D weights. lr 1e-3 (ten times the DCGAN rate) is chosen
+batches for every setup); the same per-iteration noise (``GAN(seed=...)``). The setups whose
+D is the baseline's (all but the strong D) also start from the same D weights. lr 1e-3 (ten times the DCGAN rate) is chosen
 so that something happens within a minute of CPU time; it is the same for every setup.
 
 Why "strong D" is the classic failing setup. The convergence proof of Goodfellow et al. 2014 (§4.2,
@@ -62,6 +65,7 @@ import time
 
 import minigan
 from minigan import backend, nn, optim
+from minigan.gans.boundary_seeking import BoundarySeeking
 from minigan.gans.gan import GAN
 from minigan.gans.training import Diverged, check_statistics, fetch_statistics
 from minigan.gans.wasserstein import WGANGP
@@ -73,11 +77,12 @@ from minigan.tools.runs import (EXIT_DIVERGED, EXIT_STATUS_HELP, OUTPUT_HELP, Ru
 
 NOISE_DIM = 256
 G_HIDDEN = (128, 128)
-SETUPS = (  # name, generator loss (or "wgan-gp": the Wasserstein objective), D's hidden layer widths
+SETUPS = (  # name, generator loss (or "wgan-gp", "bgan": that objective), D's hidden layer widths
     ("minimax", "minimax", (128, 128)),
     ("non-saturating", "non-saturating", (128, 128)),
     ("strong D", "non-saturating", (256, 256, 256)),
     ("WGAN-GP", "wgan-gp", (128, 128)),
+    ("BGAN", "bgan", (128, 128)),
 )
 CRITIC_STEPS = 5  # WGAN-GP's n_critic (Gulrajani et al. 2017, Algorithm 1)
 LEARNING_RATE = 1e-3
@@ -88,7 +93,7 @@ TABLE_ROWS = 10            # checkpoints printed per setup, evenly spaced over t
 # ----- command line ---------------------------------------------------------------------------------
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description="Train minimax, non-saturating and strong-D GANs on a ring of 8 Gaussians and plot where their samples land.",
+        description="Train minimax, non-saturating, strong-D, WGAN-GP and boundary-seeking GANs on a ring of 8 Gaussians and plot where their samples land.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=OUTPUT_HELP.format(resume="") + " " + EXIT_STATUS_HELP,
     )
@@ -116,6 +121,8 @@ def build_setup(generator_loss, discriminator_hidden, seed):
     discriminator = mlp((2, *discriminator_hidden, 1))              # points (m, 2) → logits (m, 1)
     if generator_loss == "wgan-gp":  # Gulrajani et al. 2017, Algorithm 1's λ, n_critic and betas
         betas, settings = (0.0, 0.9), {"objective": WGANGP(penalty_weight=10.0), "discriminator_steps": CRITIC_STEPS}
+    elif generator_loss == "bgan":  # Hjelm et al. 2018: the standard D, G's loss ½ E[s²]
+        betas, settings = (0.5, 0.999), {"objective": BoundarySeeking()}
     else:
         betas, settings = (0.5, 0.999), {"generator_loss": generator_loss}
     return GAN(
@@ -199,7 +206,7 @@ def save_figure(path, results, iterations):
             panel.set_title(f"it {iteration}: {result.modes_covered}/{MODES} modes, HQ {100 * result.high_quality_fraction:.0f}%", fontsize=9)
             if column == 0:
                 depth = " → ".join(map(str, (2, *hidden, 1)))
-                objective = "critic, λ 10, 5 steps" if loss == "wgan-gp" else f"G: {loss} loss"
+                objective = {"wgan-gp": "critic, λ 10, 5 steps", "bgan": "G: ½ E[(log D − log(1 − D))²]"}.get(loss, f"G: {loss} loss")
                 panel.set_ylabel(f"{name}\n{objective}\nD: {depth}", fontsize=9)
     figure.suptitle(f"Where G's samples land on a ring of {MODES} Gaussians (red circles: the centres; "
                     f"HQ: within 3 std = {3 * STD:g} of a centre)", fontsize=10)

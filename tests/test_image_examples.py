@@ -1,4 +1,4 @@
-"""examples/pix2pix.py, cyclegan.py and srgan.py: quick runs write their figures, checkpoints and
+"""examples/pix2pix.py, cyclegan.py, srgan.py and context_encoder.py: quick runs write their figures, checkpoints and
 measurements; an earlier run is never overwritten unasked; --resume continues a run exactly; every flag
 is explained; bad flags are one-line errors. Small data and small networks, so each run takes seconds."""
 
@@ -12,9 +12,11 @@ from minigan.tools.io import is_temporary, load_checkpoint
 
 from conftest import PNG_SIGNATURE, assert_usage_error, load_example, write_mnist_subset
 
-SCRIPTS = {name: load_example(name) for name in ("pix2pix", "cyclegan", "srgan")}
-VARIANTS = {"pix2pix": ("cgan+l1", "l1"), "cyclegan": ("cyclegan", "gan-alone"), "srgan": ("mse", "srgan")}  # what a default run trains
-SMALL = {"pix2pix": ["--width", 4], "cyclegan": ["--width", 2, "--blocks", 1], "srgan": ["--width", 4, "--blocks", 1]}
+SCRIPTS = {name: load_example(name) for name in ("pix2pix", "cyclegan", "srgan", "context_encoder")}
+VARIANTS = {"pix2pix": ("cgan+l1", "l1"), "cyclegan": ("cyclegan", "gan-alone"), "srgan": ("mse", "srgan"),
+            "context_encoder": ("rec+adv", "rec")}  # what a default run trains
+SMALL = {"pix2pix": ["--width", 4], "cyclegan": ["--width", 2, "--blocks", 1], "srgan": ["--width", 4, "--blocks", 1],
+         "context_encoder": ["--width", 4]}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def test_quick_run_writes_each_variants_figure_and_checkpoint_and_the_measuremen
         assert not [f for f in os.listdir(folder) if is_temporary(f)]  # no temporary files left
     measured = json.loads((out / "measurements.json").read_text())
     assert measured["test_images"] == 60 and all(any(row.startswith(v) for row in measured["rows"]) for v in VARIANTS[name])
-    assert "epoch 1/2  step 3/" in printed and all(v in printed for v in VARIANTS[name])  # progress lines and the table
+    assert f"epoch 1/{3 if name == 'context_encoder' else 2}  step 3/" in printed and all(v in printed for v in VARIANTS[name])  # progress lines and the table
     if name != "cyclegan":
         assert (out / "comparison.png").read_bytes()[:8] == PNG_SIGNATURE
 
@@ -95,6 +97,7 @@ def test_srgan_starts_from_the_mse_network_after_its_first_epochs_and_both_make_
                  "--out", "--overwrite", "--resume", "--data", "--log-every", "--l1-weight", "--lr", "--variants"]),
     ("cyclegan", ["--blocks", "--cycle-weight", "--identity-weight", "--lr", "--variants", "--resume", "--steps"]),
     ("srgan", ["--factor", "--blocks", "--srgan-epochs", "--feature-weight", "--adversarial-weight", "--lr", "--srgan-init", "--resume"]),
+    ("context_encoder", ["--reconstruction-weight", "--adversarial-weight", "--lr", "--variants", "--train-images", "--resume", "--steps"]),
 ])
 def test_help_explains_every_flag(name, flags, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -111,6 +114,7 @@ def test_help_explains_every_flag(name, flags, capsys):
     ("cyclegan", ["--identity-weight", "-1"], "--identity-weight: expected a number ≥ 0, got -1.0"),
     ("srgan", ["--factor", "3"], "--factor: invalid choice: 3"),
     ("srgan", ["--lr", "fast"], "--lr: expected a positive number, got 'fast'"),
+    ("context_encoder", ["--adversarial-weight", "0"], "--adversarial-weight: expected a positive finite number, got 0"),
 ])
 def test_bad_flags_are_rejected_with_a_message(name, flags, message, capsys):
     assert_usage_error(SCRIPTS[name].parse_args, flags, message, capsys)
@@ -127,3 +131,17 @@ def test_cyclegans_width_distance_is_the_shift_between_two_shifted_samples():
     assert distance(widths + 1.0, widths) == pytest.approx(1.0, rel=1e-12)  # W₁ of a shift is the shift
     assert distance(numpy.append(widths, numpy.nan), widths) == 0.0          # faint images (NaN widths) are left out
     assert numpy.isnan(distance(numpy.full(3, numpy.nan), widths))           # all faint: nothing to compare
+
+
+def test_context_encoder_resumed_matches_the_uninterrupted_run(small_mnist, tmp_path):
+    """The same check as pix2pix's above, for examples/context_encoder.py: 4 iterations, then 2 more from the
+    checkpoint, give the history of 6 uninterrupted iterations, step for step."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    common = ["--variants", "rec+adv"]
+    assert run("context_encoder", small_mnist, whole, "--steps", 6, *common) == 0
+    assert run("context_encoder", small_mnist, parts, "--steps", 4, *common) == 0
+    assert SCRIPTS["context_encoder"].main(["--resume", str(parts), "--steps", "6", "--log-every", "1", *common]) == 0
+    uninterrupted, resumed = history(whole / "rec+adv" / "history.npz"), history(parts / "rec+adv" / "history.npz")
+    assert uninterrupted.keys() == resumed.keys()
+    for key in uninterrupted:
+        numpy.testing.assert_array_equal(resumed[key], uninterrupted[key])

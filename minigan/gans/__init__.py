@@ -4,6 +4,7 @@
     objectives       what the players minimise: Standard (minimax or non-saturating G loss, label smoothing, R1)
     wasserstein      Arjovsky et al. 2017 and Gulrajani et al. 2017: WGAN's clipped critic, WGAN-GP's penalty
     least_squares    Mao et al. 2017: LSGAN, least-squares losses for D and G
+    boundary_seeking  Hjelm et al. 2018: G puts its samples on D's decision boundary, ½ E[(log D − log(1 − D))²]
     conditional_gan  Mirza & Osindero 2014: the label fed to G and D, a digit on demand
     acgan            Odena et al. 2017: D also names the class of real and generated images
     infogan          Chen et al. 2016: latent codes whose mutual information with G(z, c) a head Q maximises
@@ -13,6 +14,7 @@
     pix2pix          Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100·L1
     cyclegan         Zhu et al. 2017: G and F, D_X and D_Y, least-squares GAN, cycle and identity losses
     srgan            Ledig et al. 2016: residual G with pixel-shuffle upsampling, content + 10⁻³ adversarial
+    context_encoder  Pathak et al. 2016: an encoder-decoder fills a digit's hidden centre, 0.999·L2 + 0.001·adversarial
     models           the MLP GAN and DCGAN for MNIST, and their training recipes
     training         epochs of Algorithm 1: the history of statistics, progress lines, a stop at the first NaN
 

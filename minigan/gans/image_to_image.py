@@ -1,12 +1,14 @@
 """GANs that take an image in: Algorithm 1's loop, with the source image where the noise was.
 
-pix2pix, CycleGAN and SRGAN all train G to map a *source* image s to an output in the target domain, and
-D to tell real target images from G's outputs. Each is ``GAN.train_iteration`` (``minigan/gans/gan.py``)
-run on minibatches of image pairs, with its own objective beside it:
+pix2pix, CycleGAN, SRGAN and the context encoder all train G to map a *source* image s to an output in
+the target domain, and D to tell real target images from G's outputs. Each is ``GAN.train_iteration``
+(``minigan/gans/gan.py``) run on minibatches of image pairs, with its own objective beside it:
 
     pix2pix   (Isola et al. 2017)  paired edges → digit       ``pix2pix.py``    cGAN + λ·L1, D sees (s, image)
     CycleGAN  (Zhu et al. 2017)    unpaired thin ↔ thick      ``cyclegan.py``   LSGAN, cycle and identity losses
     SRGAN     (Ledig et al. 2016)  7×7 or 14×14 → 28×28       ``srgan.py``      content (MSE + features) + adversarial
+    context encoder (Pathak et al. 2016): a digit with its centre hidden → that centre, ``context_encoder.py``,
+              0.999·masked L2 + 0.001·adversarial, D sees the centre alone
 
 What changes from ``GAN`` is only what the networks are given, as in ``ConditionalGAN``:
 

@@ -19,6 +19,7 @@ DCGAN for 28×28 (Radford et al. 2015, §3 "Architecture guidelines", §4 "Detai
 import numpy
 
 from minigan.engine import nn, optim
+from .boundary_seeking import BoundarySeeking
 from .gan import GAN
 from .least_squares import LeastSquares
 from .objectives import Standard
@@ -106,12 +107,15 @@ class Recipe:
 
     ``build(generator_loss, real_label, r1_gamma, r1_every)`` makes the objective; ``optimizer`` is ``"adam"`` or ``"rmsprop"``;
     ``critic_norm``: the DCGAN critic's normalisation for this objective ("batch" or "layer");
-    ``critic``: D is a Wasserstein critic, whose raw scores (not probabilities) the statistics report.
+    ``critic``: D is a Wasserstein critic, whose raw scores (not probabilities) the statistics report;
+    ``generator_formula``: G's loss, for the one line that refuses a --generator-loss this objective fixes.
     """
 
-    def __init__(self, build, discriminator_steps, optimizer, lr, betas=None, critic_norm="batch", critic=False):
+    def __init__(self, build, discriminator_steps, optimizer, lr, betas=None, critic_norm="batch", critic=False,
+                 generator_formula=None):
         self.build, self.discriminator_steps, self.optimizer = build, discriminator_steps, optimizer
         self.lr, self.betas, self.critic_norm, self.critic = lr, betas, critic_norm, critic
+        self.generator_formula = generator_formula
 
 
 def _standard(generator_loss, real_label, r1_gamma, r1_every):
@@ -123,8 +127,12 @@ OBJECTIVES = {
     "standard": Recipe(_standard, 1, "adam", None, (0.5, 0.999)),                      # Radford et al. 2015, §4
     "wgan": Recipe(lambda *_: WGAN(clip=0.01), 5, "rmsprop", 5e-5, critic=True),      # Arjovsky et al. 2017, Alg. 1
     "wgan-gp": Recipe(lambda *_: WGANGP(penalty_weight=10.0), 5, "adam", 1e-4, (0.0, 0.9), critic_norm="layer", critic=True),  # Gulrajani et al. 2017, Alg. 1
-    "lsgan": Recipe(lambda *_: LeastSquares.coding("0-1"), 1, "adam", None, (0.5, 0.999)),          # Mao et al. 2017: a = 0, b = c = 1
-    "lsgan-chi2": Recipe(lambda *_: LeastSquares.coding("-1-1-0"), 1, "adam", None, (0.5, 0.999)),  # Mao et al. 2017: a = −1, b = 1, c = 0
+    "lsgan": Recipe(lambda *_: LeastSquares.coding("0-1"), 1, "adam", None, (0.5, 0.999),
+                    generator_formula="½ E[(D(G(z)) − c)²]"),                          # Mao et al. 2017: a = 0, b = c = 1
+    "lsgan-chi2": Recipe(lambda *_: LeastSquares.coding("-1-1-0"), 1, "adam", None, (0.5, 0.999),
+                         generator_formula="½ E[(D(G(z)) − c)²]"),                     # Mao et al. 2017: a = −1, b = 1, c = 0
+    "bgan": Recipe(lambda *_: BoundarySeeking(), 1, "adam", None, (0.5, 0.999),
+                   generator_formula="½ E[(log D(G(z)) − log(1 − D(G(z))))²]"),        # Hjelm et al. 2018: DCGAN's optimiser
 }
 
 
@@ -135,7 +143,8 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
 
     ``objective``: a name in ``OBJECTIVES``, whose paper fixes k (``discriminator_steps``), the optimiser
     and its learning rate and betas unless given: WGAN (RMSprop lr 5e-5, k = 5, clipping c = 0.01),
-    WGAN-GP (Adam lr 1e-4, β = (0, 0.9), k = 5, λ = 10, and layer norm in the DCGAN critic). The
+    WGAN-GP (Adam lr 1e-4, β = (0, 0.9), k = 5, λ = 10, and layer norm in the DCGAN critic); LSGAN and the
+    boundary-seeking GAN ("bgan") train with the model's own optimiser and k = 1. The
     model's own recipe below is the "standard" objective's. ``r1_gamma``, ``r1_every``: the R1 penalty
     (standard objective only, ``objectives.Standard``). ``generator_loss`` and the MLP's label smoothing
     are the standard objective's.
@@ -162,7 +171,7 @@ def build_gan(model="dcgan", lr=None, generator_loss="non-saturating", discrimin
                          f"the choice is the standard objective's, not objective={objective!r}'s")
     if generator_loss != "non-saturating" and objective != "standard":
         raise ValueError(f"build_gan: generator_loss={generator_loss!r}: G's loss is fixed by objective={objective!r} "
-                         f"(for LSGAN ½ E[(D(G(z)) − c)²]); the choice is the standard objective's")
+                         f"({recipe.generator_formula}); the choice is the standard objective's")
     if model == "dcgan":
         generator = nn.init.normal_weights_(dcgan_generator())
         discriminator = nn.init.normal_weights_(dcgan_discriminator(norm=recipe.critic_norm))

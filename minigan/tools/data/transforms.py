@@ -1,4 +1,4 @@
-"""Image-to-image tasks made from MNIST: edge maps, thin and thick strokes, low-resolution digits.
+"""Image-to-image tasks made from MNIST: edge maps, thin and thick strokes, low-resolution digits, masked centres.
 
 Every function takes a batch of grey-scale images in minigan's layout, (n, H, W, C) channels-last with
 values in [0, 1] (``load_mnist(scale="sigmoid")``), NumPy or CuPy, and returns the same layout in the
@@ -30,6 +30,14 @@ left unchanged by both. Two elements are used::
   both domains are in docs/image-to-image.md).
 * ``downsample`` (box average over factor × factor blocks, 28 → 14 or 7) and ``bicubic_upsample``, the
   baseline SRGAN is measured against (Ledig et al. 2016, §4 Table 1).
+
+**The masked centre** (the context encoder's task, Pathak et al. 2016, §3.3 "central region"): the
+mask M̂ is fixed, a ``hole`` × ``hole`` square in the middle of the image, 1 inside and 0 outside
+(``centre_box`` gives its rows and columns). ``mask_centre`` returns (1 − M̂) ⊙ x + M̂ · fill, the context
+the encoder sees; ``centre_of`` cuts the hidden square out, the region the decoder fills in and D
+judges; ``paste_centre`` puts a filled square back into its context. The default hole, 14 of 28, hides a
+quarter of the image, as the paper's 64 × 64 centre of 128 × 128 does; the default fill, 0, makes the
+hole look like erased ink (background), so the masked digit is what a reader of the context alone sees.
 """
 
 from typing import NamedTuple
@@ -176,6 +184,51 @@ def bicubic_upsample(images, factor, a=BICUBIC_A, clip=True):
     return xp.clip(out, 0, 1) if clip else out
 
 
+# ----- the masked centre ----------------------------------------------------------------------------
+CENTRE_HOLE = 14  # of 28: a quarter of the image, as the paper's 64 × 64 of 128 × 128
+
+
+def centre_box(height, width, hole=CENTRE_HOLE):
+    """(rows, columns): the slices of the ``hole`` × ``hole`` square in the middle of a height × width image
+    (for an odd margin, one pixel more below and to the right)."""
+    if not (isinstance(hole, int) and not isinstance(hole, bool) and 0 < hole <= min(height, width)):
+        raise ValueError(f"centre_box: hole must be an int in [1, {min(height, width)}] (the image is {height} × {width}), got {hole!r}")
+    top, left = (height - hole) // 2, (width - hole) // 2
+    return slice(top, top + hole), slice(left, left + hole)
+
+
+def mask_centre(images, hole=CENTRE_HOLE, fill=0.0):
+    """(1 − M̂) ⊙ x + M̂ · fill: a copy of ``images`` (n, H, W, C) with the centre square set to ``fill``."""
+    _check_images(images, "mask_centre")
+    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
+        raise ValueError(f"mask_centre: fill must be a number in [0, 1], got {fill!r}")
+    rows, columns = centre_box(images.shape[1], images.shape[2], hole)
+    masked = images.copy()
+    masked[:, rows, columns, :] = fill
+    return masked
+
+
+def centre_of(images, hole=CENTRE_HOLE):
+    """M̂'s square of ``images``: (n, hole, hole, C), a copy."""
+    _check_images(images, "centre_of")
+    rows, columns = centre_box(images.shape[1], images.shape[2], hole)
+    return images[:, rows, columns, :].copy()
+
+
+def paste_centre(images, centres):
+    """A copy of ``images`` (n, H, W, C) with its centre square replaced by ``centres`` (n, hole, hole, C)."""
+    _check_images(images, "paste_centre")
+    _check_images(centres, "paste_centre")
+    n, hole = centres.shape[0], centres.shape[1]
+    if n != images.shape[0] or centres.shape[2] != hole or centres.shape[3] != images.shape[3]:
+        raise ValueError(f"paste_centre: centres must have shape ({images.shape[0]}, hole, hole, {images.shape[3]}), "
+                         f"got shape {centres.shape}")
+    rows, columns = centre_box(images.shape[1], images.shape[2], hole)
+    completed = images.copy()
+    completed[:, rows, columns, :] = centres
+    return completed
+
+
 # ----- the data sets --------------------------------------------------------------------------------
 def paired_edges(images):
     """pix2pix's paired task: (edge_map(images), images), example i of one the input of example i of the other."""
@@ -213,4 +266,4 @@ def unpaired_thin_thick(images, seed):
 
 __all__ = ["CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A", "erode", "dilate", "edge_map", "thin", "thicken",
            "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample", "paired_edges", "UnpairedSplit",
-           "unpaired_thin_thick"]
+           "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre"]
