@@ -7,7 +7,7 @@
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
 * ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
-* ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, box downsampling, bicubic
+* ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, negatives, box downsampling, bicubic
 """
 
 from .mnist import (
@@ -16,14 +16,14 @@ from .mnist import (
 )
 from .transforms import (
     BICUBIC_A, CROSS, EDGE_THRESHOLD, SQUARE_2, UnpairedSplit, bicubic_matrix, bicubic_upsample, cubic_kernel, dilate,
-    downsample, edge_map, erode, paired_edges, thicken, thin, unpaired_thin_thick,
+    downsample, edge_map, erode, negative, paired_edges, thicken, thin, unpaired_thin_thick,
 )
 from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring
 
 __all__ = [
     "load_mnist", "read_mnist", "read_idx", "scale_images", "minibatches", "DataLoader", "DataError",
     "array_sha256", "first_of_each_digit", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
-    "erode", "dilate", "edge_map", "thin", "thicken", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
+    "erode", "dilate", "edge_map", "thin", "thicken", "negative", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
     "paired_edges", "unpaired_thin_thick", "UnpairedSplit", "CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A",
     "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",
 ]
