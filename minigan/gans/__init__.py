@@ -13,6 +13,7 @@
     pix2pix          Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100·L1
     cyclegan         Zhu et al. 2017: G and F, D_X and D_Y, least-squares GAN, cycle and identity losses
     srgan            Ledig et al. 2016: residual G with pixel-shuffle upsampling, content + 10⁻³ adversarial
+    cogan            Liu & Tuzel 2016: two GANs sharing G's first and D's last layers, a pair of domains from one z
     models           the MLP GAN and DCGAN for MNIST, and their training recipes
     training         epochs of Algorithm 1: the history of statistics, progress lines, a stop at the first NaN
 
