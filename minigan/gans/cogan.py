@@ -9,7 +9,7 @@ domain 2, play side by side; what couples them is weight sharing (§3):
   layers, which "decode low-level details": one z drawn into both makes a *pair* of images with the same
   content rendered in each domain's way;
 * f₁ and f₂ keep their own first layers, which extract low-level features, and share their last layers;
-  the paper finds this sharing matters far less than G's (§4, Fig. 3) but reduces D's parameters.
+  the paper finds this sharing matters far less than G's (§4) but reduces D's parameters.
 
 The game (§3, eq. 4) is the sum of the two GANs' games, with one z for both generators::
 
@@ -45,7 +45,7 @@ Networks: the DCGAN of ``minigan/gans/models.py`` (``dcgan_generator``, ``dcgan_
 paper's sharing points for its digit experiments: G shares everything but its last layer (the
 conv-transpose to one channel and tanh), D everything but its first (the conv from one channel).
 ``share=False`` builds the same layers with nothing shared: two independent GANs trained side by side,
-the paper's "without weight sharing" point of Fig. 3, whose pairs are unrelated.
+the end point of the paper's §4 study of how many layers to share, whose pairs are unrelated.
 """
 
 from minigan.engine import nn, optim
