@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from minigan.tools.data import (
     CROSS, SQUARE_2, bicubic_matrix, bicubic_upsample, cubic_kernel, dilate, downsample, edge_map, erode,
-    load_mnist, paired_edges, thicken, thin, unpaired_thin_thick,
+    load_mnist, negative, paired_edges, thicken, thin, unpaired_thin_thick,
 )
-from minigan.tools.image_metrics import gradient_energy, mean_absolute_error, psnr, stroke_width
+from minigan.tools.image_metrics import gradient_energy, mean_absolute_error, pixel_agreement, psnr, stroke_width
 
 from conftest import to_numpy
 from strategies import random_array, seeds
@@ -193,3 +193,24 @@ def test_mistakes_are_named_at_the_boundary(call, message):
     with pytest.raises((ValueError, TypeError)) as error:
         call()
     assert message in str(error.value)
+
+
+def test_the_negative_swaps_ink_and_background(xp):
+    f = image(xp, [[0.0, 1.0, 0.25],
+                   [0.5, 0.75, 0.0]])
+    assert numpy.array_equal(plain(negative(f)), [[1.0, 0.0, 0.75],
+                                                  [0.5, 0.25, 1.0]])
+    assert negative(f).dtype == f.dtype
+    with pytest.raises(TypeError, match="negative: images must be floating point"):
+        negative(xp.zeros((1, 2, 2, 1), dtype=numpy.uint8))
+
+
+def test_pixel_agreement_counts_the_pixels_on_the_same_side_of_the_threshold(xp):
+    x = xp.concatenate([image(xp, [[0.9, 0.1], [0.6, 0.2]]), image(xp, [[1.0, 1.0], [1.0, 1.0]])])
+    y = xp.concatenate([image(xp, [[0.5, 0.4], [0.1, 0.8]]), image(xp, [[0.0, 0.49], [0.5, 1.0]])])
+    # first pair: ink/ink, bg/bg, ink/bg, bg/ink -> 2 of 4; second: the two pixels ≥ 0.5 of y agree -> 2 of 4
+    numpy.testing.assert_array_equal(pixel_agreement(x, y), [0.5, 0.5])
+    numpy.testing.assert_array_equal(pixel_agreement(x, x), [1.0, 1.0])
+    numpy.testing.assert_array_equal(pixel_agreement(x, negative(x)), [0.0, 0.0])  # no value is exactly 0.5 in x
+    with pytest.raises(ValueError, match="pixel_agreement: x has shape"):
+        pixel_agreement(x, y[:1])

@@ -7,8 +7,8 @@
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
 * ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
-* ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, box downsampling, bicubic,
-                   the masked centre (mask_centre, centre_of, paste_centre)
+* ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, negatives, box downsampling,
+                   bicubic, the masked centre (mask_centre, centre_of, paste_centre)
 """
 
 from .mnist import (
@@ -17,15 +17,15 @@ from .mnist import (
 )
 from .transforms import (
     BICUBIC_A, CENTRE_HOLE, CROSS, EDGE_THRESHOLD, SQUARE_2, UnpairedSplit, bicubic_matrix, bicubic_upsample, centre_box,
-    centre_of, cubic_kernel, dilate, downsample, edge_map, erode, mask_centre, paired_edges, paste_centre, thicken, thin,
-    unpaired_thin_thick,
+    centre_of, cubic_kernel, dilate, downsample, edge_map, erode, mask_centre, negative, paired_edges, paste_centre, thicken,
+    thin, unpaired_thin_thick,
 )
 from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring
 
 __all__ = [
     "load_mnist", "read_mnist", "read_idx", "scale_images", "minibatches", "DataLoader", "DataError",
     "array_sha256", "first_of_each_digit", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
-    "erode", "dilate", "edge_map", "thin", "thicken", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
+    "erode", "dilate", "edge_map", "thin", "thicken", "negative", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
     "paired_edges", "unpaired_thin_thick", "UnpairedSplit", "CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A",
     "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre",
     "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",

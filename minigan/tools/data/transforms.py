@@ -28,6 +28,8 @@ left unchanged by both. Two elements are used::
   a pixel off *both* sides of a stroke, which erases the thinnest MNIST strokes altogether; the square
   takes one pixel off one side, and the digits stay legible (the widths and the classifier's readings of
   both domains are in docs/image-to-image.md).
+* ``negative`` = 1 − f: white strokes on black become black strokes on white (CoGAN's task B, Liu & Tuzel
+  2016, §4; its task A is ``edge_map``'s digits and edges).
 * ``downsample`` (box average over factor × factor blocks, 28 → 14 or 7) and ``bicubic_upsample``, the
   baseline SRGAN is measured against (Ledig et al. 2016, §4 Table 1).
 
@@ -112,6 +114,12 @@ def thin(images):
 def thicken(images):
     """f ⊕ SQUARE_2: every stroke about one pixel wider (CycleGAN's "thick" domain)."""
     return dilate(images, SQUARE_2)
+
+
+def negative(images):
+    """1 − f: the negative of images in [0, 1] (CoGAN's task B)."""
+    _check_images(images, "negative")
+    return images.dtype.type(1) - images
 
 
 # ----- resolution -----------------------------------------------------------------------------------
@@ -264,6 +272,6 @@ def unpaired_thin_thick(images, seed):
     return UnpairedSplit(thin(images[xp.asarray(thin_rows)]), thicken(images[xp.asarray(thick_rows)]), thin_rows, thick_rows)
 
 
-__all__ = ["CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A", "erode", "dilate", "edge_map", "thin", "thicken",
+__all__ = ["CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A", "erode", "dilate", "edge_map", "thin", "thicken", "negative",
            "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample", "paired_edges", "UnpairedSplit",
            "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre"]
