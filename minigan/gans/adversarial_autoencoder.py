@@ -104,7 +104,7 @@ class MixturePrior:
         return f"MixturePrior(components={self.components}, radius={self.radius}, radial={self.radial}, tangential={self.tangential})"
 
 
-# ----- the networks (§ 2.1: two layers of 1000 ReLU units each, for MNIST; ``hidden`` sets the width) -----------
+# ----- the networks (the paper's MNIST E, decoder and D: two layers of 1000 ReLU units; ``hidden`` sets the width) ---
 class AutoEncoder(nn.Module):
     """E and the decoder in one module (the GAN's ``generator``, saved and restored as one)."""
 
@@ -229,7 +229,7 @@ class AdversarialAutoencoder(GAN):
 
 
 def build_adversarial_autoencoder(prior, seed=None, hidden=1000, lr=2e-4):
-    """E, the decoder and D as MLPs of two ``hidden``-unit ReLU layers (§2.1's MNIST networks have 1000);
+    """E, the decoder and D as MLPs of two ``hidden``-unit ReLU layers (the paper's MNIST networks have 1000);
     Adam (β₁ 0.5) with learning rate ``lr`` for each of the three optimisers (the paper used SGD with
     momentum; Adam is the project's choice, as for the other MNIST GANs here)."""
     autoencoder = AutoEncoder(mlp_encoder(prior.dim, hidden), mlp_decoder(prior.dim, hidden))

@@ -47,8 +47,8 @@ from .gan import GAN, evaluating, output_range
 from .models import init_output_bias_from_marginals_, mlp_generator
 from .objectives import GENERATOR_LOSSES, mean_probability
 
-NOISE_DIM = 50   # §4.1: "a 50-dimensional ... latent space", z ~ U(−1, 1)⁵⁰
-HIDDEN = 1024    # the appendix's MNIST MLPs: two hidden layers of 1024
+NOISE_DIM = 50   # z ~ U(−1, 1)⁵⁰, the released MNIST script's noise ("u-50", train_mnist.sh of jeffdonahue/bigan)
+HIDDEN = 1024    # units in each hidden layer of G, E and D: this module's choice, not read from the paper
 
 
 class Pair(NamedTuple):
@@ -73,8 +73,8 @@ class GeneratorEncoder(nn.Module):
 
 
 class PairDiscriminator(nn.Module):
-    """D(x, z) → logit (m, 1): x and z each through their own layer, then joined (the appendix's MNIST D
-    reads x and z apart before a joint layer)."""
+    """D(x, z) → logit (m, 1): x and z each through their own layer, then joined, so that D can weigh
+    what the image and the code say about each other (a layout chosen here)."""
 
     def __init__(self, noise_dim=NOISE_DIM, hidden=HIDDEN, slope=0.2):
         self.image_path = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.LeakyReLU(slope))
