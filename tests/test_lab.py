@@ -429,8 +429,11 @@ def lab_command(*flags):
 def test_the_command_serves_until_ctrl_c():
     # Without BLAS variables in its environment, the lab restarts itself with one BLAS thread.
     environment = {name: value for name, value in os.environ.items() if not name.endswith("_NUM_THREADS")}
+    # Ctrl-C's default in the child even if this suite runs in the background, where SIGINT may be ignored
+    # and a Python started so never raises KeyboardInterrupt.
     process = subprocess.Popen(lab_command("--port", "0", "--seed", "1"), cwd=ROOT, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**environment, "PYTHONPATH": ROOT})
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**environment, "PYTHONPATH": ROOT},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         assert line.startswith("minigan lab: http://127.0.0.1:") and "BLAS threads 1;" in line, line

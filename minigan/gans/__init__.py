@@ -9,6 +9,8 @@
     acgan            Odena et al. 2017: D also names the class of real and generated images
     infogan          Chen et al. 2016: latent codes whose mutual information with G(z, c) a head Q maximises
     semi_supervised  Salimans et al. 2016, §5: D as a K + 1 class classifier trained on few labels
+    bigan            Donahue et al. 2017: an encoder E beside G, D judging (x, E(x)) against (G(z), z)
+    adversarial_autoencoder  Makhzani et al. 2016: an autoencoder whose codes a D on codes pushes towards a prior
     averaging        Yazıcı et al. 2019: an exponential moving average of G's weights, sampled instead of G
     image_to_image   the loop on (source, target) image pairs: G(s) instead of G(z), D alone or on [s, image]
     pix2pix          Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100·L1
