@@ -10,7 +10,7 @@ import pytest
 
 import minigan
 from minigan import Tensor
-from minigan.gans.adversarial_autoencoder import (AdversarialAutoencoder, CodeDiscriminator, GaussianPrior, Minibatch, MixturePrior,
+from minigan.gans.adversarial_autoencoder import (AdversarialAutoencoder, CodeDiscriminator, GaussianPrior, MixturePrior,
                                                   build_adversarial_autoencoder, reconstruction_error)
 
 from conftest import PNG_SIGNATURE, load_example, to_numpy
