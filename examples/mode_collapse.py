@@ -64,9 +64,10 @@ import sys
 import time
 
 import minigan
-from minigan import backend, nn, optim
+from minigan import backend, optim
 from minigan.gans.boundary_seeking import BoundarySeeking
 from minigan.gans.gan import GAN
+from minigan.gans.models import mlp
 from minigan.gans.training import Diverged, check_statistics, fetch_statistics
 from minigan.gans.wasserstein import WGANGP
 from minigan.tools.cli import positive_int, seed_value
@@ -106,14 +107,6 @@ def parse_args(argv=None):
 
 
 # ----- the networks ---------------------------------------------------------------------------------
-def mlp(widths):
-    """Dense layers of the given widths with ReLU between them and a linear output: (m, widths[0]) → (m, widths[-1])."""
-    layers = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])  # no ReLU after the last layer: G outputs points, D outputs a logit
-
-
 def build_setup(generator_loss, discriminator_hidden, seed):
     """A GAN whose G is the same for every setup (seeded first); D follows from the same seed stream."""
     minigan.seed(seed)

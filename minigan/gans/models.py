@@ -1,4 +1,5 @@
-"""The two GANs for MNIST: the MLP GAN of Goodfellow et al. 2014 and DCGAN (Radford et al. 2015).
+"""The two GANs for MNIST: the MLP GAN of Goodfellow et al. 2014 and DCGAN (Radford et al. 2015); and ``mlp``,
+the small ReLU network of the 2-D toys.
 
 Images are channels-last, (N, 28, 28, 1). Discriminators return logits (N, 1); the sigmoid lives in
 the loss (``losses.binary_cross_entropy_with_logits``) where it can be computed stably.
@@ -27,6 +28,19 @@ from .wasserstein import WGAN, WGANGP
 
 NOISE_DIM = 100
 DISCRIMINATOR_NORMS = ("batch", "layer")
+
+
+# ----- the 2-D toys' networks -----------------------------------------------------------------------
+def mlp(widths):
+    """Dense layers of the given widths with ReLU between them and a linear output: (m, widths[0]) → (m, widths[-1]).
+
+    The G and D of the ring of 8 Gaussians (``examples/mode_collapse.py``) and of the lab (``minigan/lab/``):
+    no ReLU after the last layer, since G outputs points anywhere in the plane and D a logit or a score.
+    """
+    layers = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
 
 
 # ----- MLP GAN --------------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ import traceback
 import numpy
 
 import minigan
-from minigan.engine import backend, nn, optim
+from minigan.engine import backend, optim
 from minigan.gans.gan import GAN
 from minigan.gans.least_squares import LeastSquares
+from minigan.gans.models import mlp
 from minigan.gans.objectives import Standard
 from minigan.gans.wasserstein import WGANGP
 from . import views
@@ -54,14 +55,6 @@ class LabError(ValueError):
 
 class RunDiverged(LabError):
     """A step asked of a run that diverged: "diverged at step N …"; a reset starts again."""
-
-
-def mlp(widths):
-    """Dense layers of the given widths with ReLU between them and a linear output: (m, widths[0]) → (m, widths[-1])."""
-    layers = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])  # G outputs points anywhere in the plane, D a logit or a score
 
 
 def objective_of(settings):
@@ -308,6 +301,7 @@ class Lab:
         record = self._record(fake if finite else None)
         shown = fake[:SHOWN_POINTS]
         heatmap, kind = views.discriminator_heatmap(gan) if finite else (numpy.zeros(views.HEATMAP_SIZE ** 2), "probability")
+        heatmap = numpy.nan_to_num(heatmap)  # a D gone to NaN is painted as 0, its range read from what is painted
         arrows = views.generator_gradients(gan, shown) if finite else numpy.zeros_like(shown)
         lines = views.manifold(gan) if finite else None
         return {
@@ -319,10 +313,10 @@ class Lab:
             "losses": {name: _finite_or_none(value) for name, value in self.last_losses.items()},  # JSON has no NaN
             "box": BOX,
             "real": _rounded(self.reference_real[:SHOWN_POINTS]),
-            "fake": _rounded(numpy.nan_to_num(shown)),
-            "gradients": _rounded(numpy.nan_to_num(arrows)),
-            "heatmap": {"size": views.HEATMAP_SIZE, "kind": kind, "values": _rounded(numpy.nan_to_num(heatmap)),
-                        "low": float(numpy.nan_to_num(heatmap).min()), "high": float(numpy.nan_to_num(heatmap).max())},
+            "fake": _rounded(shown),
+            "gradients": _rounded(arrows),
+            "heatmap": {"size": views.HEATMAP_SIZE, "kind": kind, "values": _rounded(heatmap),
+                        "low": float(heatmap.min()), "high": float(heatmap.max())},
             "manifold": None if lines is None else [_rounded(line) for line in lines],
             "history": self.history,
             "divergences": record,
@@ -352,8 +346,9 @@ def _finite_or_none(value):
 
 
 def _rounded(array):
-    """A NumPy array as nested lists of floats with 4 decimals: a quarter of the JSON, nothing the eye can see."""
-    return numpy.round(numpy.asarray(array, dtype=numpy.float64), 4).tolist()
+    """A NumPy array as nested lists of floats with 4 decimals (a quarter of the JSON, nothing the eye can
+    see), NaN as 0 and ±inf as the largest floats: JSON has neither."""
+    return numpy.round(numpy.nan_to_num(numpy.asarray(array, dtype=numpy.float64)), 4).tolist()
 
 
 __all__ = ["Lab", "LabError", "RunDiverged", "SettingError", "STEP_LIMIT"]
