@@ -114,7 +114,7 @@ def in_browser(name, seconds, folder):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from minigan.lab import views
+    from minigan.lab import settings, views
     from minigan.lab.playground import Lab
     from minigan.lab.server import LabServer
     from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage
@@ -130,7 +130,7 @@ def in_browser(name, seconds, folder):
         driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, f"preset-{name}"))
         driver.find_element(By.ID, f"preset-{name}").click()
-        WebDriverWait(driver, 30).until(lambda d: server.lab.settings == settings_of(name))
+        WebDriverWait(driver, 30).until(lambda d: server.lab.settings == settings.preset(name))
         driver.find_element(By.ID, "play").click()
         started, readings = time.perf_counter(), []
         while time.perf_counter() - started < seconds:
@@ -148,11 +148,6 @@ def in_browser(name, seconds, folder):
         server.lab.pause()
         server.shutdown()
         server.server_close()
-
-
-def settings_of(name):
-    from minigan.lab import settings
-    return settings.preset(name)
 
 
 def main(argv=None):
