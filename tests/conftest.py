@@ -135,6 +135,25 @@ def load_example(name):
     return module
 
 
+def assert_same_history_files(first, second, length_key, length):
+    """The runs in folders ``first`` and ``second`` wrote the same ``history.npz``, array for array, bit for
+    bit; ``length_key`` holds ``length`` steps (so that two empty histories cannot pass)."""
+    with numpy.load(os.path.join(first, "history.npz")) as a, numpy.load(os.path.join(second, "history.npz")) as b:
+        assert len(a[length_key]) == length
+        for name in a.files:
+            numpy.testing.assert_array_equal(a[name], b[name])
+
+
+def assert_resume_matches_one_run(example, flags, tmp_path, steps, cut, resume_flags=()):
+    """``example.main``: a run of ``steps`` iterations, and one stopped after ``cut`` and resumed (with
+    ``resume_flags``) to ``steps``, write the same history: a resume continues the run exactly."""
+    whole, parts = tmp_path / "a", tmp_path / "b"
+    assert example.main([*flags, "--steps", str(steps), "--out", str(whole)]) == 0
+    assert example.main([*flags, "--steps", str(cut), "--out", str(parts)]) == 0
+    assert example.main(["--resume", str(parts), "--steps", str(steps), *resume_flags]) == 0
+    assert_same_history_files(whole, parts, "g_loss", steps)
+
+
 def assert_usage_error(parse_args, flags, message, capsys):
     """``parse_args(flags)`` stops as argparse does for a bad flag (exit status 2), with ``message`` on stderr."""
     with pytest.raises(SystemExit) as exit_info:

@@ -17,7 +17,7 @@ from minigan.gans.conditional_gan import (ConditionalDiscriminator, ConditionalG
                                      build_conditional_gan, check_labels, one_hot)
 from minigan.tools.io import is_temporary, load_checkpoint
 
-from conftest import PNG_SIGNATURE, assert_close, assert_usage_error, load_example, to_numpy
+from conftest import PNG_SIGNATURE, assert_close, assert_same_history_files, assert_usage_error, load_example, to_numpy
 
 
 
@@ -204,10 +204,7 @@ def test_example_same_seed_same_losses(tmp_path, small_mnist):
     common = ["--data", small_mnist, "--steps", "3", "--batch-size", "50", "--eval-per-digit", "0", "--seed", "5"]
     assert example.main([*common, "--out", str(tmp_path / "a")]) == 0
     assert example.main([*common, "--out", str(tmp_path / "b")]) == 0
-    with numpy.load(tmp_path / "a" / "history.npz") as a, numpy.load(tmp_path / "b" / "history.npz") as b:
-        assert len(a["g_loss"]) == 3
-        for name in a.files:
-            numpy.testing.assert_array_equal(a[name], b[name])
+    assert_same_history_files(tmp_path / "a", tmp_path / "b", "g_loss", 3)
 
 
 def test_grid_rows_are_digits_and_columns_share_their_noise():
