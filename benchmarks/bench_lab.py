@@ -31,7 +31,6 @@ THREADS = apply_threads(sys.argv)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 
@@ -76,16 +75,14 @@ def live(name, seconds):
     """Play preset ``name`` for ``seconds`` under a polling client; frames/s, iterations/s, and the ring's coverage."""
     from minigan.lab import settings, views
     from minigan.lab.playground import Lab
-    from minigan.lab.server import LabServer
+    from minigan.lab.server import serving_in_background
     from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage
 
-    server = LabServer(("127.0.0.1", 0), Lab(0, settings.preset(name)))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/api/"
-    urllib.request.urlopen(urllib.request.Request(url + "play", data=b"{}"), timeout=30).read()
-    started, version, frames, checkpoints = time.perf_counter(), 0, 0, []
-    marks = [seconds / 4, seconds / 2, seconds]
-    try:
+    with serving_in_background(Lab(0, settings.preset(name))) as server:
+        url = server.url + "/api/"
+        urllib.request.urlopen(urllib.request.Request(url + "play", data=b"{}"), timeout=30).read()
+        started, version, frames, checkpoints = time.perf_counter(), 0, 0, []
+        marks = [seconds / 4, seconds / 2, seconds]
         while marks:
             with urllib.request.urlopen(f"{url}state?after={version}", timeout=30) as response:
                 state = json.loads(response.read())
@@ -98,10 +95,6 @@ def live(name, seconds):
                 coverage = mode_coverage(fake, MODES, RADIUS, STD)
                 checkpoints.append((marks.pop(0), state["counters"]["iteration"], coverage.modes_covered, coverage.high_quality_fraction))
         iterations = state["counters"]["iteration"]
-    finally:
-        server.lab.pause()
-        server.shutdown()
-        server.server_close()
     elapsed = time.perf_counter() - started
     return frames / elapsed, iterations / elapsed, state["steps_per_frame"], checkpoints
 
@@ -116,38 +109,34 @@ def in_browser(name, seconds, folder):
 
     from minigan.lab import settings, views
     from minigan.lab.playground import Lab
-    from minigan.lab.server import LabServer
+    from minigan.lab.server import serving_in_background
     from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage
 
-    server = LabServer(("127.0.0.1", 0), Lab(0))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     options = webdriver.ChromeOptions()
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    try:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
-        driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
-        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, f"preset-{name}"))
-        driver.find_element(By.ID, f"preset-{name}").click()
-        WebDriverWait(driver, 30).until(lambda d: server.lab.settings == settings.preset(name))
-        driver.find_element(By.ID, "play").click()
-        started, readings = time.perf_counter(), []
-        while time.perf_counter() - started < seconds:
-            time.sleep(1.0)
-            readings.append(int(driver.find_element(By.ID, "fps").text))
-        driver.find_element(By.ID, "pause").click()
-        path = os.path.join(folder, f"lab_{name}.png")
-        driver.save_screenshot(path)
-        lab = server.lab
-        with lab.lock:
-            fake, iterations = views.samples(lab.gan, lab.shown_noise), lab.gan.iteration
-        return readings, iterations, mode_coverage(fake, MODES, RADIUS, STD), mode_coverage(fake, MODES, RADIUS, 5 * STD), path
-    finally:
-        driver.quit()
-        server.lab.pause()
-        server.shutdown()
-        server.server_close()
+    with serving_in_background(Lab(0)) as server:
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+            driver.get(server.url + "/")
+            WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, f"preset-{name}"))
+            driver.find_element(By.ID, f"preset-{name}").click()
+            WebDriverWait(driver, 30).until(lambda d: server.lab.settings == settings.preset(name))
+            driver.find_element(By.ID, "play").click()
+            started, readings = time.perf_counter(), []
+            while time.perf_counter() - started < seconds:
+                time.sleep(1.0)
+                readings.append(int(driver.find_element(By.ID, "fps").text))
+            driver.find_element(By.ID, "pause").click()
+            path = os.path.join(folder, f"lab_{name}.png")
+            driver.save_screenshot(path)
+            lab = server.lab
+            with lab.lock:
+                fake, iterations = views.samples(lab.gan, lab.shown_noise), lab.gan.iteration
+            return readings, iterations, mode_coverage(fake, MODES, RADIUS, STD), mode_coverage(fake, MODES, RADIUS, 5 * STD), path
+        finally:
+            driver.quit()
 
 
 def main(argv=None):

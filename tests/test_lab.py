@@ -21,7 +21,7 @@ import pytest
 from minigan import Tensor, backend, nn, optim
 from minigan.lab import distributions, settings as lab_settings, sources, views
 from minigan.lab.playground import STEP_LIMIT, Lab, LabError, RunDiverged
-from minigan.lab.server import LabServer
+from minigan.lab.server import serving_in_background
 from minigan.lab.settings import SettingError
 from minigan.tools.data.ring import MODES, RADIUS, STD, mode_coverage
 
@@ -250,15 +250,8 @@ def test_every_name_the_page_can_show_has_its_source():
 # ----- the HTTP API -------------------------------------------------------------------------------
 @pytest.fixture
 def server():
-    lab = small_lab()
-    httpd = LabServer(("127.0.0.1", 0), lab)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield httpd
-    lab.pause()
-    httpd.shutdown()
-    httpd.server_close()
+    with serving_in_background(small_lab()) as httpd:
+        yield httpd
 
 
 def call(server, path, body=None, raw=None, method=None):

@@ -19,14 +19,13 @@ import json
 import os
 import shutil
 import statistics
-import threading
 import time
 import urllib.request
 
 import pytest
 
 from minigan.lab.playground import Lab
-from minigan.lab.server import LabServer
+from minigan.lab.server import serving_in_background
 
 try:
     from selenium import webdriver
@@ -76,14 +75,8 @@ def lab_url():
 
     Function-scoped so that the Lab is built on the backend under test (set per test by conftest.py).
     """
-    server = LabServer(("127.0.0.1", 0), Lab(seed=0))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.lab.pause()
-    server.shutdown()
-    server.server_close()
+    with serving_in_background(Lab(seed=0)) as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -20,9 +20,11 @@ with 409 and "diverged at step N"; the server itself goes on. Only the files in 
 by name, from a table made at start-up (no path from a request ever reaches the file system).
 """
 
+import contextlib
 import json
 import os
 import sys
+import threading
 import traceback
 import urllib.parse
 from http import HTTPStatus
@@ -68,6 +70,22 @@ class LabServer(ThreadingHTTPServer):
         self.lab = lab
         self.files = static_files()
         super().__init__(address, Handler)
+
+
+@contextlib.contextmanager
+def serving_in_background(lab, host="127.0.0.1", port=0):
+    """A ``LabServer`` for ``lab`` answering from a daemon thread, for a test, a benchmark or a notebook:
+    ``with serving_in_background(Lab()) as server: … server.url …``. Port 0 takes a free one. On leaving the
+    block, play is paused and the server stopped and closed."""
+    server = LabServer((host, port), lab)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    server.url = f"http://{server.server_address[0]}:{server.server_address[1]}"
+    try:
+        yield server
+    finally:
+        lab.pause()
+        server.shutdown()
+        server.server_close()
 
 
 def _fields(body, allowed, where):
