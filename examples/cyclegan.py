@@ -18,7 +18,8 @@ layout: rows x, G(x), F(G(x)), then y, F(y), G(F(y)), one test digit of each cla
 checkpoint.npz, training.png and history.npz; then --out/measurements.json.
 
 Measured at the end on the test digits, each thinned (for G) and thickened (for F): how often the digit
-survives the translation (the shipped classifier reads G(x) as x's digit), the translated stroke width
+survives the translation (the shipped classifier reads G(x) as x's digit; and read negated, 1 − G(x), for a
+translation that draws the digit dark on light), the translated stroke width
 (``image_metrics.stroke_width``, on pixels ≥ 0.5) against the target domain's — their medians and the
 1-D Wasserstein distance between the two distributions, and how many outputs have no pixel ≥ 0.5 at all
 (faint images, which have no width) —, the L1 distance to the true partner (the same test digit
@@ -100,7 +101,9 @@ def wasserstein_1d(a, b):
 
 def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs=None):
     widths = stroke_width(outputs)
-    row = {"classifier": accuracy(shipped_classifier(), outputs, labels), "no_ink": float(numpy.isnan(widths).mean()),
+    row = {"classifier": accuracy(shipped_classifier(), outputs, labels),
+           "classifier_negated": accuracy(shipped_classifier(), 1 - outputs, labels),  # a digit drawn dark on light
+           "no_ink": float(numpy.isnan(widths).mean()),
            "width": float(numpy.nanmedian(widths)) if not numpy.isnan(widths).all() else float("nan"),
            "width_w1": wasserstein_1d(widths, target_widths), "l1_partner": float(mean_absolute_error(outputs, partners).mean())}
     if reconstructed is not None:
@@ -143,9 +146,10 @@ def train_and_measure(run, name, gan, task, title, critic=False):
     cpu = time.process_time()  # the process's CPU time: on a shared machine the wall time says little
     variant.train(lambda path: save_figure(gan, path, task.thin[task.shown], task.thick[task.shown]), "figure_epoch_{epoch:03d}.png",
                   title=title, what=name, step="iteration", critic=critic)
+    cpu = time.process_time() - cpu
     made = translations(gan, task.thin, task.thick)
     return {f"{name}, X → Y": {**measure(made["G(x)"], task.thick, task.thick_widths, task.labels, made["F(G(x))"], task.thin),
-                               "seconds": round(variant.seconds, 1), "cpu_seconds": round(time.process_time() - cpu, 1)},
+                               "seconds": round(variant.seconds, 1), "cpu_seconds": round(cpu, 1)},
             f"{name}, Y → X": measure(made["F(y)"], task.thin, task.thin_widths, task.labels, made["G(F(y))"], task.thick)}
 
 
@@ -154,7 +158,8 @@ def write_table(results, task, out):
     thick_median, thin_median = float(numpy.nanmedian(task.thick_widths)), float(numpy.nanmedian(task.thin_widths))
     print(f"\non the first {len(task.labels)} test digits, thinned (x, domain X) and thickened (y, domain Y); the target "
           f"domain's median stroke width is {thick_median:.2f} px for Y and {thin_median:.2f} px for X:")
-    runs.write_measurements(results, [("digit survives", ("classifier", ".2%")), ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
+    runs.write_measurements(results, [("digit survives", ("classifier", ".2%")), ("negated", ("classifier_negated", ".2%")),
+                     ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
                      ("W1 to target widths", ("width_w1", ".3f")), ("L1 to partner", ("l1_partner", ".4f")),
                      ("cycle error", ("cycle", ".4f")), ("train s", ("seconds", ".0f")), ("train CPU s", ("cpu_seconds", ".0f"))],
            out, extra={"test_images": len(task.labels), "thick_median_width": thick_median, "thin_median_width": thin_median,

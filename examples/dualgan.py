@@ -33,7 +33,7 @@ from minigan.gans.cyclegan import CYCLE_WEIGHT, IDENTITY_WEIGHT
 from minigan.gans.dualgan import CLIP, CRITIC_STEPS, LEARNING_RATE, RECONSTRUCTION_WEIGHT, build_dualgan
 import minigan
 from minigan.tools import runs
-from minigan.tools.cli import positive_float, positive_int
+from minigan.tools.cli import non_negative_float, positive_float, positive_int
 
 VARIANTS = ("dualgan", "cyclegan")
 DEFAULT_OUT = os.path.join("runs", "dualgan")
@@ -47,26 +47,21 @@ def build_parser():
                              "Trains each of --variants in --out/<variant>/, then measures them on the test digits.")
     runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=9600, batch_size=16, width=8)
     p.add_argument("--blocks", type=positive_int, default=2, help="residual blocks in each generator (both variants)")
-    p.add_argument("--lambda-u", type=float, default=RECONSTRUCTION_WEIGHT, help="DualGAN's λ_U, the weight of |u − G_B(G_A(u))| (eq. 3; 0 leaves it out)")
-    p.add_argument("--lambda-v", type=float, default=RECONSTRUCTION_WEIGHT, help="DualGAN's λ_V, the weight of |v − G_A(G_B(v))| (eq. 3; 0 leaves it out)")
+    p.add_argument("--lambda-u", type=non_negative_float, default=RECONSTRUCTION_WEIGHT, help="DualGAN's λ_U, the weight of |u − G_B(G_A(u))| (eq. 3; 0 leaves it out)")
+    p.add_argument("--lambda-v", type=non_negative_float, default=RECONSTRUCTION_WEIGHT, help="DualGAN's λ_V, the weight of |v − G_A(G_B(v))| (eq. 3; 0 leaves it out)")
     p.add_argument("--clip", type=positive_float, default=CLIP, help="DualGAN's c: every critic parameter is clipped to [−c, c] after each critic step")
     p.add_argument("--n-critic", type=positive_int, default=CRITIC_STEPS, help="DualGAN's critic steps per generator step, each on its own minibatch")
     p.add_argument("--rmsprop-lr", type=positive_float, default=LEARNING_RATE, help="DualGAN's RMSProp learning rate, for all four networks (decay 0.9)")
     p.add_argument("--lr", type=positive_float, default=2e-4, help="CycleGAN's Adam learning rate, for all four networks (β₁ = 0.5)")
     p.add_argument("--cycle-weight", type=positive_float, default=CYCLE_WEIGHT, help="CycleGAN's λ, the weight of its cycle loss (eq. 3)")
-    p.add_argument("--identity-weight", type=float, default=IDENTITY_WEIGHT, help="CycleGAN's identity loss weight as a fraction of λ (§5.2; 0 leaves it out)")
+    p.add_argument("--identity-weight", type=non_negative_float, default=IDENTITY_WEIGHT, help="CycleGAN's identity loss weight as a fraction of λ (§5.2; 0 leaves it out)")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="which variants to train and measure")
     return p
 
 
 def parse_args(argv=None):
     """The flags, with ``args.given`` the set of those typed (``runs.parse_flags``)."""
-    p = build_parser()
-    args = runs.parse_flags(p, argv)
-    for flag in ("lambda_u", "lambda_v", "identity_weight"):
-        if not getattr(args, flag) >= 0:  # NaN fails too
-            p.error(f"argument --{flag.replace('_', '-')}: expected a number ≥ 0, got {getattr(args, flag)}")
-    return args
+    return runs.parse_flags(build_parser(), argv)
 
 
 def build_dual(args):
