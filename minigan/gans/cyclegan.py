@@ -185,13 +185,20 @@ def patch_critic(channels=1, widths=(64, 128), norm="instance"):
     )
 
 
-def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle_weight=CYCLE_WEIGHT,
-                   identity_weight=IDENTITY_WEIGHT, lr=2e-4, generator_norm="instance", discriminator_norm="instance", seed=None):
-    """CycleGAN for 1-channel 28×28 images in [−1, 1]: weights N(0, 0.02), Adam(α = 2e-4, β₁ = 0.5) (§4)."""
+def cycle_networks(channels=1, width=32, blocks=3, patch_widths=(64, 128), generator_norm="instance", discriminator_norm="instance"):
+    """(CycleGenerators(G, F), CycleDiscriminators(D_X, D_Y)) for 28×28 images, weights N(0, 0.02): CycleGAN's
+    networks, and DualGAN's (``dualgan.py``), drawn in this order from the current seed."""
     generators = CycleGenerators(nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)),
                                  nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)))
     discriminators = CycleDiscriminators(nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)),
                                          nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)))
+    return generators, discriminators
+
+
+def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle_weight=CYCLE_WEIGHT,
+                   identity_weight=IDENTITY_WEIGHT, lr=2e-4, generator_norm="instance", discriminator_norm="instance", seed=None):
+    """CycleGAN for 1-channel 28×28 images in [−1, 1]: weights N(0, 0.02), Adam(α = 2e-4, β₁ = 0.5) (§4)."""
+    generators, discriminators = cycle_networks(channels, width, blocks, patch_widths, generator_norm, discriminator_norm)
     return CycleGAN(
         generators, discriminators,
         optim.Adam(generators.parameters(), lr=lr, betas=(0.5, 0.999)),
@@ -200,5 +207,5 @@ def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle
     )
 
 
-__all__ = ["CycleGAN", "CycleConsistent", "CycleGenerators", "CycleDiscriminators", "OneDomain", "resnet_generator",
+__all__ = ["CycleGAN", "CycleConsistent", "CycleGenerators", "CycleDiscriminators", "OneDomain", "resnet_generator", "cycle_networks",
            "patch_critic", "build_cyclegan", "CYCLE_WEIGHT", "IDENTITY_WEIGHT"]

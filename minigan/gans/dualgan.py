@@ -47,8 +47,8 @@ U-Net's decoder; these generators (CycleGAN's ResNets, so that both methods are 
 networks) are deterministic, as CycleGAN's are.
 """
 
-from minigan.engine import nn, optim
-from .cyclegan import CycleDiscriminators, CycleGAN, CycleGenerators, OneDomain, patch_critic, resnet_generator
+from minigan.engine import optim
+from .cyclegan import CycleGAN, OneDomain, cycle_networks
 from .image_to_image import l1_loss
 from .wasserstein import WGAN, critic_loss, generator_loss
 
@@ -121,13 +121,10 @@ class DualLearning:
 
 def build_dualgan(channels=1, width=32, blocks=3, patch_widths=(64, 128), reconstruction_weights=(RECONSTRUCTION_WEIGHT, RECONSTRUCTION_WEIGHT),
                   clip=CLIP, critic_steps=CRITIC_STEPS, lr=LEARNING_RATE, generator_norm="instance", discriminator_norm="instance", seed=None):
-    """DualGAN for 1-channel 28×28 images in [−1, 1], on ``build_cyclegan``'s networks (G_A, G_B:
+    """DualGAN for 1-channel 28×28 images in [−1, 1], on CycleGAN's networks (``cycle_networks``; G_A, G_B:
     ``resnet_generator``; D_A, D_B: ``patch_critic``, whose last layer has no sigmoid, as a critic must),
     weights N(0, 0.02), RMSProp(lr, decay 0.9) for both pairs of networks, n_critic = ``critic_steps``."""
-    generators = CycleGenerators(nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)),
-                                 nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)))
-    discriminators = CycleDiscriminators(nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)),
-                                         nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)))
+    generators, discriminators = cycle_networks(channels, width, blocks, patch_widths, generator_norm, discriminator_norm)
     return CycleGAN(
         generators, discriminators,
         optim.RMSprop(generators.parameters(), lr=lr, alpha=RMSPROP_DECAY),
