@@ -52,8 +52,8 @@ from .cyclegan import CycleGAN, OneDomain, cycle_networks
 from .image_to_image import l1_loss
 from .wasserstein import WGAN, critic_loss, generator_loss
 
-# Within the paper's ranges, at the end that lets the critics count most against λ·L1: a critic of a few
-# clipped layers scores in (−1, 1) at most, far below the L1 term's λ (docs/two-domains.md, "DualGAN").
+# Within the paper's ranges, at the end that lets the critics count most against λ·L1: the scores of a
+# small critic whose weights all lie in [−c, c] stay small beside λ (docs/two-domains.md, "DualGAN").
 RECONSTRUCTION_WEIGHT = 100.0  # λ_U = λ_V: the low end of §3's "[100.0, 1,000.0]"
 CLIP = 0.1                     # c: the high end of §3.2's [0.01, 0.1] (WGAN's is 0.01)
 CRITIC_STEPS = 2               # n_critic: the low end of §3.2's 2–4, so that G takes as many steps as it can
