@@ -18,7 +18,8 @@ layout: rows x, G(x), F(G(x)), then y, F(y), G(F(y)), one test digit of each cla
 checkpoint.npz, training.png and history.npz; then --out/measurements.json.
 
 Measured at the end on the test digits, each thinned (for G) and thickened (for F): how often the digit
-survives the translation (the shipped classifier reads G(x) as x's digit), the translated stroke width
+survives the translation (the shipped classifier reads G(x) as x's digit; and read negated, 1 − G(x), for a
+translation that draws the digit dark on light), the translated stroke width
 (``image_metrics.stroke_width``, on pixels ≥ 0.5) against the target domain's — their medians and the
 1-D Wasserstein distance between the two distributions, and how many outputs have no pixel ≥ 0.5 at all
 (faint images, which have no width) —, the L1 distance to the true partner (the same test digit
@@ -28,6 +29,8 @@ the baseline row.
 
 import os
 import sys
+import time
+import types
 
 import numpy
 
@@ -98,7 +101,9 @@ def wasserstein_1d(a, b):
 
 def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs=None):
     widths = stroke_width(outputs)
-    row = {"classifier": accuracy(shipped_classifier(), outputs, labels), "no_ink": float(numpy.isnan(widths).mean()),
+    row = {"classifier": accuracy(shipped_classifier(), outputs, labels),
+           "classifier_negated": accuracy(shipped_classifier(), 1 - outputs, labels),  # a digit drawn dark on light
+           "no_ink": float(numpy.isnan(widths).mean()),
            "width": float(numpy.nanmedian(widths)) if not numpy.isnan(widths).all() else float("nan"),
            "width_w1": wasserstein_1d(widths, target_widths), "l1_partner": float(mean_absolute_error(outputs, partners).mean())}
     if reconstructed is not None:
@@ -106,44 +111,69 @@ def measure(outputs, partners, target_widths, labels, reconstructed=None, inputs
     return row
 
 
-def run(args):
-    run = runs.Run("cyclegan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=args.variants)
-    runs.check_image_task_memory(args)
+def build_variant(args, name):
+    """The CycleGAN of variant ``name`` (a key of ``VARIANTS``) with the run's settings, seeded by --seed."""
+    cycle, identity = VARIANTS[name]
+    minigan.seed(args.seed)
+    return build_cyclegan(width=args.width, blocks=args.blocks, patch_widths=(2 * args.width, 4 * args.width),
+                          cycle_weight=args.cycle_weight if cycle else 0.0, identity_weight=args.identity_weight if identity else 0.0,
+                          lr=args.lr, seed=args.seed)
+
+
+def load_task(args):
+    """The task: the two unpaired training domains X, Y in [−1, 1], and the test digits thinned and thickened in [0, 1]
+    with what the measurements compare them with. Also examples/dualgan.py's."""
     digits, _ = load_mnist(args.data, split="train", scale="sigmoid")
     digits = runs.first_n(args, "--train-images", "training images", digits)
     split = unpaired_thin_thick(digits, seed=args.seed)                           # two disjoint halves
-    sources, targets = to_signed(split.thin), to_signed(split.thick)              # X, Y in [−1, 1]
     test_digits, test_labels = load_mnist(args.data, split="test", scale="sigmoid")
     test_digits, test_labels = runs.first_n(args, "--test-images", "test images", test_digits, test_labels)
     test_thin, test_thick = thin(test_digits), thicken(test_digits)              # each test digit in both domains
-    thin_widths, thick_widths = stroke_width(test_thin), stroke_width(test_thick)
-    shown = first_of_each_digit(test_labels)
+    return types.SimpleNamespace(split=split, sources=to_signed(split.thin), targets=to_signed(split.thick),  # X, Y in [−1, 1]
+                                 thin=test_thin, thick=test_thick, labels=test_labels, shown=first_of_each_digit(test_labels),
+                                 thin_widths=stroke_width(test_thin), thick_widths=stroke_width(test_thick))
 
-    results = {"no translation, X → Y": measure(test_thin, test_thick, thick_widths, test_labels),
-               "no translation, Y → X": measure(test_thick, test_thin, thin_widths, test_labels)}
-    for name in args.variants:
-        cycle, identity = VARIANTS[name]
-        minigan.seed(args.seed)
-        gan = build_cyclegan(width=args.width, blocks=args.blocks, patch_widths=(2 * args.width, 4 * args.width),
-                             cycle_weight=args.cycle_weight if cycle else 0.0, identity_weight=args.identity_weight if identity else 0.0,
-                             lr=args.lr, seed=args.seed)
-        variant = run.variant(name).start(gan, sources, targets)
-        variant.train(lambda path: save_figure(gan, path, test_thin[shown], test_thick[shown]), "figure_epoch_{epoch:03d}.png",
-                      title=f"CycleGAN on MNIST, {name}", what=name, step="iteration")
-        seconds = variant.seconds
-        made = translations(gan, test_thin, test_thick)
-        results[f"{name}, X → Y"] = {**measure(made["G(x)"], test_thick, thick_widths, test_labels, made["F(G(x))"], test_thin),
-                                     "seconds": round(seconds, 1)}
-        results[f"{name}, Y → X"] = measure(made["F(y)"], test_thin, thin_widths, test_labels, made["G(F(y))"], test_thick)
 
-    print(f"\non the first {len(test_digits)} test digits, thinned (x, domain X) and thickened (y, domain Y); the target "
-          f"domain's median stroke width is {numpy.nanmedian(thick_widths):.2f} px for Y and {numpy.nanmedian(thin_widths):.2f} px for X:")
-    runs.write_measurements(results, [("digit survives", ("classifier", ".2%")), ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
+def untranslated(task):
+    """The baseline rows: each test digit's input as it is, measured against its target domain."""
+    return {"no translation, X → Y": measure(task.thin, task.thick, task.thick_widths, task.labels),
+            "no translation, Y → X": measure(task.thick, task.thin, task.thin_widths, task.labels)}
+
+
+def train_and_measure(run, name, gan, task, title, critic=False):
+    """Train variant ``name``'s ``gan`` in its folder of ``run`` (a figure every epoch), then its two rows of the table."""
+    variant = run.variant(name).start(gan, task.sources, task.targets)
+    cpu = time.process_time()  # the process's CPU time: on a shared machine the wall time says little
+    variant.train(lambda path: save_figure(gan, path, task.thin[task.shown], task.thick[task.shown]), "figure_epoch_{epoch:03d}.png",
+                  title=title, what=name, step="iteration", critic=critic)
+    cpu = time.process_time() - cpu
+    made = translations(gan, task.thin, task.thick)
+    return {f"{name}, X → Y": {**measure(made["G(x)"], task.thick, task.thick_widths, task.labels, made["F(G(x))"], task.thin),
+                               "seconds": round(variant.seconds, 1), "cpu_seconds": round(cpu, 1)},
+            f"{name}, Y → X": measure(made["F(y)"], task.thin, task.thin_widths, task.labels, made["G(F(y))"], task.thick)}
+
+
+def write_table(results, task, out):
+    """Print the table of ``results`` and write it to ``out``/measurements.json."""
+    thick_median, thin_median = float(numpy.nanmedian(task.thick_widths)), float(numpy.nanmedian(task.thin_widths))
+    print(f"\non the first {len(task.labels)} test digits, thinned (x, domain X) and thickened (y, domain Y); the target "
+          f"domain's median stroke width is {thick_median:.2f} px for Y and {thin_median:.2f} px for X:")
+    runs.write_measurements(results, [("digit survives", ("classifier", ".2%")), ("negated", ("classifier_negated", ".2%")),
+                     ("no ink ≥ 0.5", ("no_ink", ".1%")), ("median width", ("width", ".2f")),
                      ("W1 to target widths", ("width_w1", ".3f")), ("L1 to partner", ("l1_partner", ".4f")),
-                     ("cycle error", ("cycle", ".4f")), ("train s", ("seconds", ".0f"))],
-           args.out, extra={"test_images": len(test_digits), "thick_median_width": float(numpy.nanmedian(thick_widths)),
-                            "thin_median_width": float(numpy.nanmedian(thin_widths)),
-                            "train_rows_disjoint": not set(split.thin_rows.tolist()) & set(split.thick_rows.tolist())})
+                     ("cycle error", ("cycle", ".4f")), ("train s", ("seconds", ".0f")), ("train CPU s", ("cpu_seconds", ".0f"))],
+           out, extra={"test_images": len(task.labels), "thick_median_width": thick_median, "thin_median_width": thin_median,
+                       "train_rows_disjoint": not set(task.split.thin_rows.tolist()) & set(task.split.thick_rows.tolist())})
+
+
+def run(args):
+    run = runs.Run("cyclegan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=args.variants)
+    runs.check_image_task_memory(args)
+    task = load_task(args)
+    results = untranslated(task)
+    for name in args.variants:
+        results.update(train_and_measure(run, name, build_variant(args, name), task, f"CycleGAN on MNIST, {name}"))
+    write_table(results, task, args.out)
     return results
 
 

@@ -73,12 +73,13 @@ class CycleDiscriminators(nn.Module):
 class CycleGAN(ImageToImageGAN):
     """``ImageToImageGAN`` with two of each network: the fakes are Pair(F(y), G(x)), and each D judges its domain."""
 
-    def __init__(self, generators, discriminators, generator_optimizer, discriminator_optimizer, objective=None, seed=None):
+    def __init__(self, generators, discriminators, generator_optimizer, discriminator_optimizer, objective=None,
+                 discriminator_steps=1, seed=None):
         if not isinstance(generators, CycleGenerators) or not isinstance(discriminators, CycleDiscriminators):
             raise TypeError("CycleGAN: expected a CycleGenerators(g, f) and a CycleDiscriminators(d_x, d_y), got "
                             f"{type(generators).__name__} and {type(discriminators).__name__}")
         super().__init__(generators, discriminators, generator_optimizer, discriminator_optimizer,
-                         objective=objective or CycleConsistent(), seed=seed)
+                         objective=objective or CycleConsistent(), discriminator_steps=discriminator_steps, seed=seed)
 
     def call_generator(self, noise, pair):
         return Pair(self.generator.f(pair.target), self.generator.g(pair.source))  # (F(y), G(x)): fakes of X and of Y
@@ -108,8 +109,8 @@ class CycleConsistent:
         """½[(D_Y(y) − 1)² + D_Y(G(x))²] + ½[(D_X(x) − 1)² + D_X(F(y))²], each averaged over patches and images:
         ``LeastSquares``' D loss (``minigan/gans/least_squares.py``) for each domain's D."""
         d_x, d_y = gan.discriminator.d_x, gan.discriminator.d_y
-        loss_y, stats_y = self.least_squares.discriminator_loss(_OneDomain(d_y), pair.target, fake.target)  # D_Y: y against G(x)
-        loss_x, stats_x = self.least_squares.discriminator_loss(_OneDomain(d_x), pair.source, fake.source)  # D_X: x against F(y)
+        loss_y, stats_y = self.least_squares.discriminator_loss(OneDomain(d_y), pair.target, fake.target)  # D_Y: y against G(x)
+        loss_x, stats_x = self.least_squares.discriminator_loss(OneDomain(d_x), pair.source, fake.source)  # D_X: x against F(y)
         return loss_y + loss_x, {name: (stats_y[name] + stats_x[name]) / 2 for name in ("d_real", "d_fake")}
 
     def cycle_loss(self, gan, fake, pair):
@@ -125,8 +126,8 @@ class CycleConsistent:
 
         Each adversarial term is twice ``LeastSquares``' G loss ½(D(·) − 1)²: Zhu et al. write it without the ½.
         """
-        adversarial_y, stats_y = self.least_squares.generator_loss(_OneDomain(gan.discriminator.d_y), fake.target)  # G's
-        adversarial_x, stats_x = self.least_squares.generator_loss(_OneDomain(gan.discriminator.d_x), fake.source)  # F's
+        adversarial_y, stats_y = self.least_squares.generator_loss(OneDomain(gan.discriminator.d_y), fake.target)  # G's
+        adversarial_x, stats_x = self.least_squares.generator_loss(OneDomain(gan.discriminator.d_x), fake.source)  # F's
         loss = 2.0 * (adversarial_y + adversarial_x)
         cycle = self.cycle_loss(gan, fake, pair)
         loss = loss + self.cycle_weight * cycle
@@ -141,8 +142,9 @@ class CycleConsistent:
         return f"CycleConsistent(cycle_weight={self.cycle_weight!r}, identity_weight={self.identity_weight!r})"
 
 
-class _OneDomain:
-    """One direction of a CycleGAN as ``LeastSquares`` sees a GAN: its discriminator is that domain's D."""
+class OneDomain:
+    """One direction of a CycleGAN as a one-D objective sees a GAN (``LeastSquares`` here, the Wasserstein
+    critic loss in ``dualgan.py``): its discriminator is that domain's D."""
 
     def __init__(self, discriminator):
         self.discriminator = discriminator
@@ -183,13 +185,20 @@ def patch_critic(channels=1, widths=(64, 128), norm="instance"):
     )
 
 
-def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle_weight=CYCLE_WEIGHT,
-                   identity_weight=IDENTITY_WEIGHT, lr=2e-4, generator_norm="instance", discriminator_norm="instance", seed=None):
-    """CycleGAN for 1-channel 28×28 images in [−1, 1]: weights N(0, 0.02), Adam(α = 2e-4, β₁ = 0.5) (§4)."""
+def cycle_networks(channels=1, width=32, blocks=3, patch_widths=(64, 128), generator_norm="instance", discriminator_norm="instance"):
+    """(CycleGenerators(G, F), CycleDiscriminators(D_X, D_Y)) for 28×28 images, weights N(0, 0.02): CycleGAN's
+    networks, and DualGAN's (``dualgan.py``), drawn in this order from the current seed."""
     generators = CycleGenerators(nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)),
                                  nn.init.normal_weights_(resnet_generator(channels, width, blocks, generator_norm)))
     discriminators = CycleDiscriminators(nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)),
                                          nn.init.normal_weights_(patch_critic(channels, patch_widths, discriminator_norm)))
+    return generators, discriminators
+
+
+def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle_weight=CYCLE_WEIGHT,
+                   identity_weight=IDENTITY_WEIGHT, lr=2e-4, generator_norm="instance", discriminator_norm="instance", seed=None):
+    """CycleGAN for 1-channel 28×28 images in [−1, 1]: weights N(0, 0.02), Adam(α = 2e-4, β₁ = 0.5) (§4)."""
+    generators, discriminators = cycle_networks(channels, width, blocks, patch_widths, generator_norm, discriminator_norm)
     return CycleGAN(
         generators, discriminators,
         optim.Adam(generators.parameters(), lr=lr, betas=(0.5, 0.999)),
@@ -198,5 +207,5 @@ def build_cyclegan(channels=1, width=32, blocks=3, patch_widths=(64, 128), cycle
     )
 
 
-__all__ = ["CycleGAN", "CycleConsistent", "CycleGenerators", "CycleDiscriminators", "resnet_generator",
+__all__ = ["CycleGAN", "CycleConsistent", "CycleGenerators", "CycleDiscriminators", "OneDomain", "resnet_generator", "cycle_networks",
            "patch_critic", "build_cyclegan", "CYCLE_WEIGHT", "IDENTITY_WEIGHT"]
