@@ -1,22 +1,23 @@
 """The context-conditional GAN: Denton, Gross & Fergus 2016, "Semi-Supervised Learning with Context-Conditional
 Generative Adversarial Networks" (arXiv:1611.06430), §3.
 
-**The in-painting game** (§3, "Context-conditional generative adversarial networks"). A square patch at a
-random place is cut out of a real image x; m is the binary mask that keeps the rest (1 on the context, 0 in
-the hole; here M = 1 − m, the hole, as ``minigan/tools/data/transforms.py`` builds it). G sees the context
-m ⊙ x and draws a whole image x_G = G(m ⊙ x); only its hole is kept, pasted into the context:
+**The in-painting game** (§3). A square patch at a random place is cut out of a real image x; m is the
+binary mask that keeps the rest (1 on the context, 0 in the hole; here M = 1 − m, the hole, as
+``minigan/tools/data/transforms.py`` builds it). G sees the context m ⊙ x and draws a whole image
+x_G = G(m ⊙ x); only its hole is kept, pasted into the context:
 
     x_I = (1 − m) ⊙ x_G + m ⊙ x                                   the in-painted image
     min_G max_D  E_{x ~ X}[log D(x)] + E_{x ~ X, m ~ M}[log(1 − D(x_I))]       the CC-GAN objective
 
-D judges whole images, real or completed, never the patch apart from its context: as the paper says, D
-then cannot win by spotting the seam, and must know what the context implies for the hole. The context is
-what distinguishes this from a GAN that samples from noise: the fakes are real images except in the hole.
+D judges whole images, real or completed, never the patch apart from its context: the paper's reason is
+that D then cannot win by spotting the seam; it must know what the context implies for the hole. The
+context is what distinguishes this from a GAN that samples from noise: the fakes are real images except
+in the hole.
 
-**Semi-supervised** (§3, "semi-supervised learning with CC-GANs"): D is also a K-class classifier. It is
-the semi-supervised GAN's K + 1-class D (``semi_supervised.py``, Salimans et al. 2016): with class logits
-l₁ … l_K and the "fake" class's logit fixed at 0, D(x) = p(real | x) = Z/(Z + 1) = σ(log Z), Z = Σₖ exp lₖ.
-D's loss is that module's, with the completed images as the fakes:
+**Semi-supervised** (§3): D is also a K-class classifier. It is the semi-supervised GAN's K + 1-class D
+(``semi_supervised.py``, Salimans et al. 2016): with class logits l₁ … l_K and the "fake" class's logit
+fixed at 0, D(x) = p(real | x) = Z/(Z + 1) = σ(log Z), Z = Σₖ exp lₖ. D's loss is that module's, with the
+completed images as the fakes:
 
     L_D = −E_{(x, y) labelled} log p(y | x, y < K + 1)
           + w · {−E_x log D(x) − E_{x, m} log(1 − D(x_I))},         w = ½ (as ``SemiSupervised``)
