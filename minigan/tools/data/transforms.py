@@ -41,12 +41,13 @@ judges; ``paste_centre`` puts a filled square back into its context. The default
 quarter of the image, as the paper's 64 × 64 centre of 128 × 128 does; the default fill, 0, makes the
 hole look like erased ink (background), so the masked digit is what a reader of the context alone sees.
 
-**Holes at random places** (the context-conditional GAN's task, Denton et al. 2016, §3: "images with
-random patches removed"): ``square_holes`` makes the hole masks M of given squares, 1 inside and 0
-outside, one (n, H, W, 1) array for a batch, built by comparing row and column indices with each
-square's corners (no loop over images); ``random_square_holes`` draws the top-left corners uniformly, so
-that every position of the square inside the image is equally likely; ``mask_holes`` is
-(1 − M) ⊙ x + M · fill, the context. The paper writes m = 1 − M, the mask of what is *kept*.
+**Holes at random places** (the context-conditional GAN's task, Denton et al. 2016, whose abstract
+speaks of "images with random patches removed"): ``square_holes`` makes the hole masks M of given
+squares, 1 inside and 0 outside, one (n, H, W, 1) array for a batch, built by comparing row and column
+indices with each square's corners (no loop over images); ``random_square_holes`` draws the top-left
+corners uniformly, so that every position of the square inside the image is equally likely;
+``mask_holes`` is (1 − M) ⊙ x + M · fill, the context. The paper writes m = 1 − M, the mask of what is
+*kept*.
 """
 
 from typing import NamedTuple
