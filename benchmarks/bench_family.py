@@ -16,6 +16,8 @@ builds it, at the example's minibatch size, on fixed real MNIST minibatches:
     semi-supervised  the semi-supervised GAN of examples/semi_supervised.py: 100 labelled, 100 unlabelled
                      and 100 generated images through D, feature matching on another 100
     context encoder  examples/context_encoder.py's F and D: 64 masked digits → their centres, batch 64
+    ccgan            the CC-GAN of examples/ccgan.py: the semi-supervised GAN's D and minibatches, its G
+                     in-painting a 14 × 14 hole in each of 100 digits
 
 They run in turns (``benchmarks.common.run_alternating``), so a slow spell of a shared machine lands on
 all of them; ``--clock cpu`` times the process's CPU time (the work done, without waiting for a core),
@@ -42,7 +44,7 @@ from benchmarks import common  # noqa: E402
 def contestants(tiny, clock):
     """(name, iteration, iterations per epoch) for each GAN; ``tiny``: small minibatches, a smoke test."""
     import minigan
-    from minigan.gans import acgan, conditional_gan, context_encoder, infogan, models, semi_supervised
+    from minigan.gans import acgan, conditional_gan, context_conditional, context_encoder, infogan, models, semi_supervised
     from minigan.gans.averaging import WeightAverage
     from minigan.tools.data import DataLoader, centre_of, load_mnist, mask_centre
 
@@ -80,6 +82,8 @@ def contestants(tiny, clock):
         loader = semi_supervised.SemiSupervisedLoader(every_image, every_image[chosen], every_label[chosen], 100, seed=0)
         ssl = semi_supervised.build_semi_supervised_gan(every_image[:500], seed=0)
         entries.append(entry("semi-supervised", ssl, itertools.cycle(list(itertools.islice(iter(loader), 4))), len(loader)))
+        ccgan = context_conditional.build_context_conditional_gan(every_image[:500], seed=0)
+        entries.append(entry("ccgan", ccgan, itertools.cycle(list(itertools.islice(iter(loader), 4))), len(loader)))
         context = context_encoder.build_context_encoder(seed=0)                        # examples/context_encoder.py's
         masked, centres = mask_centre(train) * 2 - 1, centre_of(train) * 2 - 1
         entries.append(entry("context encoder", context, batches(masked, 64, centres), len(train) // 64))

@@ -9,6 +9,7 @@
     acgan            Odena et al. 2017: D also names the class of real and generated images
     infogan          Chen et al. 2016: latent codes whose mutual information with G(z, c) a head Q maximises
     semi_supervised  Salimans et al. 2016, §5: D as a K + 1 class classifier trained on few labels
+    context_conditional  Denton et al. 2016: the semi-supervised D judging digits whose random hole G fills in
     bigan            Donahue et al. 2017: an encoder E beside G, D judging (x, E(x)) against (G(z), z)
     adversarial_autoencoder  Makhzani et al. 2016: an autoencoder whose codes a D on codes pushes towards a prior
     averaging        Yazıcı et al. 2019: an exponential moving average of G's weights, sampled instead of G

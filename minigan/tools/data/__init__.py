@@ -8,7 +8,8 @@
 * ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, negatives, box downsampling,
-                   bicubic, the masked centre (mask_centre, centre_of, paste_centre)
+                   bicubic, the masked centre (mask_centre, centre_of, paste_centre), square holes at random
+                   places (square_holes, random_square_holes, mask_holes)
 """
 
 from .mnist import (
@@ -18,7 +19,7 @@ from .mnist import (
 from .transforms import (
     BICUBIC_A, CENTRE_HOLE, CROSS, EDGE_THRESHOLD, SQUARE_2, UnpairedSplit, bicubic_matrix, bicubic_upsample, centre_box,
     centre_of, cubic_kernel, dilate, downsample, edge_map, erode, mask_centre, negative, paired_edges, paste_centre, thicken,
-    thin, unpaired_thin_thick,
+    thin, unpaired_thin_thick, square_holes, random_square_holes, mask_holes,
 )
 from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring
 
@@ -27,6 +28,6 @@ __all__ = [
     "array_sha256", "first_of_each_digit", "is_known_mnist", "MNIST_SHA256", "IDX_FILES", "SHIPPED_PATH", "SPLITS",
     "erode", "dilate", "edge_map", "thin", "thicken", "negative", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
     "paired_edges", "unpaired_thin_thick", "UnpairedSplit", "CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A",
-    "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre",
+    "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre", "square_holes", "random_square_holes", "mask_holes",
     "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",
 ]

@@ -40,6 +40,14 @@ the encoder sees; ``centre_of`` cuts the hidden square out, the region the decod
 judges; ``paste_centre`` puts a filled square back into its context. The default hole, 14 of 28, hides a
 quarter of the image, as the paper's 64 × 64 centre of 128 × 128 does; the default fill, 0, makes the
 hole look like erased ink (background), so the masked digit is what a reader of the context alone sees.
+
+**Holes at random places** (the context-conditional GAN's task, Denton et al. 2016, whose abstract
+speaks of "images with random patches removed"): ``square_holes`` makes the hole masks M of given
+squares, 1 inside and 0 outside, one (n, H, W, 1) array for a batch, built by comparing row and column
+indices with each square's corners (no loop over images); ``random_square_holes`` draws the top-left
+corners uniformly, so that every position of the square inside the image is equally likely;
+``mask_holes`` is (1 − M) ⊙ x + M · fill, the context. The paper writes m = 1 − M, the mask of what is
+*kept*.
 """
 
 from typing import NamedTuple
@@ -196,11 +204,15 @@ def bicubic_upsample(images, factor, a=BICUBIC_A, clip=True):
 CENTRE_HOLE = 14  # of 28: a quarter of the image, as the paper's 64 × 64 of 128 × 128
 
 
+def _check_hole(hole, height, width, op):
+    if not (isinstance(hole, int) and not isinstance(hole, bool) and 0 < hole <= min(height, width)):
+        raise ValueError(f"{op}: hole must be an int in [1, {min(height, width)}] (the image is {height} × {width}), got {hole!r}")
+
+
 def centre_box(height, width, hole=CENTRE_HOLE):
     """(rows, columns): the slices of the ``hole`` × ``hole`` square in the middle of a height × width image
     (for an odd margin, one pixel more below and to the right)."""
-    if not (isinstance(hole, int) and not isinstance(hole, bool) and 0 < hole <= min(height, width)):
-        raise ValueError(f"centre_box: hole must be an int in [1, {min(height, width)}] (the image is {height} × {width}), got {hole!r}")
+    _check_hole(hole, height, width, "centre_box")
     top, left = (height - hole) // 2, (width - hole) // 2
     return slice(top, top + hole), slice(left, left + hole)
 
@@ -235,6 +247,52 @@ def paste_centre(images, centres):
     completed = images.copy()
     completed[:, rows, columns, :] = centres
     return completed
+
+
+# ----- holes at random places ------------------------------------------------------------------------
+def square_holes(tops, lefts, height, width, hole, dtype=numpy.float32):
+    """The masks M of ``hole`` × ``hole`` squares with top-left corners (tops[i], lefts[i]) in height × width
+    images: (n, height, width, 1) in ``dtype``, 1 inside square i and 0 outside, on the device of ``tops``.
+
+    M[i, r, c] = [tops[i] ≤ r < tops[i] + hole] · [lefts[i] ≤ c < lefts[i] + hole]: two (n, ·) comparisons and
+    their outer product, no loop over the squares.
+    """
+    _check_hole(hole, height, width, "square_holes")
+    xp = array_module(tops)
+    tops, lefts = xp.asarray(tops).reshape(-1, 1), xp.asarray(lefts).reshape(-1, 1)
+    if tops.shape != lefts.shape:
+        raise ValueError(f"square_holes: expected one left edge per top edge, got {tops.shape[0]} tops and {lefts.shape[0]} lefts")
+    rows, columns = xp.arange(height).reshape(1, -1), xp.arange(width).reshape(1, -1)
+    in_rows = (rows >= tops) & (rows < tops + hole)                                   # (n, height)
+    in_columns = (columns >= lefts) & (columns < lefts + hole)                        # (n, width)
+    return (in_rows[:, :, None] & in_columns[:, None, :]).astype(dtype)[..., None]    # (n, height, width, 1)
+
+
+def random_square_holes(n, height, width, hole, rng, dtype=numpy.float32):
+    """``square_holes`` at n places drawn from ``rng`` (a NumPy or CuPy generator): each top-left corner
+    uniform over the (height − hole + 1) × (width − hole + 1) places that keep the square inside the image.
+
+    Drawn as ⌊u · places⌋ with u ~ U[0, 1) (``uniform``, which every backend's generator has), on the
+    generator's device; the first k holes of n are those of k from the same generator state.
+    """
+    _check_hole(hole, height, width, "random_square_holes")
+    corners = rng.uniform(0.0, 1.0, size=(n, 2))                  # float64; row i, hole i's: the first k holes whatever n
+    xp = array_module(corners)
+    places = xp.asarray([height - hole + 1, width - hole + 1], dtype=corners.dtype)
+    corners = xp.floor(corners * places).astype(xp.int64)
+    return square_holes(corners[:, 0], corners[:, 1], height, width, hole, dtype)
+
+
+def mask_holes(images, holes, fill=0.0):
+    """(1 − M) ⊙ x + M · fill: a copy of ``images`` (n, H, W, C) with the holes M (n, H, W, 1) set to ``fill``."""
+    xp = _check_images(images, "mask_holes")
+    if getattr(holes, "shape", None) != images.shape[:3] + (1,):
+        raise ValueError(f"mask_holes: holes must have shape {images.shape[:3] + (1,)}, got {getattr(holes, 'shape', type(holes).__name__)}")
+    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
+        raise ValueError(f"mask_holes: fill must be a number in [0, 1], got {fill!r}")
+    holes = holes.astype(images.dtype, copy=False)
+    kept = images * (images.dtype.type(1) - holes)
+    return kept + holes * images.dtype.type(fill) if fill else kept
 
 
 # ----- the data sets --------------------------------------------------------------------------------
@@ -274,4 +332,5 @@ def unpaired_thin_thick(images, seed):
 
 __all__ = ["CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A", "erode", "dilate", "edge_map", "thin", "thicken", "negative",
            "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample", "paired_edges", "UnpairedSplit",
-           "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre"]
+           "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre", "square_holes", "random_square_holes",
+           "mask_holes"]
