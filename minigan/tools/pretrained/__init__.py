@@ -219,10 +219,10 @@ class Pretrained:
             if codes is None:
                 codes = Codes(rng.integers(0, 10, size=count), rng.uniform(-1.0, 1.0, size=(count, 2)).astype(numpy.float32))
             try:
-                check_codes(codes, count, name=f"{self.name}.sample: codes")
+                codes = check_codes(codes, count, name=f"{self.name}.sample: codes")
             except (TypeError, ValueError) as error:
                 raise PretrainedError(str(error)) from None
-            condition = codes
+            condition = Codes(*(backend.to_numpy(part) for part in codes))  # on the host, cut into batches below
         outputs = []
         for start in range(0, count, BATCH):
             part = slice(start, start + BATCH)
@@ -231,8 +231,8 @@ class Pretrained:
                 arguments = (z,)
             elif kind == "conditional":
                 arguments = (z, condition[part])
-            else:
-                arguments = (z, type(condition)(*(numpy.asarray(backend.to_numpy(c))[part] for c in condition)))
+            else:  # InfoGenerator takes the codes on the device, as InfoGAN.generate gives them
+                arguments = (z, check_codes(Codes(condition.categories[part], condition.continuous[part]), len(noise[part])))
             outputs.append(self._run(self.generator, *arguments))
         images = numpy.concatenate(outputs) if outputs else numpy.zeros((0, 28, 28, 1), numpy.float32)
         return to_unit_range(images, self.entry.output_range)

@@ -135,7 +135,7 @@ def machine():
 
 
 # ----- the export ---------------------------------------------------------------------------------------
-def export(run_folder, name, commit, log=None, into=None, unfinished=False, say=print):
+def export(run_folder, name, commit, log=None, into=None, unfinished=False, environment=None, say=print):
     """Export the run in ``run_folder`` as the model ``name`` into ``into`` (default: the shipped weights);
     returns the path written. See the module docstring."""
     if name not in CATALOGUE:
@@ -173,7 +173,7 @@ def export(run_folder, name, commit, log=None, into=None, unfinished=False, say=
     history = {key: numpy.asarray(value) for key, value in state.get("history", {}).items()}
     record = {
         "name": name, "summary": entry.summary,
-        "command": timed["command"], "commit": commit,
+        "command": timed["command"], "environment": environment, "commit": commit,
         "date": datetime.datetime.fromtimestamp(os.path.getmtime(log), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "cpu_seconds": round(float(timed["user"]) + float(timed["system"]), 1),
@@ -205,22 +205,114 @@ def export(run_folder, name, commit, log=None, into=None, unfinished=False, say=
     return path
 
 
+# ----- the README's table, made from the records -------------------------------------------------------
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md")
+BEGIN, END = "<!-- records: written by `python -m minigan.tools.pretrained.export --readme` -->", "<!-- end of records -->"
+
+
+def headline(record):
+    """The few scores that say what a model does, the stored weights' and the run's own, as one cell each."""
+    s, run, name = record["scores"], record["run_scores"], record["name"]
+    if name in ("pix2pix", "srgan"):
+        row = run.get(name if name == "srgan" else "cgan+l1", {})
+        first = (f"PSNR {s['psnr']:.2f} dB" if name == "srgan" else f"L1 {s['l1']:.4f}")
+        mine = f"{first}, classifier {s['classifier_right'] / s['test_images']:.2%}, sharpness {s['sharpness']:.3f}"
+        theirs = (f"PSNR {row['psnr']:.2f} dB" if name == "srgan" else f"L1 {row.get('l1', float('nan')):.4f}") + \
+            f", classifier {row.get('classifier', float('nan')):.2%}, sharpness {row.get('sharpness', float('nan')):.3f}" if row else "—"
+        return mine, theirs
+    if name == "cyclegan":
+        mine = "; ".join(f"{d.replace('_', ' ')}: digit survives {s[d]['classifier_right'] / s['test_images']:.2%}, cycle {s[d]['cycle']:.4f}"
+                         for d in ("thin_to_thick", "thick_to_thin"))
+        rows = [(run.get(f"cyclegan, {arrow}"), label) for arrow, label in (("X → Y", "thin to thick"), ("Y → X", "thick to thin"))]
+        theirs = "; ".join(f"{label}: digit survives {row['classifier']:.2%}, cycle {row['cycle']:.4f}" for row, label in rows if row) or "—"
+        return mine, theirs
+    mine = f"Fréchet {s['frechet']:.2f}, {s['modes']} modes, KL {s['kl_uniform']:.4f}, Parzen {s['parzen_mean']:.1f} ± {s['parzen_stderr']:.1f}"
+    theirs = ", ".join(part for part in (
+        f"Fréchet {run['frechet']:.3f}" if "frechet" in run else "", f"{run['modes']} modes" if "modes" in run else "",
+        f"Parzen {run['parzen_mean']:.1f} ± {run['parzen_stderr']:.1f}" if "parzen_mean" in run else "") if part)
+    if name in ("conditional_gan", "acgan"):
+        mine = f"read as asked {s['read_as_asked_share']:.2%}; " + mine
+        theirs = f"read as asked {run['read_as_asked_percent']:.1f}%" if "read_as_asked_percent" in run else theirs
+    if name == "infogan":
+        mine += f"; c₁'s 10 values draw {s['digits_covered']} digits, {s['category_agreeing'] / (10 * s['per_category']):.1%} agreeing"
+        theirs = (f"c₁ → digit error {run['c1_error_percent']:.2f}% (Q, not shipped)" if "c1_error_percent" in run else "") + (", " + theirs if theirs else "")
+    if name == "semi_supervised":
+        mine = f"test error {s['test_error']:.2%} ({s['test_errors']} of {s['test_images']}); G: " + mine
+        theirs = (f"test error {run['test_error_percent']:.2f}% ({run['test_errors']} of {run['test_images']})"
+                  if "test_errors" in run else "—")
+    if name == "dcgan":
+        mine += f"; D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}"
+    if name == "wgan_gp":
+        mine += f"; critic's W estimate {s['wasserstein']:.3f}"
+    return mine, theirs or "—"
+
+
+def readme_section(folder=WEIGHTS):
+    """The README's table of the models in ``folder``: one row each, every number from its record."""
+    rows = ["| model | command (at commit) | trained | CPU s | values | file | scores of the shipped weights | the run printed |",
+            "|---|---|---|---|---|---|---|---|"]
+    total, reference = 0, None
+    for name in names():
+        path = os.path.join(folder, f"{name}.npz")
+        if not os.path.isfile(path):
+            rows.append(f"| {name} | not exported yet | | | | | | |")
+            continue
+        model = load(name, weights=folder)
+        record, size = model.record, os.path.getsize(path)
+        total += size
+        reference = record["scores"].get("frechet_reference", reference)
+        values = sum(int(numpy.prod(p.shape)) for network in model.networks.values() for p in network.parameters())
+        mine, theirs = headline(record)
+        command = re.sub(r" --out \S+", "", record["command"])  # the run's folder is the machine's, not the repository's
+        rows.append(f"| {name} | `{command}` ({record['commit']}) | {record['date']} | {record['cpu_seconds']:,.0f} | "
+                    f"{values / 1e6:.2f} M | {size / 2**20:.2f} MiB | {mine} | {theirs} |")
+    rows.append(f"\nAll files together: {total / 2**20:.1f} MiB. \"values\": the networks' trained parameters, in millions. "
+                "Each command ran with --out FOLDER (in the record, with its environment)."
+                + (f" The Fréchet distance of the 10,000 real validation images to the test images: {reference:.2f}." if reference else ""))
+    return "\n".join(rows)
+
+
+def write_readme(folder=WEIGHTS, path=README):
+    """Replace the README's table (between ``BEGIN`` and ``END``) with ``readme_section(folder)``, atomically."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if BEGIN not in text or END not in text:
+        raise PretrainedError(f"export --readme: {path} lacks the lines {BEGIN!r} and {END!r} around its table")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with atomic_write(path, "w") as handle:
+        handle.write(f"{head}{BEGIN}\n{readme_section(folder)}\n{END}{tail}")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minigan.tools.pretrained.export",
-                                     description="Export a finished training run as a shipped pretrained model (weights, record, sha256).")
-    parser.add_argument("run_folder", metavar="RUN_FOLDER", help="the example's --out")
-    parser.add_argument("--name", required=True, choices=names(), help="which shipped model the run is")
-    parser.add_argument("--commit", required=True, help="the commit of minigan that trained it (git rev-parse --short HEAD there)")
+                                     description="Export a finished training run as a shipped pretrained model (weights, record, sha256); "
+                                                 "or, with --readme alone, rewrite README.md's table from the records.")
+    parser.add_argument("run_folder", metavar="RUN_FOLDER", nargs="?", help="the example's --out")
+    parser.add_argument("--name", choices=names(), help="which shipped model the run is")
+    parser.add_argument("--commit", help="the commit of minigan that trained it (git rev-parse --short HEAD there)")
     parser.add_argument("--log", default=None, help="the run's output with /usr/bin/time -v's report (default: RUN_FOLDER.log)")
     parser.add_argument("--into", default=None, help="write into this folder instead of the shipped weights/ (load(name, weights=FOLDER))")
     parser.add_argument("--unfinished", action="store_true", help="export a run that stopped before its last epoch")
-    return parser.parse_args(argv)
+    parser.add_argument("--environment", default=None, metavar="'NAME=VALUE ...'",
+                        help="the environment the command ran in, recorded as given (e.g. 'OPENBLAS_NUM_THREADS=1')")
+    parser.add_argument("--readme", action="store_true", help="then rewrite README.md's table from the shipped records")
+    args = parser.parse_args(argv)
+    if args.run_folder is not None and not (args.name and args.commit):
+        parser.error("RUN_FOLDER needs --name and --commit")
+    if args.run_folder is None and not args.readme:
+        parser.error("give RUN_FOLDER --name NAME --commit COMMIT, or --readme")
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        export(args.run_folder, args.name, args.commit, log=args.log, into=args.into, unfinished=args.unfinished)
+        if args.run_folder is not None:
+            export(args.run_folder, args.name, args.commit, log=args.log, into=args.into, unfinished=args.unfinished,
+                   environment=args.environment)
+        if args.readme:
+            write_readme()
     except PretrainedError as error:
         print(f"export: {error}".replace("export: export: ", "export: "), file=sys.stderr)
         return 2
