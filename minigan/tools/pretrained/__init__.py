@@ -37,6 +37,12 @@ What a ``Pretrained`` model does depends on what it is (``catalogue.py``):
                                                      semi_supervised: D's real/fake logit log Σₖ exp lₖ
     rescore()                                        the record's test sample scored again (``scores.py``)
 
+The modules:
+
+    catalogue    what each name is: its example, the networks kept, how to rebuild them from its settings
+    scores       what the record and the test measure on a model (the examples' own figures)
+    export       a finished run → weights/NAME.npz, its record and its sha256; and the README's table
+
 Images go in and come out in [0, 1] whatever range the network works in (DCGAN's and the translators'
 tanh: [−1, 1]); the conversion is the examples' own (``runs.to_unit_range``).
 """
