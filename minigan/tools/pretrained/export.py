@@ -315,7 +315,7 @@ def main(argv=None):
         if args.readme:
             write_readme()
     except PretrainedError as error:
-        print(f"export: {error}".replace("export: export: ", "export: "), file=sys.stderr)
+        print(error, file=sys.stderr)  # one line, naming the file or the flag
         return 2
     return 0
 
