@@ -40,6 +40,12 @@ the encoder sees; ``centre_of`` cuts the hidden square out, the region the decod
 judges; ``paste_centre`` puts a filled square back into its context. The default hole, 14 of 28, hides a
 quarter of the image, as the paper's 64 × 64 centre of 128 × 128 does; the default fill, 0, makes the
 hole look like erased ink (background), so the masked digit is what a reader of the context alone sees.
+
+**Other holes** (the masks of Yeh et al. 2017, §4, for image completion by latent search,
+``minigan/tools/completion.py``): ``half_box`` and ``mask_half`` hide the left or the right half of the
+image; ``random_hidden`` and ``mask_random`` hide a random ``fraction`` of the pixels of each image (80%
+in the paper), each image its own pattern, fixed by a seed. ``mask_hidden`` sets any boolean mask of
+hidden pixels to ``fill``; the others are it with their own mask.
 """
 
 from typing import NamedTuple
@@ -237,6 +243,65 @@ def paste_centre(images, centres):
     return completed
 
 
+# ----- other holes: a half, random pixels -----------------------------------------------------------
+HALF_SIDES = ("left", "right")
+RANDOM_FRACTION = 0.8  # Yeh et al. 2017, §4: "80% missing complete random masks"
+
+
+def mask_hidden(images, hidden, fill=0.0):
+    """(1 − M̂) ⊙ x + M̂ · fill for a boolean mask M̂ of hidden pixels that broadcasts to ``images`` (n, H, W, C)."""
+    xp = _check_images(images, "mask_hidden")
+    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
+        raise ValueError(f"mask_hidden: fill must be a number in [0, 1], got {fill!r}")
+    if getattr(hidden, "dtype", None) != bool or hidden.ndim != 4 or any(h not in (1, s) for h, s in zip(hidden.shape, images.shape)):
+        raise ValueError(f"mask_hidden: hidden must be a boolean array (n, H, W, C) that broadcasts to the images' shape "
+                         f"{images.shape}, got {getattr(hidden, 'dtype', type(hidden).__name__)} of shape {getattr(hidden, 'shape', None)}")
+    return xp.where(hidden, images.dtype.type(fill), images)
+
+
+def half_box(height, width, side="left"):
+    """(rows, columns): the slices of the ``side`` ("left" or "right") half of a height × width image (an odd
+    width gives the middle column to the right half)."""
+    if side not in HALF_SIDES:
+        raise ValueError(f"half_box: side must be one of {HALF_SIDES}, got {side!r}")
+    middle = width // 2
+    return slice(0, height), (slice(0, middle) if side == "left" else slice(middle, width))
+
+
+def mask_half(images, side="left", fill=0.0):
+    """(1 − M̂) ⊙ x + M̂ · fill with M̂ the ``side`` half of each image: a copy of ``images`` (n, H, W, C)."""
+    _check_images(images, "mask_half")
+    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
+        raise ValueError(f"mask_half: fill must be a number in [0, 1], got {fill!r}")
+    rows, columns = half_box(images.shape[1], images.shape[2], side)
+    masked = images.copy()
+    masked[:, rows, columns, :] = fill
+    return masked
+
+
+def random_hidden(count, height, width, fraction=RANDOM_FRACTION, seed=0):
+    """A NumPy boolean mask (count, height, width, 1): in each image exactly round(fraction · height · width)
+    pixels hidden (True), a different random set per image, the same for the same seed.
+
+    Each image's pixels are ranked by a uniform draw and the lowest-ranked are hidden: every set of that
+    size is equally likely, and no loop runs over the images.
+    """
+    if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0.0 <= fraction <= 1.0):
+        raise ValueError(f"random_hidden: fraction must be a number in [0, 1], got {fraction!r}")
+    pixels = height * width
+    draws = numpy.random.default_rng(seed).random((count, pixels))
+    ranks = draws.argsort(axis=1).argsort(axis=1)                       # (count, pixels): each pixel's place in its image
+    return (ranks < round(fraction * pixels)).reshape(count, height, width, 1)
+
+
+def mask_random(images, fraction=RANDOM_FRACTION, seed=0, fill=0.0):
+    """``images`` (n, H, W, C) with ``random_hidden(n, H, W, fraction, seed)`` set to ``fill`` (every channel of a
+    hidden pixel)."""
+    xp = _check_images(images, "mask_random")
+    n, h, w, _ = images.shape
+    return mask_hidden(images, xp.asarray(random_hidden(n, h, w, fraction, seed)), fill)
+
+
 # ----- the data sets --------------------------------------------------------------------------------
 def paired_edges(images):
     """pix2pix's paired task: (edge_map(images), images), example i of one the input of example i of the other."""
@@ -274,4 +339,5 @@ def unpaired_thin_thick(images, seed):
 
 __all__ = ["CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A", "erode", "dilate", "edge_map", "thin", "thicken", "negative",
            "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample", "paired_edges", "UnpairedSplit",
-           "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre"]
+           "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre",
+           "HALF_SIDES", "RANDOM_FRACTION", "mask_hidden", "half_box", "mask_half", "random_hidden", "mask_random"]
