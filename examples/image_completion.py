@@ -3,6 +3,7 @@
     python examples/image_completion.py                      # the shipped DCGAN, 1,000 test digits, three masks
     python examples/image_completion.py --checkpoint runs/mnist_gan/checkpoint.npz   # your DCGAN (examples/mnist_gan.py)
     python examples/image_completion.py --digits 100 --steps 1500 --masks centre      # the paper's iterations, on fewer digits
+    python examples/image_completion.py --context-encoder runs/context_encoder/rec+adv/checkpoint.npz   # and the context encoder
 
 Nothing is trained here. For each test digit y with a hole, the search (minigan/tools/completion.py) moves
 a noise vector z through the frozen G and D until G(z) matches y's known pixels (the contextual loss,
@@ -37,7 +38,6 @@ from typing import NamedTuple
 import numpy
 
 from minigan import backend
-from minigan.gans import models
 from minigan.gans.context_encoder import build_context_encoder
 from minigan.gans.objectives import Standard
 from minigan.tools import completion, plots
@@ -68,7 +68,9 @@ def parse_args(argv=None):
     parser.add_argument("--digits", type=positive_int, default=1000, help="the first DIGITS test digits are completed")
     parser.add_argument("--steps", type=positive_int, default=300, help="Adam steps of the search (the paper's 1500)")
     parser.add_argument("--lam", type=non_negative_float, default=completion.PERCEPTUAL_WEIGHT, help="λ, the perceptual loss's weight")
-    parser.add_argument("--lr", type=positive_float, default=completion.LEARNING_RATE, help="Adam's step size for z")
+    parser.add_argument("--lr", type=positive_float, default=completion.LEARNING_RATE, help="Adam's step size for z (the paper gives none)")
+    parser.add_argument("--restarts", type=positive_int, default=1,
+                        help="searches per digit from different starting z, the one ending with the lowest loss kept (the paper: 1)")
     parser.add_argument("--masks", nargs="+", choices=MASKS, default=list(MASKS), help="which holes to fill")
     parser.add_argument("--seed", type=seed_value, default=0, help="fixes the random holes, the half chosen and the starting z")
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder, new or empty")
@@ -100,7 +102,8 @@ def trained_dcgan(checkpoint):
             raise RunError("this copy of minigan ships no trained DCGAN (minigan.tools.pretrained); train one with "
                            "python examples/mnist_gan.py (DCGAN, 5 epochs) and pass --checkpoint runs/mnist_gan/checkpoint.npz") from None
         model = pretrained.load("dcgan")
-        return Networks(model.generator, model.discriminator, "normal", models.NOISE_DIM, "the shipped DCGAN (minigan.tools.pretrained)")
+        return Networks(model.generator, model.discriminator, model.entry.noise, model.entry.noise_dim,
+                        f"the shipped DCGAN (minigan.tools.pretrained 'dcgan', made by {model.record['command']})")
     gan, model = load_generator(checkpoint)
     if model != "dcgan" or type(gan.objective) is not Standard:  # a critic's or a least-squares D is no probability
         raise RunError(f"--checkpoint {checkpoint!r} holds a {model} GAN with the objective {gan.objective!r}; the search needs a "
@@ -174,21 +177,26 @@ def complete_one_mask(mask, networks, digits, labels, training, context_encoder,
         fills = to_unit_range(context_encoder.translate(masked * 2 - 1), (-1.0, 1.0))   # F(s): [−1, 1] → [0, 1]
         results["context encoder"] = measure(paste_centre(masked, fills), digits, labels, hidden)
 
-    log(f"\nmask {mask}: {int(hidden[0].sum())} of 784 pixels hidden; searching the latent space of {len(digits)} digits at once, "
-        f"{args.steps} steps, λ {args.lam:g}, Adam lr {args.lr:g}, z kept on the {networks.prior} prior's support")
+    n, k = len(digits), args.restarts
+    log(f"\nmask {mask}: {int(hidden[0].sum())} of 784 pixels hidden; searching the latent space of {n} digits at once"
+        f"{f' from {k} starting points each' if k > 1 else ''}, {args.steps} steps, λ {args.lam:g}, Adam lr {args.lr:g}, "
+        f"z kept on the {networks.prior} prior's support")
     rng = numpy.random.default_rng([args.seed, STREAM_NOISE])
-    shape = (len(digits), networks.noise_dim)
+    shape = (k * n, networks.noise_dim)                                        # restart r of digit i is row r·n + i
     start = rng.standard_normal(shape) if networks.prior == "normal" else rng.uniform(-1, 1, shape)
     started = time.process_time()
-    found = completion.search_latent(networks.generator, networks.discriminator, xp.asarray(digits * 2 - 1), xp.asarray(known),
-                                     xp.asarray(start.astype(numpy.float32)), steps=args.steps, weight=args.lam, lr=args.lr,
-                                     prior=networks.prior, log=log, log_every=args.log_every)
+    found = completion.search_latent(networks.generator, networks.discriminator, xp.asarray(numpy.tile(digits * 2 - 1, (k, 1, 1, 1))),
+                                     xp.asarray(numpy.tile(known, (k, 1, 1, 1))), xp.asarray(start.astype(numpy.float32)),
+                                     steps=args.steps, weight=args.lam, lr=args.lr, prior=networks.prior, log=log, log_every=args.log_every)
     seconds = time.process_time() - started
-    generated = to_unit_range(backend.to_numpy(found.generated), (-1.0, 1.0))  # G(ẑ) in [0, 1]
+    loss = backend.to_numpy(found.contextual + found.perceptual).reshape(k, n)
+    best = loss.argmin(axis=0) * n + numpy.arange(n)                          # (n,): each digit's best restart
+    generated = to_unit_range(backend.to_numpy(found.generated)[best], (-1.0, 1.0))   # G(ẑ) in [0, 1]
     pasted = completion.completed(masked, known, generated)
     blended = numpy.clip(poisson_blend(masked, generated, known), 0, 1)       # the blend can overshoot [0, 1] a little
     results["latent search"] = {**measure(pasted, digits, labels, hidden), "cpu_s": seconds,
-                                "contextual_loss": float(backend.to_numpy(found.contextual).mean())}
+                                "contextual_loss": float(backend.to_numpy(found.contextual)[best].mean()),
+                                "search_loss": float(loss.min(axis=0).mean())}
     results["latent search + blending"] = measure(blended, digits, labels, hidden)
     for method, values in results.items():
         log(f"  {method:<26} L1 on the hidden pixels {values['l1']:.4f}   read as the true digit {values['classifier']:.1%}")
@@ -223,6 +231,7 @@ def run(args, log=print):
         f"read as the true digit):")
     write_measurements(rows, [("L1 hidden", ("l1", ".4f")), ("classifier", ("classifier", ".1%")), ("CPU s", ("cpu_s", ".0f"))],
                        args.out, extra={"digits": len(digits), "steps": args.steps, "lam": args.lam, "lr": args.lr, "seed": args.seed,
+                                        "restarts": args.restarts,
                                         "source": networks.source, "true_digits_classifier": truth})
     return rows
 

@@ -54,7 +54,7 @@ from minigan.gans.gan import evaluating, frozen
 WINDOW = 7             # the side of the neighbourhood N(i) of the importance weights (the paper's 7)
 PERCEPTUAL_WEIGHT = 0.003  # λ, the paper's
 STEPS = 1500           # the paper's iterations of the search
-LEARNING_RATE = 0.01   # Adam's step size for z (the paper does not give one)
+LEARNING_RATE = 0.1    # Adam's step size for z: the paper gives none (docs/image-completion.md says how this was chosen)
 PRIORS = ("normal", "uniform")
 
 
@@ -148,7 +148,7 @@ class Completion(NamedTuple):
 
 def search_latent(generator, discriminator, target, known, z, steps=STEPS, weight=PERCEPTUAL_WEIGHT, lr=LEARNING_RATE,
                   prior="normal", window=WINDOW, log=None, log_every=100):
-    """ẑ = argmin_z L_c(z | y, M) + λ L_p(z) by Adam on z, projected onto the prior after every step.
+    """ẑ = argmin_z L_c(z | y, M) + L_p(z) by Adam on z, projected onto the prior after every step.
 
     Args:
         generator, discriminator: G (noise (m, d) → images) and D (images → logits (m, 1)); frozen and in

@@ -214,9 +214,18 @@ def centre_box(height, width, hole=CENTRE_HOLE):
 def mask_centre(images, hole=CENTRE_HOLE, fill=0.0):
     """(1 − M̂) ⊙ x + M̂ · fill: a copy of ``images`` (n, H, W, C) with the centre square set to ``fill``."""
     _check_images(images, "mask_centre")
+    return _box_set_to(images, centre_box(images.shape[1], images.shape[2], hole), _check_fill(fill, "mask_centre"))
+
+
+def _check_fill(fill, op):
     if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
-        raise ValueError(f"mask_centre: fill must be a number in [0, 1], got {fill!r}")
-    rows, columns = centre_box(images.shape[1], images.shape[2], hole)
+        raise ValueError(f"{op}: fill must be a number in [0, 1], got {fill!r}")
+    return fill
+
+
+def _box_set_to(images, box, fill):
+    """A copy of ``images`` with the (rows, columns) slices ``box`` of every image set to ``fill``."""
+    rows, columns = box
     masked = images.copy()
     masked[:, rows, columns, :] = fill
     return masked
@@ -251,8 +260,7 @@ RANDOM_FRACTION = 0.8  # Yeh et al. 2017, §4: "80% missing complete random mask
 def mask_hidden(images, hidden, fill=0.0):
     """(1 − M̂) ⊙ x + M̂ · fill for a boolean mask M̂ of hidden pixels that broadcasts to ``images`` (n, H, W, C)."""
     xp = _check_images(images, "mask_hidden")
-    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
-        raise ValueError(f"mask_hidden: fill must be a number in [0, 1], got {fill!r}")
+    _check_fill(fill, "mask_hidden")
     if getattr(hidden, "dtype", None) != bool or hidden.ndim != 4 or any(h not in (1, s) for h, s in zip(hidden.shape, images.shape)):
         raise ValueError(f"mask_hidden: hidden must be a boolean array (n, H, W, C) that broadcasts to the images' shape "
                          f"{images.shape}, got {getattr(hidden, 'dtype', type(hidden).__name__)} of shape {getattr(hidden, 'shape', None)}")
@@ -271,12 +279,7 @@ def half_box(height, width, side="left"):
 def mask_half(images, side="left", fill=0.0):
     """(1 − M̂) ⊙ x + M̂ · fill with M̂ the ``side`` half of each image: a copy of ``images`` (n, H, W, C)."""
     _check_images(images, "mask_half")
-    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
-        raise ValueError(f"mask_half: fill must be a number in [0, 1], got {fill!r}")
-    rows, columns = half_box(images.shape[1], images.shape[2], side)
-    masked = images.copy()
-    masked[:, rows, columns, :] = fill
-    return masked
+    return _box_set_to(images, half_box(images.shape[1], images.shape[2], side), _check_fill(fill, "mask_half"))
 
 
 def random_hidden(count, height, width, fraction=RANDOM_FRACTION, seed=0):
