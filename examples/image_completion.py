@@ -101,7 +101,10 @@ def trained_dcgan(checkpoint):
         except ImportError:
             raise RunError("this copy of minigan ships no trained DCGAN (minigan.tools.pretrained); train one with "
                            "python examples/mnist_gan.py (DCGAN, 5 epochs) and pass --checkpoint runs/mnist_gan/checkpoint.npz") from None
-        model = pretrained.load("dcgan")
+        try:
+            model = pretrained.load("dcgan")
+        except pretrained.PretrainedError as error:  # a missing or altered weights file: one line, and the way round it
+            raise RunError(f"{error}; or pass --checkpoint with a run of python examples/mnist_gan.py") from None
         return Networks(model.generator, model.discriminator, model.entry.noise, model.entry.noise_dim,
                         f"the shipped DCGAN (minigan.tools.pretrained 'dcgan', made by {model.record['command']})")
     gan, model = load_generator(checkpoint)
@@ -227,7 +230,7 @@ def run(args, log=print):
                               value_range=(0.0, 1.0), zoom=3)
         log(f"  wrote {figure} (rows: masked, completed, blended, truth)")
         rows.update({f"{mask}: {method}": values for method, values in results.items()})
-    log(f"\n{len(digits)} test digits, {args.steps} steps of the search (L1 in [0, 1] units on the hidden pixels; classifier: "
+    log(f"\n{len(digits)} test digits, {args.steps} step{'s' * (args.steps != 1)} of the search (L1 in [0, 1] units on the hidden pixels; classifier: "
         f"read as the true digit):")
     write_measurements(rows, [("L1 hidden", ("l1", ".4f")), ("classifier", ("classifier", ".1%")), ("CPU s", ("cpu_s", ".0f"))],
                        args.out, extra={"digits": len(digits), "steps": args.steps, "lam": args.lam, "lr": args.lr, "seed": args.seed,

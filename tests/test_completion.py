@@ -269,3 +269,13 @@ def test_the_example_never_overwrites_an_earlier_run_unasked(dcgan_checkpoint, t
     assert "already holds an earlier run's files" in capsys.readouterr().err
     assert (out / "measurements.json").read_bytes() == before
     assert example.main([*flags, "--overwrite"]) == 0 and os.path.isfile(out / "completion_centre.png")
+
+
+@pytest.mark.numpy_only("command-line guards")
+def test_a_missing_shipped_dcgan_is_one_line_naming_the_way_round(tmp_path, capsys, monkeypatch):
+    from minigan.tools import pretrained
+
+    monkeypatch.setattr(pretrained, "WEIGHTS", str(tmp_path / "no_weights"))
+    assert load_example("image_completion").main(["--digits", "3", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "no weights file" in err and "--checkpoint" in err and err.count("\n") == 1
