@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigan.tools.data import (
-    CROSS, SQUARE_2, bicubic_matrix, bicubic_upsample, cubic_kernel, dilate, downsample, edge_map, erode,
-    load_mnist, negative, paired_edges, thicken, thin, unpaired_thin_thick,
+    CROSS, SQUARE_2, bicubic_matrix, bicubic_upsample, cubic_kernel, dilate, downsample, edge_map, erode, half_box,
+    load_mnist, mask_half, mask_hidden, mask_random, negative, paired_edges, random_hidden, thicken, thin, unpaired_thin_thick,
 )
 from minigan.tools.image_metrics import gradient_energy, mean_absolute_error, pixel_agreement, psnr, stroke_width
 
@@ -188,6 +188,11 @@ def test_psnr_mae_and_gradient_energy_by_hand(xp):
     (lambda: edge_map(numpy.zeros((1, 5, 5, 1)), threshold=0), "edge_map: threshold must be in (0, 1]"),
     (lambda: psnr(numpy.zeros((1, 4, 4, 1)), numpy.zeros((1, 4, 5, 1))), "psnr: x has shape (1, 4, 4, 1) but y has shape"),
     (lambda: unpaired_thin_thick(numpy.zeros((1, 5, 5, 1)), 0), "unpaired_thin_thick: need at least 2 images"),
+    (lambda: half_box(4, 4, "top"), "half_box: side must be one of ('left', 'right'), got 'top'"),
+    (lambda: mask_half(numpy.zeros((1, 4, 4, 1)), fill=-1), "mask_half: fill must be a number in [0, 1], got -1"),
+    (lambda: random_hidden(2, 4, 4, fraction=1.5), "random_hidden: fraction must be a number in [0, 1], got 1.5"),
+    (lambda: mask_hidden(numpy.zeros((1, 4, 4, 1)), numpy.zeros((1, 4, 4, 1))), "mask_hidden: hidden must be a boolean array"),
+    (lambda: mask_hidden(numpy.zeros((1, 4, 4, 1)), numpy.zeros((1, 4, 5, 1), bool)), "broadcasts to the images' shape (1, 4, 4, 1)"),
 ])
 def test_mistakes_are_named_at_the_boundary(call, message):
     with pytest.raises((ValueError, TypeError)) as error:
@@ -214,3 +219,34 @@ def test_pixel_agreement_counts_the_pixels_on_the_same_side_of_the_threshold(xp)
     numpy.testing.assert_array_equal(pixel_agreement(x, negative(x)), [0.0, 0.0])  # no value is exactly 0.5 in x
     with pytest.raises(ValueError, match="pixel_agreement: x has shape"):
         pixel_agreement(x, y[:1])
+
+
+# ----- the holes of image completion ----------------------------------------------------------------
+def test_the_left_and_right_halves_of_a_hand_made_image_are_hidden(xp):
+    f = image(xp, [[0.1, 0.2, 0.3, 0.4, 0.5],
+                   [0.6, 0.7, 0.8, 0.9, 1.0]])
+    numpy.testing.assert_array_equal(plain(mask_half(f, "left")), [[0, 0, 0.3, 0.4, 0.5], [0, 0, 0.8, 0.9, 1.0]])
+    numpy.testing.assert_array_equal(plain(mask_half(f, "right", fill=1.0)), [[0.1, 0.2, 1, 1, 1], [0.6, 0.7, 1, 1, 1]])  # odd width: the middle column goes right
+    assert half_box(2, 5, "left") == (slice(0, 2), slice(0, 2)) and half_box(28, 28, "right") == (slice(0, 28), slice(14, 28))
+    numpy.testing.assert_array_equal(plain(f), [[0.1, 0.2, 0.3, 0.4, 0.5], [0.6, 0.7, 0.8, 0.9, 1.0]])   # the input is left alone
+
+
+def test_random_holes_hide_the_fraction_of_each_image_each_its_own_and_fixed_by_the_seed():
+    hidden = random_hidden(50, 28, 28, 0.8, seed=3)
+    assert hidden.shape == (50, 28, 28, 1) and hidden.dtype == bool
+    assert (hidden.reshape(50, -1).sum(axis=1) == round(0.8 * 784)).all()            # exactly 627 of 784 in every image
+    assert len({image.tobytes() for image in hidden}) == 50                          # no two images share a pattern
+    numpy.testing.assert_array_equal(hidden, random_hidden(50, 28, 28, 0.8, seed=3))
+    assert not (hidden == random_hidden(50, 28, 28, 0.8, seed=4)).all()
+    share = random_hidden(2000, 28, 28, 0.8, seed=5).mean(axis=0)                     # each pixel's share of 2,000 images: 0.8 ± 0.009
+    assert 0.75 < share.min() and share.max() < 0.85                                  # every pixel equally likely to go (±5.5 sd)
+    assert not random_hidden(2, 3, 3, 0.0).any() and random_hidden(2, 3, 3, 1.0).all()
+
+
+def test_mask_random_sets_the_hidden_pixels_of_a_hand_made_image_to_fill(xp):
+    f = image(xp, [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]])
+    hidden = random_hidden(1, 2, 3, 0.5, seed=1)
+    expected = numpy.where(hidden[0, :, :, 0], 1.0, 0.5)
+    numpy.testing.assert_array_equal(plain(mask_random(f, 0.5, seed=1, fill=1.0)), expected)
+    assert int(hidden.sum()) == 3
+    numpy.testing.assert_array_equal(plain(mask_hidden(f, xp.asarray(hidden), fill=1.0)), expected)

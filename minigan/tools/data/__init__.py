@@ -9,7 +9,8 @@
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, negatives, box downsampling,
                    bicubic, the masked centre (mask_centre, centre_of, paste_centre), square holes at random
-                   places (square_holes, random_square_holes, mask_holes)
+                   places (square_holes, random_square_holes, mask_holes), a hidden half or random pixels
+                   (mask_half, mask_random, mask_hidden)
 """
 
 from .mnist import (
@@ -17,9 +18,10 @@ from .mnist import (
     load_mnist, minibatches, read_idx, read_mnist, scale_images,
 )
 from .transforms import (
-    BICUBIC_A, CENTRE_HOLE, CROSS, EDGE_THRESHOLD, SQUARE_2, UnpairedSplit, bicubic_matrix, bicubic_upsample, centre_box,
-    centre_of, cubic_kernel, dilate, downsample, edge_map, erode, mask_centre, negative, paired_edges, paste_centre, thicken,
-    thin, unpaired_thin_thick, square_holes, random_square_holes, mask_holes,
+    BICUBIC_A, CENTRE_HOLE, CROSS, EDGE_THRESHOLD, HALF_SIDES, RANDOM_FRACTION, SQUARE_2, UnpairedSplit, bicubic_matrix,
+    bicubic_upsample, centre_box, centre_of, cubic_kernel, dilate, downsample, edge_map, erode, half_box, mask_centre, mask_half,
+    mask_hidden, mask_random, negative, paired_edges, paste_centre, random_hidden, thicken, thin, unpaired_thin_thick,
+    square_holes, random_square_holes, mask_holes,
 )
 from .ring import MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring
 
@@ -29,5 +31,6 @@ __all__ = [
     "erode", "dilate", "edge_map", "thin", "thicken", "negative", "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample",
     "paired_edges", "unpaired_thin_thick", "UnpairedSplit", "CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A",
     "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre", "square_holes", "random_square_holes", "mask_holes",
+    "HALF_SIDES", "RANDOM_FRACTION", "half_box", "mask_half", "mask_hidden", "random_hidden", "mask_random",
     "sample_ring", "ring_batches", "ring_centres", "mode_coverage", "ModeCoverage", "MODES", "RADIUS", "STD",
 ]

@@ -48,6 +48,11 @@ indices with each square's corners (no loop over images); ``random_square_holes`
 corners uniformly, so that every position of the square inside the image is equally likely;
 ``mask_holes`` is (1 − M) ⊙ x + M · fill, the context. The paper writes m = 1 − M, the mask of what is
 *kept*.
+**Other holes** (the masks of Yeh et al. 2017, §4, for image completion by latent search,
+``minigan/tools/completion.py``): ``half_box`` and ``mask_half`` hide the left or the right half of the
+image; ``random_hidden`` and ``mask_random`` hide a random ``fraction`` of the pixels of each image (80%
+in the paper), each image its own pattern, fixed by a seed. ``mask_hidden`` sets any boolean mask of
+hidden pixels to ``fill``; the others are it with their own mask.
 """
 
 from typing import NamedTuple
@@ -220,9 +225,18 @@ def centre_box(height, width, hole=CENTRE_HOLE):
 def mask_centre(images, hole=CENTRE_HOLE, fill=0.0):
     """(1 − M̂) ⊙ x + M̂ · fill: a copy of ``images`` (n, H, W, C) with the centre square set to ``fill``."""
     _check_images(images, "mask_centre")
+    return _box_set_to(images, centre_box(images.shape[1], images.shape[2], hole), _check_fill(fill, "mask_centre"))
+
+
+def _check_fill(fill, op):
     if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
-        raise ValueError(f"mask_centre: fill must be a number in [0, 1], got {fill!r}")
-    rows, columns = centre_box(images.shape[1], images.shape[2], hole)
+        raise ValueError(f"{op}: fill must be a number in [0, 1], got {fill!r}")
+    return fill
+
+
+def _box_set_to(images, box, fill):
+    """A copy of ``images`` with the (rows, columns) slices ``box`` of every image set to ``fill``."""
+    rows, columns = box
     masked = images.copy()
     masked[:, rows, columns, :] = fill
     return masked
@@ -288,11 +302,61 @@ def mask_holes(images, holes, fill=0.0):
     xp = _check_images(images, "mask_holes")
     if getattr(holes, "shape", None) != images.shape[:3] + (1,):
         raise ValueError(f"mask_holes: holes must have shape {images.shape[:3] + (1,)}, got {getattr(holes, 'shape', type(holes).__name__)}")
-    if not (isinstance(fill, (int, float)) and not isinstance(fill, bool) and 0.0 <= fill <= 1.0):
-        raise ValueError(f"mask_holes: fill must be a number in [0, 1], got {fill!r}")
+    _check_fill(fill, "mask_holes")
     holes = holes.astype(images.dtype, copy=False)
     kept = images * (images.dtype.type(1) - holes)
     return kept + holes * images.dtype.type(fill) if fill else kept
+# ----- other holes: a half, random pixels -----------------------------------------------------------
+HALF_SIDES = ("left", "right")
+RANDOM_FRACTION = 0.8  # Yeh et al. 2017, §4: "80% missing complete random masks"
+
+
+def mask_hidden(images, hidden, fill=0.0):
+    """(1 − M̂) ⊙ x + M̂ · fill for a boolean mask M̂ of hidden pixels that broadcasts to ``images`` (n, H, W, C)."""
+    xp = _check_images(images, "mask_hidden")
+    _check_fill(fill, "mask_hidden")
+    if getattr(hidden, "dtype", None) != bool or hidden.ndim != 4 or any(h not in (1, s) for h, s in zip(hidden.shape, images.shape)):
+        raise ValueError(f"mask_hidden: hidden must be a boolean array (n, H, W, C) that broadcasts to the images' shape "
+                         f"{images.shape}, got {getattr(hidden, 'dtype', type(hidden).__name__)} of shape {getattr(hidden, 'shape', None)}")
+    return xp.where(hidden, images.dtype.type(fill), images)
+
+
+def half_box(height, width, side="left"):
+    """(rows, columns): the slices of the ``side`` ("left" or "right") half of a height × width image (an odd
+    width gives the middle column to the right half)."""
+    if side not in HALF_SIDES:
+        raise ValueError(f"half_box: side must be one of {HALF_SIDES}, got {side!r}")
+    middle = width // 2
+    return slice(0, height), (slice(0, middle) if side == "left" else slice(middle, width))
+
+
+def mask_half(images, side="left", fill=0.0):
+    """(1 − M̂) ⊙ x + M̂ · fill with M̂ the ``side`` half of each image: a copy of ``images`` (n, H, W, C)."""
+    _check_images(images, "mask_half")
+    return _box_set_to(images, half_box(images.shape[1], images.shape[2], side), _check_fill(fill, "mask_half"))
+
+
+def random_hidden(count, height, width, fraction=RANDOM_FRACTION, seed=0):
+    """A NumPy boolean mask (count, height, width, 1): in each image exactly round(fraction · height · width)
+    pixels hidden (True), a different random set per image, the same for the same seed.
+
+    Each image's pixels are ranked by a uniform draw and the lowest-ranked are hidden: every set of that
+    size is equally likely, and no loop runs over the images.
+    """
+    if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0.0 <= fraction <= 1.0):
+        raise ValueError(f"random_hidden: fraction must be a number in [0, 1], got {fraction!r}")
+    pixels = height * width
+    draws = numpy.random.default_rng(seed).random((count, pixels))
+    ranks = draws.argsort(axis=1).argsort(axis=1)                       # (count, pixels): each pixel's place in its image
+    return (ranks < round(fraction * pixels)).reshape(count, height, width, 1)
+
+
+def mask_random(images, fraction=RANDOM_FRACTION, seed=0, fill=0.0):
+    """``images`` (n, H, W, C) with ``random_hidden(n, H, W, fraction, seed)`` set to ``fill`` (every channel of a
+    hidden pixel)."""
+    xp = _check_images(images, "mask_random")
+    n, h, w, _ = images.shape
+    return mask_hidden(images, xp.asarray(random_hidden(n, h, w, fraction, seed)), fill)
 
 
 # ----- the data sets --------------------------------------------------------------------------------
@@ -333,4 +397,5 @@ def unpaired_thin_thick(images, seed):
 __all__ = ["CROSS", "SQUARE_2", "EDGE_THRESHOLD", "BICUBIC_A", "erode", "dilate", "edge_map", "thin", "thicken", "negative",
            "downsample", "cubic_kernel", "bicubic_matrix", "bicubic_upsample", "paired_edges", "UnpairedSplit",
            "unpaired_thin_thick", "CENTRE_HOLE", "centre_box", "mask_centre", "centre_of", "paste_centre", "square_holes", "random_square_holes",
-           "mask_holes"]
+           "mask_holes",
+           "HALF_SIDES", "RANDOM_FRACTION", "mask_hidden", "half_box", "mask_half", "random_hidden", "mask_random"]
