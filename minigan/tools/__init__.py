@@ -8,6 +8,7 @@
     image_metrics  image-to-image outputs judged image by image: L1 to the truth, PSNR, sharpness, stroke width
     latent       interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
     cli          argument types shared by the command-line programs (examples, evaluator, benchmarks)
+    pretrained/  trained networks shipped with the package, loaded by name (pretrained.load("dcgan").sample(64))
     runs/        a training run around Algorithm 1, for every example and your own script: --resume, --out,
                  a checkpoint every epoch, Ctrl-C, one-line errors (start with runs/harness.py)
 
