@@ -193,3 +193,46 @@ def test_the_readme_quotes_the_records():
     with open(export.README, encoding="utf-8") as handle:
         text = handle.read()
     assert f"{export.BEGIN}\n{export.readme_section()}\n{export.END}" in text
+
+
+# ----- the exporter ------------------------------------------------------------------------------------
+TIME_REPORT = """\tCommand being timed: "python examples/mnist_gan.py --model mlp --out run"
+\tUser time (seconds): 1.50
+\tSystem time (seconds): 0.30
+\tElapsed (wall clock) time (h:mm:ss or m:ss): 0:02.50
+\tMaximum resident set size (kbytes): 123456
+\tExit status: 0
+"""
+
+
+def test_the_exporter_turns_a_finished_run_into_a_model_that_loads_by_name(tmp_path, small_mnist, monkeypatch, capsys):
+    from conftest import load_example
+    from minigan.tools.pretrained import export, scores
+
+    run = tmp_path / "run"
+    flags = ["--model", "mlp", "--data", small_mnist, "--batch-size", "50", "--epochs", "1", "--samples", "0", "--out", str(run)]
+    assert load_example("mnist_gan").main(flags) == 0
+    (tmp_path / "run.log").write_text(capsys.readouterr().out + TIME_REPORT, encoding="utf-8")
+    monkeypatch.setattr(scores, "RECORD_SIZE", 20)  # a quick look: the sizes, not the measurement, are changed
+    monkeypatch.setattr(scores, "TEST_SIZE", 20)
+    folder = tmp_path / "weights"
+    path = export.export(str(run), "mlp_gan", "abc1234", into=folder, environment="OPENBLAS_NUM_THREADS=1", say=lambda line: None)
+
+    model = pretrained.load("mlp_gan", weights=folder)
+    record = model.record
+    assert (record["commit"], record["cpu_seconds"], record["wall_seconds"], record["environment"]) == ("abc1234", 1.8, 2.5, "OPENBLAS_NUM_THREADS=1")
+    assert record["command"] == "python examples/mnist_gan.py --model mlp --out run" and record["settings"]["model"] == "mlp"
+    assert record["iterations"] == 8 and len(model.history["d_loss"]) == 8 and record["finished"]
+    assert model.rescore() == record["test_sample"]["scores"] and record["scores"]["n"] == 20
+    with numpy.load(path, allow_pickle=False) as stored:
+        assert stored["networks/generator/0.weight"].dtype == numpy.float16       # (1200, 100): a weight matrix
+        assert stored["networks/generator/1.running_var"].dtype == numpy.float32   # (1200,): a batch-norm statistic
+    assert pretrained.recorded_sums(folder) == {"mlp_gan.npz": pretrained.file_sha256(path)}
+
+    with pytest.raises(pretrained.PretrainedError) as error:  # the run is the MLP GAN, not DCGAN
+        export.export(str(run), "dcgan", "abc1234", into=folder, say=lambda line: None)
+    assert "not a run of dcgan" in one_line(error)
+    (tmp_path / "run.log").write_text("no report here", encoding="utf-8")
+    with pytest.raises(pretrained.PretrainedError) as error:
+        export.export(str(run), "mlp_gan", "abc1234", into=folder, say=lambda line: None)
+    assert "/usr/bin/time -v" in one_line(error)

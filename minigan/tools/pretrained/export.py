@@ -221,10 +221,11 @@ def headline(record):
             f", classifier {row.get('classifier', float('nan')):.2%}, sharpness {row.get('sharpness', float('nan')):.3f}" if row else "—"
         return mine, theirs
     if name == "cyclegan":
-        mine = "; ".join(f"{d.replace('_', ' ')}: digit survives {s[d]['classifier_right'] / s['test_images']:.2%}, cycle {s[d]['cycle']:.4f}"
-                         for d in ("thin_to_thick", "thick_to_thin"))
+        mine = "; ".join(f"{d.replace('_', ' ')}: digit survives {s[d]['classifier_right'] / s['test_images']:.2%}, cycle {s[d]['cycle']:.4f}, "
+                         f"no pixel ≥ 0.5 in {s[d]['no_ink']} of {s['test_images']}" for d in ("thin_to_thick", "thick_to_thin"))
         rows = [(run.get(f"cyclegan, {arrow}"), label) for arrow, label in (("X → Y", "thin to thick"), ("Y → X", "thick to thin"))]
-        theirs = "; ".join(f"{label}: digit survives {row['classifier']:.2%}, cycle {row['cycle']:.4f}" for row, label in rows if row) or "—"
+        theirs = "; ".join(f"{label}: digit survives {row['classifier']:.2%}, cycle {row['cycle']:.4f}, no ink {row['no_ink']:.1%}"
+                           for row, label in rows if row) or "—"
         return mine, theirs
     mine = f"Fréchet {s['frechet']:.2f}, {s['modes']} modes, KL {s['kl_uniform']:.4f}, Parzen {s['parzen_mean']:.1f} ± {s['parzen_stderr']:.1f}"
     theirs = ", ".join(part for part in (
@@ -314,7 +315,7 @@ def main(argv=None):
         if args.readme:
             write_readme()
     except PretrainedError as error:
-        print(f"export: {error}".replace("export: export: ", "export: "), file=sys.stderr)
+        print(error, file=sys.stderr)  # one line, naming the file or the flag
         return 2
     return 0
 
