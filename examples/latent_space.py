@@ -25,7 +25,7 @@ The concepts come from G itself: --pool samples are drawn from a seeded generato
 classifier (``minigan.tools.classifier``) labels them, and among those labelled with ≥ 90% probability the
 stroke thickness is measured as *ink*, the mean pixel value in [0, 1]. Thick A are the --exemplars
 most confidently classified samples among the inkiest tenth of the pool's A's; thin A and thin B come
-likewise from the least inky tenth (``pick_exemplars`` says why not simply the inkiest).
+likewise from the least inky tenth (``minigan.tools.latent.pick_exemplars`` says why not simply the inkiest).
 
 Printed numbers (docs/latent-space.md explains them with measured values):
     interpolation   means over 200 pairs (the grids show the first --pairs): ‖z‖ at the endpoints and
@@ -64,8 +64,6 @@ from minigan.tools.runs import (EXIT_STATUS_HELP, OUTPUT_HELP, RunError, check_o
 from mnist_gan import averaged  # the averaged G's batch norm, re-estimated on the same noise as in its run
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "mnist_gan", "checkpoint.npz")
-CONFIDENCE = 0.9        # exemplars must be classified with at least this softmax probability
-EXTREME_SHARE = 0.1     # thick = from the inkiest tenth of a digit's samples, thin = from the least inky tenth
 NEIGHBOURS = 8          # Figure 7 shows the result with 8 neighbours ...
 NEIGHBOUR_SCALE = 0.25  # ... made by adding uniform noise in ±0.25 to the result's z (Radford et al. 2015, §6.3.2)
 BLANK = 0.5             # the grey of an empty cell, the same as the grid's padding
@@ -179,11 +177,6 @@ def realism(gan, model, images, batch=500):
     return numpy.concatenate(scores)
 
 
-def ink(images):
-    """Stroke thickness as the mean pixel value of each image (n, 28, 28) in [0, 1]: (n,)."""
-    return images.reshape(len(images), -1).mean(axis=1)
-
-
 def classify(images):
     """The shipped classifier's digit (n,) and its softmax probability (n,) for images (n, 28, 28) in [0, 1]."""
     probabilities = classifier.shipped_classifier().probabilities(images)  # (n, 10)
@@ -212,7 +205,7 @@ def interpolations(gan, model, args, log=print):
         _, confidence = classify(images)
         confidence = confidence.reshape(measured, args.steps)
         d_score = realism(gan, model, images).reshape(measured, args.steps)
-        amount = ink(images).reshape(measured, args.steps)
+        amount = latent.ink(images).reshape(measured, args.steps)
         line = (f"  {method:5s} ‖z‖: endpoints {endpoint_norm:.2f}, smallest on the path {norms.min(axis=1).mean():.2f};  "
                 f"endpoints / middle column: ink {amount[:, [0, -1]].mean():.3f} / {amount[:, middle].mean():.3f}, "
                 f"classifier confidence {confidence[:, [0, -1]].mean():.3f} / {confidence[:, middle].mean():.3f}, "
@@ -223,37 +216,25 @@ def interpolations(gan, model, args, log=print):
 
 
 # ----- vector arithmetic ----------------------------------------------------------------------------
-def ink_tails(labels, confidence, amount, wanted, count):
-    """The thick and the thin candidates for digit ``wanted``: two disjoint index arrays, each ≥ ``count`` long.
-
-    Among the samples classified as ``wanted`` with probability ≥ CONFIDENCE, the thick tail is the
-    tenth with the most ink (EXTREME_SHARE, but at least ``count`` samples) and the thin tail the tenth
-    with the least.
-    """
-    candidates = numpy.flatnonzero((labels == wanted) & (confidence >= CONFIDENCE))
-    if len(candidates) < 2 * count:
-        raise RunError(f"only {len(candidates)} of the {len(labels)} pool samples are a {wanted} with probability "
-                       f">= {CONFIDENCE}, and {2 * count} are needed; try a larger --pool, other --digits, "
-                       f"fewer --exemplars or a better-trained checkpoint")
-    by_ink = candidates[numpy.argsort(amount[candidates], kind="stable")]           # thinnest first
-    size = min(max(count, int(numpy.ceil(EXTREME_SHARE * len(candidates)))), len(candidates) // 2)
-    return by_ink[len(by_ink) - size :], by_ink[:size]
-
-
 def pick_exemplars(labels, confidence, amount, wanted, count):
-    """Indices of ``count`` thick and ``count`` thin samples that the classifier calls ``wanted``.
+    """``latent.pick_exemplars``, its refusal made this program's one line (``refused``)."""
+    with refused():
+        return latent.pick_exemplars(labels, confidence, amount, wanted, count)
 
-    From each of ``ink_tails`` the ``count`` most confidently classified samples are taken. Taking the
-    very inkiest samples instead picks blots, and the very thinnest broken strokes, which are not what
-    "a thick 7" means; the paper chose its exemplars by eye for the same reason.
 
-    Returns (thick, thin), each (count,) int, most confident first; they never overlap.
-    """
-    def most_confident(indices):
-        return indices[numpy.argsort(-confidence[indices], kind="stable")][:count]
+def ink_tails(labels, confidence, amount, wanted, count):
+    """``latent.ink_tails``, its refusal made this program's one line (``refused``)."""
+    with refused():
+        return latent.ink_tails(labels, confidence, amount, wanted, count)
 
-    thick, thin = ink_tails(labels, confidence, amount, wanted, count)
-    return most_confident(thick), most_confident(thin)
+
+@contextlib.contextmanager
+def refused():
+    """Too few confident samples of a digit in the pool: a RunError that names the flags that help."""
+    try:
+        yield
+    except ValueError as error:
+        raise RunError(f"{error}; try a larger --pool, other --digits, fewer --exemplars or a better-trained checkpoint") from None
 
 
 def figure_cells(pool_images, concepts, mean_images, block, references):
@@ -280,7 +261,7 @@ def draw_pool(gan, model, args):
     noise = draw_noise(gan, args.pool, args.seed, STREAM_POOL)
     images = generate(gan, model, noise)
     labels, confidence = classify(images)
-    return noise, images, labels, confidence, ink(images)
+    return noise, images, labels, confidence, latent.ink(images)
 
 
 def arithmetic(gan, model, args, log=print, samples=None):
@@ -310,16 +291,16 @@ def arithmetic(gan, model, args, log=print, samples=None):
     # The check: is the result a B, and does it have thick-B ink rather than thin-B ink?
     block_labels, block_confidence = classify(block)
     mean_labels, _ = classify(mean_images)
-    confident_b = (labels == b) & (confidence >= CONFIDENCE)
+    confident_b = (labels == b) & (confidence >= latent.CONFIDENCE)
     log(f"vector arithmetic: thick {a} − thin {a} + thin {b} ≈ thick {b}?  {k} exemplars per concept from "
-        f"{args.pool} samples ({int(((labels == a) & (confidence >= CONFIDENCE)).sum())} confident {a}s, "
+        f"{args.pool} samples ({int(((labels == a) & (confidence >= latent.CONFIDENCE)).sum())} confident {a}s, "
         f"{int(confident_b.sum())} confident {b}s)")
     for (name, indices), mean, mean_image, mean_label in zip(concepts.items(), means, mean_images, mean_labels):
         log(f"  {name:8s} exemplars: ink {amount[indices].mean():.3f}, ‖z‖ {numpy.linalg.norm(pool[indices], axis=1).mean():.2f};  "
-            f"G(mean z): ink {ink(mean_image[None])[0]:.3f}, ‖mean z‖ {numpy.linalg.norm(mean):.2f}, classified {mean_label}")
+            f"G(mean z): ink {latent.ink(mean_image[None])[0]:.3f}, ‖mean z‖ {numpy.linalg.norm(mean):.2f}, classified {mean_label}")
     log(f"  thick {b} (bottom right, not used): ink {amount[thick_b].mean():.3f};  "
         f"median ink of the pool's confident {b}s {numpy.median(amount[confident_b]):.3f}")
-    result_ink = ink(block[4:5])[0]
+    result_ink = latent.ink(block[4:5])[0]
     log(f"  result   G(z): ink {result_ink:.3f}, ‖z‖ {numpy.linalg.norm(result):.2f}, classified {block_labels[4]} "
         f"(p = {block_confidence[4]:.3f}); with its {NEIGHBOURS} neighbours: {int((block_labels == b).sum())} of "
         f"{NEIGHBOURS + 1} classified {b}")
@@ -348,7 +329,7 @@ def repeated_check(gan, model, samples, a, b, k, seed):
     result_images = generate(gan, model, results)
     result_labels, _ = classify(result_images)
     thin_inks = numpy.array([amount[pick[2]].mean() for pick in picks])
-    return result_labels, thickness_gained(ink(result_images), thin_inks, amount[tail_thick_b].mean())
+    return result_labels, thickness_gained(latent.ink(result_images), thin_inks, amount[tail_thick_b].mean())
 
 
 def sweep(gan, model, args, samples, log=print):

@@ -302,6 +302,20 @@ def test_plot_training_writes_a_png_matplotlib_reads_back(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_training_figure_draws_the_history_without_writing_a_file():
+    steps = history(60)
+    figure = plots.training_figure(steps, smoothing=0.0)
+    losses, scores = figure.axes
+    numpy.testing.assert_allclose(losses.lines[0].get_ydata(), steps["d_loss"])   # raw curves, step 1 … 60
+    numpy.testing.assert_allclose(scores.lines[1].get_ydata(), steps["d_fake"])
+    numpy.testing.assert_array_equal(losses.lines[0].get_xdata(), numpy.arange(1, 61))
+    critic = plots.training_figure(steps, critic=True)
+    assert len(critic.axes) == 3  # the Wasserstein estimate's panel
+    numpy.testing.assert_allclose(critic.axes[2].lines[0].get_ydata(), numpy.subtract(steps["d_real"], steps["d_fake"]))
+    with pytest.raises(KeyError, match="history is missing d_real, d_fake"):
+        plots.training_figure({"d_loss": [1.0], "g_loss": [1.0]})
+
+
 def test_plot_training_checks_the_history(tmp_path):
     with pytest.raises(KeyError, match="history is missing d_real, d_fake"):
         plots.plot_training(tmp_path / "t.png", {"d_loss": [1.0], "g_loss": [1.0]})

@@ -142,17 +142,35 @@ def test_vector_arithmetic_rejects_mismatched_exemplars(a, b, c, message):
     assert message in str(info.value)
 
 
-# ----- the example --------------------------------------------------------------------------------------
+# ----- exemplars of a concept ---------------------------------------------------------------------------
+def test_ink_is_the_mean_pixel_value_of_each_image():
+    images = numpy.zeros((3, 28, 28, 1), dtype=numpy.float32)
+    images[1, :14] = 1.0   # the top half white
+    images[2] = 0.25
+    numpy.testing.assert_allclose(latent.ink(images), [0.0, 0.5, 0.25])
+    numpy.testing.assert_allclose(latent.ink(images[..., 0]), [0.0, 0.5, 0.25])  # (n, 28, 28) too
+
+
 def test_pick_exemplars_takes_the_most_confident_samples_of_the_inky_and_the_thin_tenth():
     labels = numpy.array([7] * 40 + [1] * 5)
     amount = numpy.concatenate([numpy.arange(40) / 100, numpy.full(5, 0.5)])  # 7s: ink rises with the index
     confidence = numpy.full(45, 0.95)
     confidence[39] = 0.5                    # the inkiest 7 is not confident enough: 39 candidates, tails of 4
     confidence[[36, 38, 2, 0]] = [0.999, 0.995, 0.999, 0.995]
-    thick, thin = latent_space.pick_exemplars(labels, confidence, amount, 7, 2)
+    thick, thin = latent.pick_exemplars(labels, confidence, amount, 7, 2)
     assert list(thick) == [36, 38] and list(thin) == [2, 0]
-    with pytest.raises(latent_space.RunError, match="only 5 of the 45 pool samples are a 1"):
-        latent_space.pick_exemplars(labels, confidence, amount, 1, 3)
+    thick_tail, thin_tail = latent.ink_tails(labels, confidence, amount, 7, 2)
+    assert sorted(thick_tail) == [35, 36, 37, 38] and sorted(thin_tail) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="only 5 of the 45 pool samples are a 1 with probability >= 0.9, and 6 are needed"):
+        latent.pick_exemplars(labels, confidence, amount, 1, 3)
+
+
+# ----- the example --------------------------------------------------------------------------------------
+def test_the_example_refuses_too_few_exemplars_in_one_line_naming_its_flags():
+    labels, confidence, amount = numpy.array([1] * 5), numpy.full(5, 0.95), numpy.arange(5) / 10
+    for pick in (latent_space.pick_exemplars, latent_space.ink_tails):
+        with pytest.raises(latent_space.RunError, match=r"only 5 of the 5 pool samples are a 1 .*; try a larger --pool, other --digits"):
+            pick(labels, confidence, amount, 1, 3)
 
 
 def test_figure_cells_has_seven_columns_and_one_row_per_exemplar_plus_the_means():
@@ -179,7 +197,7 @@ def tiny_checkpoint(tmp_path_factory):
 
 def fake_classify(images):
     """An untrained G draws no digits; label them by their ink's rank so that every digit has samples."""
-    rank = numpy.argsort(numpy.argsort(latent_space.ink(images)))
+    rank = numpy.argsort(numpy.argsort(latent.ink(images)))
     return rank % 10, numpy.ones(len(images))
 
 

@@ -110,10 +110,12 @@ def gradcheck(function, inputs, step=1e-6, tolerance=1e-6, seed=0):
         numeric = numerical_gradient(function, inputs, cotangent, i, step)
         error = relative_error(analytic, numeric)
         if not error <= tolerance:  # written so that NaN fails too
-            worst = numpy.unravel_index(numpy.argmax(numpy.abs(analytic - numeric)), x.shape) if x.size else ()
+            # plain ints and floats: NumPy 2 would print the index as (np.int64(3), np.int64(0))
+            worst = tuple(int(j) for j in numpy.unravel_index(numpy.argmax(numpy.abs(analytic - numeric)), x.shape)) if x.size else ()
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {x.shape}): relative error {error:.3g} > {tolerance:.3g}; "
-                f"worst element {worst}: analytic {analytic[worst] if x.size else None!r}, numeric {numeric[worst] if x.size else None!r}"
+                f"worst element {worst}: analytic {float(analytic[worst]) if x.size else None!r}, "
+                f"numeric {float(numeric[worst]) if x.size else None!r}"
             )
         errors.append(error)
     return errors

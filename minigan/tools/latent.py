@@ -25,7 +25,8 @@ carry differences of concepts:
     z = mean(z of A) − mean(z of B) + mean(z of C),   e.g. A = thick 7, B = thin 7, C = thin 1  →  thick 1
 
 The paper found single exemplars unstable and averaged three per concept; ``vector_arithmetic`` takes
-any number k ≥ 1 per concept.
+any number k ≥ 1 per concept. The paper picked its exemplars by eye; ``pick_exemplars`` finds them among
+G's own samples, from a classifier's labels and each image's ``ink`` (mean pixel value).
 """
 
 import numpy
@@ -167,5 +168,51 @@ def vector_arithmetic(a, b, c):
     return a_mean - b_mean + c_mean
 
 
+# ----- finding a concept's exemplars among G's samples ------------------------------------------------
+CONFIDENCE = 0.9     # exemplars must be classified with at least this softmax probability
+EXTREME_SHARE = 0.1  # thick = from the inkiest tenth of a digit's samples, thin = from the least inky tenth
+
+
+def ink(images):
+    """Stroke thickness as the mean pixel value of each image (n, 28, 28[, 1]) in [0, 1]: (n,)."""
+    images = numpy.asarray(images)
+    return images.reshape(len(images), -1).mean(axis=1)
+
+
+def ink_tails(labels, confidence, amount, wanted, count):
+    """The thick and the thin candidates for digit ``wanted``: two disjoint index arrays, each ≥ ``count`` long.
+
+    ``labels`` (n,) and ``confidence`` (n,) are a classifier's digit and softmax probability for n samples,
+    ``amount`` (n,) their ``ink``. Among the samples classified as ``wanted`` with probability ≥
+    ``CONFIDENCE``, the thick tail is the tenth with the most ink (``EXTREME_SHARE``, but at least ``count``
+    samples) and the thin tail the tenth with the least. A ValueError says how many candidates there were
+    when fewer than 2·``count``.
+    """
+    candidates = numpy.flatnonzero((labels == wanted) & (confidence >= CONFIDENCE))
+    if len(candidates) < 2 * count:
+        raise ValueError(f"only {len(candidates)} of the {len(labels)} pool samples are a {wanted} with probability "
+                         f">= {CONFIDENCE}, and {2 * count} are needed")
+    by_ink = candidates[numpy.argsort(amount[candidates], kind="stable")]           # thinnest first
+    size = min(max(count, int(numpy.ceil(EXTREME_SHARE * len(candidates)))), len(candidates) // 2)
+    return by_ink[len(by_ink) - size :], by_ink[:size]
+
+
+def pick_exemplars(labels, confidence, amount, wanted, count):
+    """Indices of ``count`` thick and ``count`` thin samples that the classifier calls ``wanted``: the
+    concepts of ``vector_arithmetic`` ("thick 7", "thin 7"), found among a generator's own samples.
+
+    From each of ``ink_tails`` the ``count`` most confidently classified samples are taken. Taking the
+    very inkiest samples instead picks blots, and the very thinnest broken strokes, which are not what
+    "a thick 7" means; the paper chose its exemplars by eye for the same reason.
+
+    Returns (thick, thin), each (count,) int, most confident first; they never overlap.
+    """
+    def most_confident(indices):
+        return indices[numpy.argsort(-confidence[indices], kind="stable")][:count]
+
+    thick, thin = ink_tails(labels, confidence, amount, wanted, count)
+    return most_confident(thick), most_confident(thin)
+
+
 __all__ = ["lerp", "slerp", "interpolate_pairs", "interpolation_times", "concept_mean", "vector_arithmetic",
-           "INTERPOLATIONS", "PARALLEL_ANGLE"]
+           "ink", "ink_tails", "pick_exemplars", "INTERPOLATIONS", "PARALLEL_ANGLE", "CONFIDENCE", "EXTREME_SHARE"]

@@ -9,6 +9,7 @@ written with ``minigan.tools.io.atomic_write``: an interrupted run never leaves 
     save_image_grid(path, images)    -> that grid as a grey-scale PNG
     plot_training(path, history)     -> losses, and mean D(x) against D(G(z)), per step (for a Wasserstein
                                         critic: its scores and its estimate E[D(x)] − E[D(G(z))])
+    training_figure(history)         -> the same panels as a Matplotlib Figure, to show inline (a notebook)
     plot_curves(path, curves)        -> a few named curves on one axis (a learning curve), with reference lines
 """
 
@@ -139,7 +140,16 @@ def smooth(values, weight=0.9):
 
 
 def plot_training(path, history, smoothing=0.9, title=None, critic=False):
-    """Draw a GAN's training history to the PNG ``path``, atomically: two panels sharing the step axis.
+    """Draw a GAN's training history to the PNG ``path``, atomically: ``training_figure``'s panels."""
+    figure = training_figure(history, smoothing, title, critic)
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+
+
+def training_figure(history, smoothing=0.9, title=None, critic=False):
+    """A GAN's training history as a Matplotlib ``Figure`` (on an Agg canvas): two panels sharing the step axis.
+
+    ``plot_training`` writes it to a PNG; a notebook shows it inline (``display(figure)``).
 
     Args:
         history: a dict of per-step lists (or 1-D arrays), all the same length:
@@ -209,8 +219,7 @@ def plot_training(path, history, smoothing=0.9, title=None, critic=False):
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    with atomic_write(path, "wb") as handle:
-        figure.savefig(handle, format="png")
+    return figure
 
 
 def plot_curves(path, curves, xlabel, ylabel, title=None, references=None, log_y=False):
