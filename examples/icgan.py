@@ -10,7 +10,7 @@ real labelled MNIST training digits (cross-entropy), as the paper's §3.2 does (
 Then, for --test-digits test digits x with labels y, it prints (docs/image-editing.md explains them):
 
     E_y's accuracy; the reconstruction G(E_z(x), E_y(x)) read by the shipped classifier as y, and its L1 to x
-    for k = 1..9 the edit G(E_z(x), (y + k) mod 10) read as (y + k) mod 10
+    for k = 1..9 the edit G(E_z(x), (y + k) mod 10) read as (y + k) mod 10, beside G(random z, same label)
     style survival: correlation across digits of slant and of stroke width between x and its edits,
     beside the same correlation for G(random z, same new label), which keeps no style (the baseline)
 
@@ -101,7 +101,8 @@ def run(args, log=print):
     log(f"  E_y(x) = y: {100 * result['encoder_y_accuracy']:.1f}%;  reconstruction G(E_z(x), E_y(x)) read as y: "
         f"{100 * result['reconstruction_read_as_label']:.1f}%, mean L1 to x {result['reconstruction_l1']:.3f}")
     log(f"  edit G(E_z(x), (y + k) mod 10) read as the new label: {100 * success.mean():.1f}% over k = 1..9 "
-        f"(per k: {', '.join(f'{100 * s:.1f}' for s in success)})")
+        f"(per k: {', '.join(f'{100 * s:.1f}' for s in success)}); G(random z, new label): "
+        f"{100 * numpy.mean(result['random_read_as_new_label']):.1f}%")
     log(f"  style survival, correlation with x across digits (edit / baseline G(random z, new label)): "
         f"slant {result['slant_r_edit']:.3f} / {result['slant_r_random']:.3f}, "
         f"stroke width {result['width_r_edit']:.3f} / {result['width_r_random']:.3f}")

@@ -102,10 +102,31 @@ def test_a_short_training_lowers_both_losses_and_leaves_g_as_it_was():
     assert all(numpy.array_equal(a, to_numpy(p.data)) for a, p in zip(before, generator.parameters()))
 
 
+def test_the_same_seed_trains_the_same_encoders_and_another_seed_others():
+    generator = LinearGenerator(5)
+    real = numpy.random.default_rng(0).uniform(0, 1, (40, 28, 28, 1)).astype(numpy.float32)
+    labels = numpy.arange(40) % 10
+    runs = [editing.train_encoders(generator, 5, real, labels, steps=4, batch_size=8, hidden=8, seed=seed, log=None)[1]
+            for seed in (3, 3, 4)]
+    assert numpy.array_equal(runs[0], runs[1]) and not numpy.array_equal(runs[0], runs[2])
+
+
 def test_correlation_ignores_nan_pairs_and_a_copy_correlates_one():
     a = numpy.array([1.0, 2.0, numpy.nan, 4.0, 3.0])
     assert numpy.isclose(editing.correlation(a, 2 * a + 1), 1.0)
     assert numpy.isclose(editing.correlation(a, -a), -1.0)
+
+
+def test_wrong_digits_or_labels_are_one_line_naming_them():
+    images = numpy.zeros((4, 28, 28, 1), numpy.float32)
+    with pytest.raises(ValueError, match="train_encoders: labels"):
+        editing.check_digits(images, numpy.array([0, 1, 2, 10]), "train_encoders")
+    with pytest.raises(ValueError, match="measure_edits: images: pixel values"):
+        editing.check_digits(images - 1, numpy.arange(4), "measure_edits")
+    with pytest.raises(ValueError, match="labels"):
+        editing.check_digits(images, numpy.arange(3), "measure_edits")
+    with pytest.raises(ValueError, match="steps must be a positive int"):
+        editing.train_encoders(None, 5, images, numpy.arange(4), steps=0)
 
 
 # ----- the example ------------------------------------------------------------------------------------

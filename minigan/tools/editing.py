@@ -29,6 +29,7 @@ from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.losses import cross_entropy, mse_loss
 from minigan.engine.optim import Adam
 from minigan.gans.gan import evaluating
+from minigan.gans.conditional_gan import check_labels
 from minigan.tools import classifier, image_metrics
 
 NUM_CLASSES = 10
@@ -41,7 +42,8 @@ def encoder(outputs, hidden=512):
 
 
 class Encoders(nn.Module):
-    """E_z and E_y, two separate networks as in the paper (§3.2: "IcGAN-Separate" trains best)."""
+    """E_z and E_y as two independent networks: the paper's "IND" encoder (§3.2; it also tries one network
+    with two heads, and an E_z that is given ŷ)."""
 
     def __init__(self, noise_dim, hidden=512, num_classes=NUM_CLASSES):
         super().__init__()
@@ -58,6 +60,15 @@ def encoder_losses(encoders, generated, noise, real, labels):
     loss_z = mse_loss(encoders.encoder_z(generated), noise)
     loss_y = cross_entropy(encoders.encoder_y(real), labels)
     return loss_z, loss_y
+
+
+def check_digits(images, labels, caller):
+    """(images (n, 28, 28, 1) float32 in [0, 1], labels (n,) int on the host), or one line naming the argument."""
+    images = classifier.check_images(images, f"{caller}: images")
+    labels = backend.to_numpy(check_labels(labels, len(images), name=f"{caller}: labels"))
+    if len(images) == 0:
+        raise ValueError(f"{caller}: expected at least one image, got none")
+    return images, labels
 
 
 def generate(generator, noise, labels, batch=500):
@@ -88,11 +99,17 @@ def train_encoders(generator, noise_dim, real_images, real_labels, steps=1500, b
                    hidden=512, log=print, log_every=250):
     """Train E_z on fresh samples of the fixed ``generator`` and E_y on (``real_images``, ``real_labels``).
 
+    ``seed`` seeds minigan's default generator (``minigan.seed``: the encoders' initial weights) and the
+    host stream of the samples, so the same seed gives the same encoders and losses on one backend.
     Each step draws z ~ U(−1, 1)^d and y uniform over 0..9 from ``numpy.random.default_rng(seed)``, makes
     x' = G(z, y) (eval mode, no gradient into G), takes a minibatch of real digits from the same stream,
     and makes one Adam step on L_z + L_y (the two networks share no parameter, so the sum trains each on
     its own loss). Returns the Encoders and the losses, (steps, 2) float64.
     """
+    real_images, real_labels = check_digits(real_images, real_labels, "train_encoders")
+    if isinstance(steps, bool) or not isinstance(steps, (int, numpy.integer)) or steps < 1:
+        raise ValueError(f"train_encoders: steps must be a positive int, got {steps!r}")
+    backend.seed(seed)  # the encoders' initial weights come from minigan's default generator
     rng = numpy.random.default_rng(seed)
     encoders = Encoders(noise_dim, hidden)
     optimizer = Adam(encoders.parameters(), lr=lr)
@@ -130,10 +147,12 @@ def measure_edits(generator, encoders, images, labels, noise_dim, seed=0):
     """The numbers of docs/image-editing.md for test ``images`` (n, 28, 28, 1) in [0, 1] with ``labels`` (n,).
 
     Returns a dict: E_y's accuracy on x; the reconstruction G(E_z(x), E_y(x)) read as x's label and its
-    mean L1 to x; for each shift k = 1..9 the edit to y' = (y + k) mod 10 read as y'; and, pooled over the
+    mean L1 to x; for each shift k = 1..9 the edit to y' = (y + k) mod 10 read as y', and G(random z, y') read
+    as y' (how often G's own samples of y' are; the edit can hardly do better); and, pooled over the
     nine shifts, the correlation of slant and of stroke width between x and the edit, beside the same for
     the baseline G(random z, y') (z from the prior, drawn with ``seed``).
     """
+    images, labels = check_digits(images, labels, "measure_edits")
     z, predicted = encode(encoders, images)
     reconstruction = generate(generator, z, predicted)
     read = classifier.predict(reconstruction)
@@ -143,12 +162,13 @@ def measure_edits(generator, encoders, images, labels, noise_dim, seed=0):
     rng = numpy.random.default_rng(seed)
     slant_x, width_x = image_metrics.slant(images), image_metrics.stroke_width(images)
     pooled = {key: [] for key in ("slant_edit", "slant_random", "width_edit", "width_random", "slant_x", "width_x")}
-    success = []
+    success, random_success = [], []
     for shift in range(1, NUM_CLASSES):
         target = (labels + shift) % NUM_CLASSES
         edited = generate(generator, z, target)
         random = generate(generator, rng.uniform(-1.0, 1.0, size=z.shape).astype(numpy.float32), target)
         success.append(float((classifier.predict(edited) == target).mean()))
+        random_success.append(float((classifier.predict(random) == target).mean()))
         pooled["slant_edit"].append(image_metrics.slant(edited))
         pooled["slant_random"].append(image_metrics.slant(random))
         pooled["width_edit"].append(image_metrics.stroke_width(edited))
@@ -157,11 +177,12 @@ def measure_edits(generator, encoders, images, labels, noise_dim, seed=0):
         pooled["width_x"].append(width_x)
     pooled = {key: numpy.concatenate(value) for key, value in pooled.items()}
     result["edit_read_as_new_label"] = success  # one per shift k = 1..9
+    result["random_read_as_new_label"] = random_success  # G's own samples of those labels: the classifier's ceiling here
     for measure in ("slant", "width"):
         result[f"{measure}_r_edit"] = correlation(pooled[f"{measure}_x"], pooled[f"{measure}_edit"])
         result[f"{measure}_r_random"] = correlation(pooled[f"{measure}_x"], pooled[f"{measure}_random"])
     return result
 
 
-__all__ = ["Encoders", "encoder", "encoder_losses", "generate", "encode", "train_encoders", "edit", "correlation",
+__all__ = ["check_digits", "Encoders", "encoder", "encoder_losses", "generate", "encode", "train_encoders", "edit", "correlation",
            "measure_edits"]
