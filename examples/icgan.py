@@ -30,7 +30,7 @@ import numpy
 
 from minigan import backend
 from minigan.tools import editing, pretrained
-from minigan.tools.cli import positive_int, seed_value
+from minigan.tools.cli import positive_float, positive_int, seed_value
 from minigan.tools.data.mnist import load_mnist
 from minigan.tools.io import save_npz
 from minigan.tools.plots import save_image_grid
@@ -54,13 +54,11 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=seed_value, default=0, help="fixes the encoders' initialisation, their training samples and the baseline's z")
     parser.add_argument("--steps", type=positive_int, default=3000, help="Adam steps for the encoders")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="G's samples and real digits per step")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam's step size")
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's step size")
     parser.add_argument("--test-digits", type=positive_int, default=1000, help="the first N MNIST test digits measured")
     parser.add_argument("--rows", type=positive_int, default=8, help="test digits shown in edits.png")
     parser.add_argument("--backend", choices=backend.BACKEND_NAMES, default=None, help="array backend (default: $MINIGAN_BACKEND, else numpy)")
     args = parser.parse_args(argv)
-    if not (args.lr > 0 and numpy.isfinite(args.lr)):
-        parser.error(f"argument --lr: expected a positive finite step size, got {args.lr}")
     if args.test_digits > TEST_SIZE:
         parser.error(f"argument --test-digits: expected at most {TEST_SIZE} (the MNIST test set), got {args.test_digits}")
     if args.rows > args.test_digits:
