@@ -5,9 +5,10 @@
     plots        sample grids and training curves
     classifier   a small MNIST CNN trained with minigan, to judge samples
     evaluate     label histogram, modes, Fréchet distance, Parzen window (python -m minigan.tools.evaluate)
-    image_metrics  image-to-image outputs judged image by image: L1 to the truth, PSNR, sharpness, stroke width
+    image_metrics  image-to-image outputs judged image by image: L1 to the truth, PSNR, sharpness, stroke width, slant
     latent       interpolation (lerp, slerp) and vector arithmetic in a generator's noise space
     completion   image completion by searching a trained G's noise space for the z that fits an image's known pixels
+    editing      IcGAN: encoders that invert a conditional G, to redraw a digit as another in the same handwriting
     poisson_blending  a source pasted into an image's hole keeping its gradients and the image's values at the edge
     cli          argument types shared by the command-line programs (examples, evaluator, benchmarks)
     pretrained/  trained networks shipped with the package, loaded by name (pretrained.load("dcgan").sample(64))

@@ -9,6 +9,7 @@ two methods image by image.
     gradient_energy(x)          (1/HW) Σ (∂ₓf)² + (∂ᵧf)²: how much edge an image has (a blurred digit has less)
     pixel_agreement(x, y)       the share of pixels on the same side of 0.5 in x and in y: CoGAN's Table 1 measure
     stroke_width(x)             2 · ink area / ink boundary length: the mean width of the strokes, in pixels
+    slant(x)                    μ₁₁ / μ₀₂ of the ink: how far it leans right per row upwards (a shear)
 """
 
 import numpy
@@ -93,4 +94,26 @@ def stroke_width(images, threshold=0.5):
         return numpy.where(area > 0, 2.0 * area / boundary, numpy.nan)
 
 
-__all__ = ["mean_absolute_error", "psnr", "gradient_energy", "pixel_agreement", "stroke_width"]
+def slant(images):
+    """(n,): the slant of each image's ink, the shear μ₁₁ / μ₀₂ of its second moments: columns moved right per row up.
+
+    With pixel values f as weights, u the column and v = −row (upwards), μ₁₁ = Σ f (u − ū)(v − v̄) / Σ f and
+    μ₀₂ = Σ f (v − v̄)² / Σ f. For ink along the line u = s·v (a stroke leaning right by s columns per row),
+    μ₁₁ = s μ₀₂, so the slant is s: 0 for an upright stroke, positive when its top leans right. It is the
+    shear that deslanting methods undo (x ← x − s·y). An image with no ink, or one row of ink, has no slant: NaN.
+    """
+    f = _as_batch(images, "slant").sum(axis=3)  # (n, H, W): ink of all channels together
+    rows, columns = numpy.indices(f.shape[1:], dtype=numpy.float64)
+    v, u = -rows, columns
+    mass = f.sum(axis=(1, 2))
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        v_mean = (f * v).sum(axis=(1, 2)) / mass
+        u_mean = (f * u).sum(axis=(1, 2)) / mass
+        dv = v[None] - v_mean[:, None, None]
+        du = u[None] - u_mean[:, None, None]
+        mu11 = (f * du * dv).sum(axis=(1, 2)) / mass
+        mu02 = (f * dv * dv).sum(axis=(1, 2)) / mass
+        return numpy.where((mass > 0) & (mu02 > 0), mu11 / mu02, numpy.nan)
+
+
+__all__ = ["mean_absolute_error", "psnr", "gradient_energy", "pixel_agreement", "stroke_width", "slant"]
