@@ -29,8 +29,6 @@ itself (--out, --resume, Ctrl-C, errors) is minigan/tools/runs/harness.py's.
 import os
 import sys
 
-import numpy
-
 import minigan
 import semi_supervised
 from minigan.gans.context_conditional import HOLE, build_context_conditional_gan
@@ -58,8 +56,7 @@ def train(args):
 
     def figure(path):  # per ten digits: a row masked, a row completed, a row real
         rows = [mask_holes(digits, holes), gan.complete(digits, holes), digits]
-        plots.save_image_grid(path, numpy.concatenate([part[half] for half in (slice(0, 10), slice(10, 20)) for part in rows]),
-                              rows=6, value_range=(0.0, 1.0), zoom=3)
+        plots.save_image_rows(path, [part[half] for half in (slice(0, 10), slice(10, 20)) for part in rows])
 
     low = f", with a 1/{args.low_resolution} resolution copy" if args.low_resolution else ""
     run.train(figure, "inpainting_epoch_{epoch:03d}.png", title=f"CC-GAN, {args.labels} labels, {args.hole} × {args.hole} holes{low}",

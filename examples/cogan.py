@@ -87,7 +87,7 @@ def save_figure(gan, noise, transform, path):
     for block in range(FIGURE_BLOCKS):
         columns = slice(block * FIGURE_COLUMNS, (block + 1) * FIGURE_COLUMNS)
         rows += [first[columns], second[columns], transform(first[columns])]
-    plots.save_image_grid(path, numpy.concatenate(rows), rows=len(rows), value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(path, rows)
 
 
 def measure(gan, transform, count, seed, batch=500):

@@ -74,8 +74,7 @@ def complete(gan, masked):
 
 def save_figure(gan, path, masked, digits):
     """Rows: the masked digits, F's completions, the true digits (all in [0, 1])."""
-    plots.save_image_grid(path, numpy.concatenate([masked, complete(gan, masked)[1], digits]), rows=3,
-                          value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(path, [masked, complete(gan, masked)[1], digits])
 
 
 def measure(fills, completed, digits, labels):
@@ -111,8 +110,7 @@ def run(args):
         completions[name] = completed[shown]
 
     figure_rows = [test_masked[shown]] + [completions[name] for name in ("rec", "rec+adv") if name in completions] + [test_digits[shown]]
-    plots.save_image_grid(os.path.join(args.out, "comparison.png"), numpy.concatenate(figure_rows), rows=len(figure_rows),
-                          value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(os.path.join(args.out, "comparison.png"), figure_rows)
     print(f"\non the first {len(test_digits)} test digits, centre 14 × 14 hidden (comparison.png: masked, "
           + ", ".join(name for name in ("rec", "rec+adv") if name in completions) + ", truth):")
     runs.write_measurements(results, [("L1 hidden", ("l1", ".4f")), ("sharpness", ("sharpness", ".3f")), ("classifier", ("classifier", ".2%")),

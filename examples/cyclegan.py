@@ -87,7 +87,7 @@ def translations(gan, thin_images, thick_images):
 def save_figure(gan, path, thin_images, thick_images):
     made = translations(gan, thin_images, thick_images)
     rows = [thin_images, made["G(x)"], made["F(G(x))"], thick_images, made["F(y)"], made["G(F(y))"]]
-    plots.save_image_grid(path, numpy.concatenate(rows), rows=len(rows), value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(path, rows)
 
 
 def wasserstein_1d(a, b):

@@ -226,8 +226,7 @@ def run(args, log=print):
     for mask in args.masks:
         results, figure_rows = complete_one_mask(mask, networks, digits, labels, training, context_encoder, args, log)
         figure = os.path.join(args.out, f"completion_{mask}.png")
-        plots.save_image_grid(figure, numpy.concatenate([row[shown] for row in figure_rows] + [digits[shown]]), rows=4,
-                              value_range=(0.0, 1.0), zoom=3)
+        plots.save_image_rows(figure, [row[shown] for row in figure_rows] + [digits[shown]])
         log(f"  wrote {figure} (rows: masked, completed, blended, truth)")
         rows.update({f"{mask}: {method}": values for method, values in results.items()})
     log(f"\n{len(digits)} test digits, {args.steps} step{'s' * (args.steps != 1)} of the search (L1 in [0, 1] units on the hidden pixels; classifier: "

@@ -66,7 +66,7 @@ def to_signed(images):
 def save_figure(gan, path, sources, digits):
     """Rows: the edge maps, G's digits, the true digits (all in [0, 1])."""
     outputs = runs.to_unit_range(gan.translate(to_signed(sources)), (-1.0, 1.0))
-    plots.save_image_grid(path, numpy.concatenate([sources, outputs, digits]), rows=3, value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(path, [sources, outputs, digits])
 
 
 def measure(outputs, digits, labels):
@@ -102,8 +102,7 @@ def run(args):
         results[name]["outputs"] = outputs[shown]
 
     figure_rows = [test_edges[shown]] + [results[name].pop("outputs") for name in ("l1", "cgan+l1") if name in results] + [test_digits[shown]]
-    plots.save_image_grid(os.path.join(args.out, "comparison.png"), numpy.concatenate(figure_rows), rows=len(figure_rows),
-                          value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(os.path.join(args.out, "comparison.png"), figure_rows)
     print(f"\non the first {len(test_digits)} test digits (edge map → digit; comparison.png: edges, "
           + ", ".join(name for name in ("l1", "cgan+l1") if name in results) + ", truth):")
     runs.write_measurements(results, [("L1 to truth", ("l1", ".4f")), ("classifier", ("classifier", ".2%")), ("sharpness", ("sharpness", ".3f")),

@@ -83,7 +83,7 @@ def upsample_for_display(low, factor):
 def save_figure(gan, path, low, digits, factor):
     outputs = runs.to_unit_range(gan.translate(to_signed(low)), (-1.0, 1.0))
     rows = [upsample_for_display(low, factor), bicubic_upsample(low, factor), outputs, digits]
-    plots.save_image_grid(path, numpy.concatenate(rows), rows=len(rows), value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(path, rows)
 
 
 def measure(outputs, digits, labels):
@@ -135,8 +135,7 @@ def run(args):
         comparison.append(outputs[shown])
 
     comparison.append(test_digits[shown])
-    plots.save_image_grid(os.path.join(args.out, "comparison.png"), numpy.concatenate(comparison), rows=len(comparison),
-                          value_range=(0.0, 1.0), zoom=3)
+    plots.save_image_rows(os.path.join(args.out, "comparison.png"), comparison)
     print(f"\non the first {len(test_digits)} test digits, {28 // args.factor}×{28 // args.factor} → 28×28 "
           "(comparison.png: input, bicubic, mse, srgan, truth):")
     runs.write_measurements(results, [("PSNR dB", ("psnr", ".2f")), ("classifier", ("classifier", ".2%")), ("sharpness", ("sharpness", ".3f")),

@@ -281,6 +281,17 @@ def test_save_image_grid_writes_a_png_matplotlib_reads_back(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_save_image_rows_draws_each_array_as_one_row(tmp_path):
+    first, second = numpy.zeros((3, 5, 5, 1), numpy.float32), numpy.ones((3, 5, 5, 1), numpy.float32)
+    grid = plots.save_image_rows(tmp_path / "rows.png", [first, second], zoom=1)
+    numpy.testing.assert_array_equal(grid, plots.image_grid(numpy.concatenate([first, second]), rows=2, value_range=(0.0, 1.0)))
+    assert grid.shape == (2 * 5 + 1, 3 * 5 + 2)
+    assert (grid[:5, :5] == 0).all() and (grid[6:, :5] == 1).all()          # the first array above, the second below
+    numpy.testing.assert_array_equal(read_png(tmp_path / "rows.png")[..., 0], numpy.round(grid * 255) / 255)
+    with pytest.raises(ValueError, match=r"save_image_rows: every row must hold the same number of images, got \[3, 2\]"):
+        plots.save_image_rows(tmp_path / "bad.png", [first, second[:2]])
+
+
 def history(steps=60):
     rng = numpy.random.default_rng(0)
     t = numpy.arange(steps)

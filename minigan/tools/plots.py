@@ -7,6 +7,7 @@ written with ``minigan.tools.io.atomic_write``: an interrupted run never leaves 
 
     image_grid(images)               -> a 2-D NumPy array in [0, 1]: the images tiled row by row
     save_image_grid(path, images)    -> that grid as a grey-scale PNG
+    save_image_rows(path, rows)      -> a figure of rows of images in [0, 1] (inputs, each method's outputs, truth)
     plot_training(path, history)     -> losses, and mean D(x) against D(G(z)), per step (for a Wasserstein
                                         critic: its scores and its estimate E[D(x)] − E[D(G(z))])
     training_figure(history)         -> the same panels as a Matplotlib Figure, to show inline (a notebook)
@@ -83,6 +84,16 @@ def save_image_grid(path, images, rows=None, value_range=(-1.0, 1.0), padding=1,
     with atomic_write(path, "wb") as handle:
         imsave(handle, numpy.stack([grey, grey, grey], axis=-1), format="png")  # (H, W, 3): R = G = B
     return grid
+
+
+def save_image_rows(path, rows, zoom=3):
+    """Write a figure whose row i is the images ``rows[i]`` (each (n, h, w, 1), the same n, values in [0, 1]),
+    as the image-to-image examples draw input, each variant's outputs and the truth one above the other:
+    ``save_image_grid`` of the rows joined, one grid row per entry. Returns the grid written."""
+    counts = {len(row) for row in rows}
+    if len(counts) != 1:
+        raise ValueError(f"save_image_rows: every row must hold the same number of images, got {[len(row) for row in rows]}")
+    return save_image_grid(path, numpy.concatenate([to_numpy(row) for row in rows]), rows=len(rows), value_range=(0.0, 1.0), zoom=zoom)
 
 
 def _as_square_images(images):
