@@ -1,6 +1,5 @@
 """gradcheck itself: its arguments are checked, and a function whose output lost the graph is caught."""
 
-import numpy
 import pytest
 
 from minigan import Function, GradcheckError, Tensor, gradcheck

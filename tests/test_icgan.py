@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minigan import Tensor, backend
+from minigan import Tensor
 from minigan.engine.gradcheck import gradcheck
 from minigan.engine import nn
 from minigan.tools import editing, image_metrics

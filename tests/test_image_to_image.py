@@ -8,8 +8,8 @@ import pytest
 import minigan
 from minigan import Tensor, backend, gradcheck, nn, optim
 from minigan.gans.cyclegan import CycleConsistent, CycleDiscriminators, CycleGAN, CycleGenerators, build_cyclegan
-from minigan.gans.image_to_image import ImageToImageGAN, Pair, l1_loss
-from minigan.gans.pix2pix import Pix2Pix, build_pix2pix, patch_discriminator
+from minigan.gans.image_to_image import Pair, l1_loss
+from minigan.gans.pix2pix import build_pix2pix, patch_discriminator
 from minigan.gans.srgan import SRGAN, SuperResolution, build_srgan, sr_discriminator
 from minigan.tools.data import DataLoader
 

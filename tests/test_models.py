@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 import minigan
-from minigan import Tensor, nn
+from minigan import nn
 from minigan.gans import models
 
 

@@ -3,7 +3,7 @@ float32 in → float32 out, and clear errors for bad input."""
 
 import numpy
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from minigan import Tensor, gradcheck, ops

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from minigan import Tensor
 from minigan.tools.data.ring import (
-    MIN_COUNT, MODES, RADIUS, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring,
+    MIN_COUNT, STD, ModeCoverage, mode_coverage, ring_batches, ring_centres, sample_ring,
 )
 from minigan.tools.runs.folders import LOCK, MANIFEST
 from conftest import PNG_SIGNATURE, load_example

@@ -9,7 +9,6 @@ from hypothesis import given, strategies as st
 
 import minigan
 from minigan import Tensor, backend, nn, ops, optim
-from minigan.engine.losses import binary_cross_entropy_with_logits
 from minigan.gans import models
 from minigan.gans.gan import GAN
 from minigan.gans.objectives import Standard

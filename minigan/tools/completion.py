@@ -46,7 +46,7 @@ from typing import NamedTuple
 import numpy
 
 from minigan.engine import backend, optim
-from minigan.engine.autograd import Tensor, no_grad
+from minigan.engine.autograd import no_grad
 from minigan.engine.nn.module import Parameter
 from minigan.engine.ops import relu, softplus
 from minigan.gans.gan import evaluating, frozen

@@ -299,7 +299,7 @@ def random_square_holes(n, height, width, hole, rng, dtype=numpy.float32):
 
 def mask_holes(images, holes, fill=0.0):
     """(1 − M) ⊙ x + M · fill: a copy of ``images`` (n, H, W, C) with the holes M (n, H, W, 1) set to ``fill``."""
-    xp = _check_images(images, "mask_holes")
+    _check_images(images, "mask_holes")
     if getattr(holes, "shape", None) != images.shape[:3] + (1,):
         raise ValueError(f"mask_holes: holes must have shape {images.shape[:3] + (1,)}, got {getattr(holes, 'shape', type(holes).__name__)}")
     _check_fill(fill, "mask_holes")
