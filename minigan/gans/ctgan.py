@@ -136,12 +136,13 @@ class ConditionSampler:
         self.columns, self.sizes = list(codes), [int(s) for s in sizes]
         self.offsets = numpy.concatenate([[0], numpy.cumsum(self.sizes)])         # where each column's block starts
         self.width = int(self.offsets[-1])
-        self.pmfs, self.rows_of = [], []
+        self.pmfs, self.frequencies, self.rows_of = [], [], []
         for column, size in zip(self.columns, self.sizes):
             values = numpy.asarray(codes[column])
             counts = numpy.bincount(values, minlength=size)
             mass = numpy.log(counts + 1.0) * (counts > 0)                          # an absent category cannot be matched
             self.pmfs.append(mass / mass.sum())
+            self.frequencies.append(counts / counts.sum())
             self.rows_of.append([numpy.flatnonzero(values == k) for k in range(size)])
 
     def sample(self, m, rng):
@@ -150,15 +151,34 @@ class ConditionSampler:
         rows = numpy.zeros(m, numpy.int64)
         for j in range(len(self.columns)):                                          # steps 3–4, the rows of column j at once
             chosen = numpy.flatnonzero(column == j)
-            cumulative = numpy.cumsum(self.pmfs[j])
-            picked = numpy.searchsorted(cumulative, rng.uniform(size=len(chosen)) * cumulative[-1], side="right")
-            category[chosen] = numpy.minimum(picked, self.sizes[j] - 1)
+            category[chosen] = _draw(self.pmfs[j], len(chosen), rng)
             for k in numpy.unique(category[chosen]):                                 # a real row with column j = k, uniformly
                 group = chosen[category[chosen] == k]
                 rows[group] = self.rows_of[j][k][rng.integers(len(self.rows_of[j][k]), size=len(group))]
-        conditions = numpy.zeros((m, self.width), numpy.float32)
-        conditions[numpy.arange(m), self.offsets[column] + category] = 1.0
-        return conditions, rows
+        return self.vectors(column, category), rows
+
+    def sample_original(self, m, rng):
+        """Conditions for *sampling* a synthetic table (CTGAN's code): a column chosen uniformly, then a category by
+        its real frequency (not its log), so that the conditions follow the data's own marginals. Returns
+        (conditions (m, width), column (m,), category (m,))."""
+        column = rng.integers(len(self.columns), size=m)
+        category = numpy.zeros(m, numpy.int64)
+        for j in range(len(self.columns)):
+            chosen = numpy.flatnonzero(column == j)
+            category[chosen] = _draw(self.frequencies[j], len(chosen), rng)
+        return self.vectors(column, category), column, category
+
+    def vectors(self, column, category):
+        """The conditional vectors (m, width) float32 of (column, category) pairs: one 1 each, in that column's block."""
+        conditions = numpy.zeros((len(column), self.width), numpy.float32)
+        conditions[numpy.arange(len(column)), self.offsets[column] + category] = 1.0
+        return conditions
+
+
+def _draw(pmf, count, rng):
+    """``count`` categories drawn from the probabilities ``pmf`` (by inverting its cumulative sum)."""
+    cumulative = numpy.cumsum(pmf)
+    return numpy.minimum(numpy.searchsorted(cumulative, rng.uniform(size=count) * cumulative[-1], side="right"), len(pmf) - 1)
 
 
 class TrainingBySampling:
