@@ -43,14 +43,14 @@ from minigan.tools import runs
 from minigan.tools import table_metrics as metrics
 from minigan.tools.cli import positive_float, positive_int
 from minigan.tools.data.camera_records import SCHEMA, simulate_records
-from minigan.tools.data.tabular import TableEncoder
+from minigan.tools.data.tabular import ENCODINGS, TableEncoder
 from minigan.tools.io import FileFormatError, atomic_write
 from minigan.tools.runs.checkpoints import load_gan_state, read_resume, resume_flags
 from minigan.tools.runs.harness import SIDE_STREAM_BASE
 
 SCRIPT, MODEL = "synthetic_records.py", "ctgan"
 OUTPUTS = ("columns.png", "synthetic_records.png", "synthetic.npz", "measurements.json")
-SETTINGS = ("records", "batch_size", "lr", "seed", "modes", "pac")  # kept on --resume and --checkpoint
+SETTINGS = ("records", "batch_size", "lr", "seed", "modes", "pac", "encoding")  # kept on --resume and --checkpoint
 ENCODING_STREAM, SAMPLING_STREAM, BASELINE_STREAM, FIGURE_STREAM = 0, 1, 2, 3   # side streams (runs.side_rng)
 TARGET = "vehicle"  # what the TSTR classifier predicts
 CATEGORICAL = [column for column in SCHEMA if column.kind == "categorical"]
@@ -71,6 +71,9 @@ def parser():
     parser.add_argument("--lr", type=positive_float, default=2e-4, help="Adam learning rate of G and of the critic")
     parser.add_argument("--modes", type=positive_int, default=10, help="Gaussian modes fitted per continuous column (§4.2)")
     parser.add_argument("--pac", type=positive_int, default=10, help="rows per pack of the critic (PacGAN)")
+    parser.add_argument("--encoding", choices=ENCODINGS, default="mode-specific",
+                        help="of the continuous columns: CTGAN's mode-specific normalisation (§4.2), or min-max to [−1, 1] "
+                             "(the paper's ablation)")
     parser.add_argument("--checkpoint", metavar="CHECKPOINT", default=None,
                         help="a checkpoint.npz of this script (or its folder) to measure without training; its settings are used")
     return parser
@@ -89,8 +92,8 @@ def simulated(args):
     """(train, test) tables, the fitted encoder, the training rows and the condition sampler, all from --seed."""
     train_table = simulate_records(args.records, seed=args.seed)
     test_table = simulate_records(args.test_records, seed=args.seed + 1)   # other records of the same town
-    encoder = TableEncoder(SCHEMA, modes=args.modes).fit(train_table)
-    rows = encoder.encode(train_table, runs.side_rng(args.seed, ENCODING_STREAM))
+    encoder = TableEncoder(SCHEMA, modes=args.modes, continuous=args.encoding).fit(train_table)
+    rows = encoder.encode(train_table, numpy.random.default_rng([args.seed, ENCODING_STREAM]))  # host data: a NumPy stream
     sampler = ConditionSampler({column.name: train_table[column.name] for column in CATEGORICAL},
                                [len(column.categories) for column in CATEGORICAL])
     return train_table, test_table, encoder, rows, sampler

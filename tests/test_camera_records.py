@@ -132,3 +132,15 @@ def test_decoding_rows_of_the_wrong_width_is_refused(records):
     encoder = TableEncoder(SCHEMA, modes=3).fit(records)
     with pytest.raises(ValueError, match=f"expected rows of shape \\(n, {encoder.width}\\)"):
         encoder.decode(numpy.zeros((2, encoder.width + 1)))
+
+
+def test_min_max_encoding_is_one_tanh_per_continuous_column_and_round_trips(records):
+    encoder = TableEncoder(SCHEMA, continuous="min-max").fit(records)
+    assert [span.activation for span in encoder.spans if span.column in ("hour", "speed")] == ["tanh", "tanh"]
+    rows = encoder.encode(records, numpy.random.default_rng(0))
+    assert numpy.abs(rows).max() <= 1
+    back = encoder.decode(rows)
+    for name in ("hour", "speed"):
+        numpy.testing.assert_allclose(back[name], records[name], atol=1e-4)
+    with pytest.raises(ValueError, match="continuous must be one of"):
+        TableEncoder(SCHEMA, continuous="minmax")

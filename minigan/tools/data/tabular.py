@@ -139,6 +139,9 @@ class Span(NamedTuple):
     stop: int
 
 
+ENCODINGS = ("mode-specific", "min-max")  # of the continuous columns
+
+
 class TableEncoder:
     """A table (``{name: (n,) array}`` with the ``schema`` of ``camera_records.SCHEMA``) as rows (n, width) and back.
 
@@ -147,10 +150,15 @@ class TableEncoder:
     span). ``spans`` lists them; ``category_spans`` maps each categorical column to its span (what a
     conditional vector picks from). Decoding clips each continuous value to its column's range, since
     4φ_k α + η_k may leave it.
+
+    ``continuous="min-max"`` is the ablation of CTGAN's Table 4 ("w/o mode-specific normalization"): a
+    continuous column is then only α = 2(c − low)/(high − low) − 1 over its documented range, one tanh.
     """
 
-    def __init__(self, schema, modes=10):
-        self.schema, self.modes = tuple(schema), modes
+    def __init__(self, schema, modes=10, continuous="mode-specific"):
+        if continuous not in ENCODINGS:
+            raise ValueError(f"TableEncoder: continuous must be one of {ENCODINGS}, got {continuous!r}")
+        self.schema, self.modes, self.continuous = tuple(schema), modes, continuous
 
     def fit(self, columns):
         self.normalisers, self.spans, self.category_spans, start = {}, [], {}, 0
@@ -160,6 +168,8 @@ class TableEncoder:
                 span = Span(column.name, "softmax", start, start + len(column.categories))
                 self.category_spans[column.name] = span
                 self.spans.append(span)
+            elif self.continuous == "min-max":
+                self.spans.append(Span(column.name, "tanh", start, start + 1))
             else:
                 normaliser = self.normalisers[column.name] = ModeSpecificNormaliser(self.modes).fit(values)
                 self.spans += [Span(column.name, "tanh", start, start + 1),
@@ -176,6 +186,9 @@ class TableEncoder:
             if column.kind == "categorical":
                 span = self.category_spans[column.name]
                 rows[numpy.arange(n), span.start + values] = 1.0
+            elif self.continuous == "min-max":
+                alpha = self._continuous_spans(column.name)[0].start
+                rows[:, alpha] = numpy.clip(2 * (values - column.low) / (column.high - column.low) - 1, -1, 1)
             else:
                 alpha, mode = self.normalisers[column.name].encode(values, rng)
                 alpha_span, mode_span = self._continuous_spans(column.name)
@@ -195,16 +208,19 @@ class TableEncoder:
                 span = self.category_spans[column.name]
                 columns[column.name] = rows[:, span.start:span.stop].argmax(axis=1).astype(numpy.int64)
             else:
-                alpha_span, mode_span = self._continuous_spans(column.name)
-                mode = rows[:, mode_span.start:mode_span.stop].argmax(axis=1)
-                values = self.normalisers[column.name].decode(rows[:, alpha_span.start], mode)
+                spans = self._continuous_spans(column.name)
+                if self.continuous == "min-max":
+                    values = column.low + (rows[:, spans[0].start].astype(numpy.float64) + 1) / 2 * (column.high - column.low)
+                else:
+                    mode = rows[:, spans[1].start:spans[1].stop].argmax(axis=1)
+                    values = self.normalisers[column.name].decode(rows[:, spans[0].start], mode)
                 high = numpy.nextafter(numpy.float32(column.high), numpy.float32(column.low)) if column.high_open else column.high
                 columns[column.name] = numpy.clip(values, column.low, high).astype(numpy.float32)
         return columns
 
     def _continuous_spans(self, name):
-        alpha_span, mode_span = (span for span in self.spans if span.column == name)
-        return alpha_span, mode_span
+        """(α's span, β's span) of a continuous column; (α's span,) with min-max."""
+        return tuple(span for span in self.spans if span.column == name)
 
 
 def _column(caller, values):
