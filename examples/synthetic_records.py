@@ -38,7 +38,7 @@ import time
 import numpy
 
 import minigan
-from minigan.gans.ctgan import ConditionSampler, TrainingBySampling, build_ctgan
+from minigan.gans.ctgan import ADVERSARIAL_LOSSES, ConditionSampler, TrainingBySampling, build_ctgan
 from minigan.tools import runs
 from minigan.tools import table_metrics as metrics
 from minigan.tools.cli import positive_float, positive_int
@@ -50,7 +50,7 @@ from minigan.tools.runs.harness import SIDE_STREAM_BASE
 
 SCRIPT, MODEL = "synthetic_records.py", "ctgan"
 OUTPUTS = ("columns.png", "synthetic_records.png", "synthetic.npz", "measurements.json")
-SETTINGS = ("records", "batch_size", "lr", "seed", "modes", "pac", "encoding")  # kept on --resume and --checkpoint
+SETTINGS = ("records", "batch_size", "lr", "seed", "modes", "pac", "encoding", "adversarial")  # kept on --resume and --checkpoint
 ENCODING_STREAM, SAMPLING_STREAM, BASELINE_STREAM, FIGURE_STREAM = 0, 1, 2, 3   # side streams (runs.side_rng)
 TARGET = "vehicle"  # what the TSTR classifier predicts
 CATEGORICAL = [column for column in SCHEMA if column.kind == "categorical"]
@@ -74,6 +74,8 @@ def parser():
     parser.add_argument("--encoding", choices=ENCODINGS, default="mode-specific",
                         help="of the continuous columns: CTGAN's mode-specific normalisation (§4.2), or min-max to [−1, 1] "
                              "(the paper's ablation)")
+    parser.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default="wgan-gp",
+                        help="the game: the paper's WGAN-GP critic on packs, or the standard GAN's D on packs")
     parser.add_argument("--checkpoint", metavar="CHECKPOINT", default=None,
                         help="a checkpoint.npz of this script (or its folder) to measure without training; its settings are used")
     return parser
@@ -127,7 +129,7 @@ def train(args):
     check_batch(run.args)
     train_table, test_table, encoder, rows, sampler = simulated(run.args)
     minigan.seed(args.seed)
-    gan = build_ctgan(encoder, sampler, lr=args.lr, pac=args.pac, seed=args.seed)
+    gan = build_ctgan(encoder, sampler, lr=args.lr, pac=args.pac, seed=args.seed, adversarial=args.adversarial)
     run.start(gan, rows, loader=lambda: TrainingBySampling(rows, sampler, args.batch_size, args.seed))
     watch = numpy.random.default_rng([args.seed, FIGURE_STREAM])  # a stream training never draws from
     figure_noise, figure_conditions = gan.sample_noise(2000, rng=watch), sampler.sample_original(2000, watch)[0]
@@ -137,7 +139,7 @@ def train(args):
         save_continuous_figure(path, train_table, fake)
 
     cpu = time.process_time()
-    run.train(columns_figure, "columns.png", title="CTGAN on camera records", critic=True, names=("D(x|c)", "D(G(z|c)|c)"),
+    run.train(columns_figure, "columns.png", title="CTGAN on camera records", critic=args.adversarial == "wgan-gp", names=("D(x|c)", "D(G(z|c)|c)"),
               what="training CTGAN")
     measure(gan, encoder, sampler, train_table, test_table, run.out, args, seconds=time.process_time() - cpu)
 
@@ -153,7 +155,7 @@ def measure_checkpoint(args):
     out = runs.prepare_output_folder(args.out or os.path.join("runs", "synthetic_records_measured"), overwrite=args.overwrite,
                                      outputs=OUTPUTS)
     train_table, test_table, encoder, rows, sampler = simulated(args)
-    gan = build_ctgan(encoder, sampler, lr=args.lr, pac=args.pac, seed=args.seed)
+    gan = build_ctgan(encoder, sampler, lr=args.lr, pac=args.pac, seed=args.seed, adversarial=args.adversarial)
     try:
         load_gan_state(gan, state, path, {})
     except FileFormatError as error:

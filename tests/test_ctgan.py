@@ -165,3 +165,26 @@ def test_g_learns_to_honour_its_condition_on_a_tiny_table(xp):
         fake = encoder.decode(to_numpy(gan.generate(gan.sample_noise(200), conditions).data))
         assert (fake["kind"] == kind).mean() > 0.9                              # G draws the category it is asked for
         assert abs(numpy.median(fake["value"]) - (1.5 if kind else -1.5)) < 0.5   # and the value that goes with it
+
+
+def test_the_standard_game_on_packs_is_standards_losses_plus_the_condition_loss(xp):
+    from minigan.engine.losses import binary_cross_entropy_with_logits
+
+    table = tiny_table(200)
+    encoder = TableEncoder(TINY_SCHEMA, modes=2).fit(table)
+    sampler = ConditionSampler({"kind": table["kind"]}, [2])
+    minigan.seed(0)
+    gan = build_ctgan(encoder, sampler, noise_dim=8, hidden=(16,), pac=5, seed=0, adversarial="standard")
+    conditions, picked = sampler.sample(20, numpy.random.default_rng(0))
+    rows = encoder.encode(table, numpy.random.default_rng(0))[picked]
+    c = gan.check_condition(conditions, 20, "test")
+    real, fake = Tensor(xp.asarray(rows)), gan.generate(gan.sample_noise(20), conditions)
+    gan.discriminator.eval()  # no dropout: the same logits in both computations
+    loss, _ = gan.objective.discriminator_loss(gan, real, fake, c)
+    expected = (binary_cross_entropy_with_logits(gan.discriminator(real, c), 1.0)
+                + binary_cross_entropy_with_logits(gan.discriminator(fake, c), 0.0))    # −[log D(x|c) + log(1 − D(G(z|c)|c))], per pack
+    assert_close(loss.data, expected.data, rtol=1e-6)
+    stats = gan.generator_step(20, conditions)
+    assert stats["g_loss"] > stats["condition_loss"] > 0                         # −log D(G(z|c)|c) > 0 plus the cross-entropy
+    with pytest.raises(ValueError, match="adversarial must be one of"):
+        CTGANObjective(adversarial="wgan")

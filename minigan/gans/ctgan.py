@@ -41,7 +41,7 @@ from minigan.engine.autograd import Tensor
 from minigan.engine.losses import cross_entropy
 from minigan.engine.ops import concatenate, gumbel_softmax
 from .gan import GAN
-from .objectives import data_of
+from .objectives import Standard, data_of
 from .wasserstein import critic_loss, generator_loss, gradient_penalty
 
 TEMPERATURE = 0.2   # τ of the Gumbel-softmax outputs (§4.4)
@@ -205,6 +205,9 @@ class TrainingBySampling:
 
 
 # ----- the objective ------------------------------------------------------------------------------
+ADVERSARIAL_LOSSES = ("wgan-gp", "standard")
+
+
 class CTGANObjective:
     """WGAN-GP on packs, plus the condition's cross-entropy in G's loss (§4.3):
 
@@ -213,23 +216,35 @@ class CTGANObjective:
 
     with CE(l, k) = −log softmax(l)_k on G's logits of column j's block. Statistics: those of ``WGANGP``,
     and ``condition_loss``, the cross-entropy term.
+
+    ``adversarial="standard"``: the same, with Goodfellow et al.'s game in place of the Wasserstein one
+    (``objectives.Standard``, non-saturating G, D's score of a pack a logit): what the paper's critic is
+    compared against.
     """
 
-    def __init__(self, penalty_weight=10.0, pac=PAC):
-        self.penalty_weight, self.pac = float(penalty_weight), int(pac)
+    def __init__(self, penalty_weight=10.0, pac=PAC, adversarial="wgan-gp"):
+        if adversarial not in ADVERSARIAL_LOSSES:
+            raise ValueError(f"CTGANObjective: adversarial must be one of {ADVERSARIAL_LOSSES}, got {adversarial!r}")
+        self.penalty_weight, self.pac, self.adversarial = float(penalty_weight), int(pac), adversarial
+        self.standard = Standard() if adversarial == "standard" else None
 
     def discriminator_loss(self, gan, real, fake, condition):
+        if self.standard is not None:
+            return self.standard.discriminator_loss(gan, real, fake, condition)
         loss, stats = critic_loss(gan, real, fake, condition)
         penalty = gradient_penalty(gan, real, fake, condition, self.penalty_weight, pac=self.pac)
         return loss + penalty, {**stats, "gradient_penalty": penalty.data}
 
     def generator_loss(self, gan, fake, condition):
-        loss, stats = generator_loss(gan, fake, condition)
+        if self.standard is not None:
+            loss, stats = self.standard.generator_loss(gan, fake, condition)   # −log D(G(z, c) | c), per pack
+        else:
+            loss, stats = generator_loss(gan, fake, condition)                 # −(1/M) Σ D(G(z, c), c)
         honour = condition_loss(gan.generator.logits, condition, gan.condition_spans)
         return loss + honour, {**stats, "condition_loss": honour.data}
 
     def __repr__(self):
-        return f"CTGANObjective(penalty_weight={self.penalty_weight!r}, pac={self.pac!r})"
+        return f"CTGANObjective(penalty_weight={self.penalty_weight!r}, pac={self.pac!r}, adversarial={self.adversarial!r})"
 
 
 def condition_loss(logits, condition, condition_spans):
@@ -291,12 +306,13 @@ class CTGAN(GAN):
 
 
 def build_ctgan(encoder, sampler, lr=2e-4, noise_dim=NOISE_DIM, hidden=(256, 256), pac=PAC, penalty_weight=10.0,
-                discriminator_steps=1, seed=None):
+                discriminator_steps=1, seed=None, adversarial="wgan-gp"):
     """CTGAN for rows of ``encoder`` (a fitted ``tabular.TableEncoder``) conditioned by ``sampler`` (a
     ``ConditionSampler`` over the same categorical columns, in the order of ``encoder.category_spans``).
 
     CTGAN's settings (its code): Adam(lr 2e-4, β = (0.5, 0.9)) for both networks (its weight decay of 1e-6
     is left out: minigan's Adam has none), λ = 10, pac = 10, k = 1, N(0, I) noise of 128 dimensions.
+    ``adversarial``: "wgan-gp" (the paper's) or "standard" (see ``CTGANObjective``).
     """
     starts = dict(zip(sampler.columns, sampler.offsets[:-1]))
     condition_spans = [(encoder.category_spans[name], int(starts[name])) for name in sampler.columns]
@@ -307,4 +323,4 @@ def build_ctgan(encoder, sampler, lr=2e-4, noise_dim=NOISE_DIM, hidden=(256, 256
                  optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.9)),
                  noise_dim=noise_dim, condition_width=sampler.width, condition_spans=condition_spans,
                  discriminator_steps=discriminator_steps, seed=seed,
-                 objective=CTGANObjective(penalty_weight, pac))
+                 objective=CTGANObjective(penalty_weight, pac, adversarial))
