@@ -93,7 +93,7 @@ def parse_args(argv=None):
 def simulated(args):
     """(train, test) tables, the fitted encoder, the training rows and the condition sampler, all from --seed."""
     train_table = simulate_records(args.records, seed=args.seed)
-    test_table = simulate_records(args.test_records, seed=args.seed + 1)   # other records of the same town
+    test_table = simulate_records(args.test_records, seed=(args.seed + 1) % 2**64)   # other records of the same town
     encoder = TableEncoder(SCHEMA, modes=args.modes, continuous=args.encoding).fit(train_table)
     rows = encoder.encode(train_table, numpy.random.default_rng([args.seed, ENCODING_STREAM]))  # host data: a NumPy stream
     sampler = ConditionSampler({column.name: train_table[column.name] for column in CATEGORICAL},
