@@ -25,9 +25,9 @@ them (mode collapse) that no single row shows; the gradient penalty is then per 
 Everything runs in the one loop of ``gan.py`` (Algorithm 1, k critic steps per G step; CTGAN's code
 uses k = 1): ``CTGAN`` is a ``GAN`` whose minibatches are (rows, conditions) pairs, as
 ``ConditionalGAN``'s are (images, labels) pairs, and ``CTGANObjective`` is ``WGANGP`` with packs and the
-condition's cross-entropy. Which the project's ``ConditionalGAN`` is not used for: its condition is a
-single class label, while here it is a one-hot over several columns, and the training-by-sampling loader
-chooses it.
+condition's cross-entropy. ``ConditionalGAN`` itself is not reused: its condition is one class label of
+one column, while here it is a category of any of several columns, which the training-by-sampling loader
+chooses for each row.
 
 The networks (§4.4, "Network Structure"): G is two residual blocks, each h ⊕ ReLU(BN(FC(h))) (the block's
 input concatenated to its output, so the width grows), then one FC to the row's width and the activations
