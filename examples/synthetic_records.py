@@ -151,7 +151,7 @@ def measure_checkpoint(args):
         state, metadata, config = read_resume(path, parser(), SETTINGS, SCRIPT, fixed={"model": MODEL})
     except (runs.RunError, FileFormatError) as error:
         raise type(error)(str(error).replace("--resume", "--checkpoint", 1)) from None
-    resume_flags(args, parser(), config, path)
+    resume_flags(args, parser(), config, path, log=lambda line: None)  # the settings are printed below, as measured
     out = runs.prepare_output_folder(args.out or os.path.join("runs", "synthetic_records_measured"), overwrite=args.overwrite,
                                      outputs=OUTPUTS)
     train_table, test_table, encoder, rows, sampler = simulated(args)
@@ -160,7 +160,8 @@ def measure_checkpoint(args):
         load_gan_state(gan, state, path, {})
     except FileFormatError as error:
         raise FileFormatError(str(error).replace("--resume", "--checkpoint", 1)) from None
-    print(f"measuring {path} (generator step {gan.iteration}), writing to {out}")
+    print(f"measuring {path} (generator step {gan.iteration}; " + ", ".join(f"{key} {value}" for key, value in config.items())
+          + f"), writing to {out}")
     measure(gan, encoder, sampler, train_table, test_table, out, args, seconds=None)
 
 
