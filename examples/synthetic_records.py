@@ -23,10 +23,13 @@ resampled alone from its training marginal, and beside the held-out real table i
                  number of exact copies (distance < 1e-6)
     honoured     the fraction of synthetic records whose conditioned column has the asked category
 
+Then conditioning at work: records drawn for the one condition vehicle = lorry, G(z | lorry), against the
+real lorries and the baseline's: how many pass at night, how many come from far or abroad.
+
 Writes into --out (default runs/synthetic_records): columns.png after every epoch (the latest: the time of
 day and the speed, real against G), checkpoint.npz, training.png, history.npz; at the end
-synthetic_records.png (every column's marginal, and the association matrices), synthetic.npz (the
-synthetic table) and measurements.json, whose table is printed. The run itself (--out, --resume, Ctrl-C,
+synthetic_records.png (every column's marginal, and the association matrices), lorries.png,
+synthetic.npz (the synthetic table) and measurements.json, whose table is printed. The run itself (--out, --resume, Ctrl-C,
 errors) is minigan/tools/runs/harness.py's.
 """
 
@@ -42,16 +45,16 @@ from minigan.gans.ctgan import ADVERSARIAL_LOSSES, ConditionSampler, TrainingByS
 from minigan.tools import runs
 from minigan.tools import table_metrics as metrics
 from minigan.tools.cli import positive_float, positive_int
-from minigan.tools.data.camera_records import SCHEMA, simulate_records
+from minigan.tools.data.camera_records import REGIONS, SCHEMA, VEHICLES, simulate_records
 from minigan.tools.data.tabular import ENCODINGS, TableEncoder
 from minigan.tools.io import FileFormatError, atomic_write
 from minigan.tools.runs.checkpoints import load_gan_state, read_resume, resume_flags
 from minigan.tools.runs.harness import SIDE_STREAM_BASE
 
 SCRIPT, MODEL = "synthetic_records.py", "ctgan"
-OUTPUTS = ("columns.png", "synthetic_records.png", "synthetic.npz", "measurements.json")
+OUTPUTS = ("columns.png", "synthetic_records.png", "lorries.png", "synthetic.npz", "measurements.json")
 SETTINGS = ("records", "batch_size", "lr", "seed", "modes", "pac", "encoding", "adversarial")  # kept on --resume and --checkpoint
-ENCODING_STREAM, SAMPLING_STREAM, BASELINE_STREAM, FIGURE_STREAM = 0, 1, 2, 3   # side streams (runs.side_rng)
+ENCODING_STREAM, SAMPLING_STREAM, BASELINE_STREAM, FIGURE_STREAM, LORRY_STREAM = 0, 1, 2, 3, 4   # separate seeded streams
 TARGET = "vehicle"  # what the TSTR classifier predicts
 CATEGORICAL = [column for column in SCHEMA if column.kind == "categorical"]
 
@@ -73,7 +76,7 @@ def parser():
     parser.add_argument("--pac", type=positive_int, default=10, help="rows per pack of the critic (PacGAN)")
     parser.add_argument("--encoding", choices=ENCODINGS, default="mode-specific",
                         help="of the continuous columns: CTGAN's mode-specific normalisation (§4.2), or min-max to [−1, 1] "
-                             "(the paper's ablation)")
+                             "(what the paper's §4.2 argues against)")
     parser.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default="wgan-gp",
                         help="the game: the paper's WGAN-GP critic on packs, or the standard GAN's D on packs")
     parser.add_argument("--checkpoint", metavar="CHECKPOINT", default=None,
@@ -199,11 +202,41 @@ def measure(gan, encoder, sampler, train_table, test_table, out, args, seconds):
     extra = {"command": "python examples/synthetic_records.py " + " ".join(sys.argv[1:]) if sys.argv[0].endswith(SCRIPT) else None,
              "records": args.records, "test_records": args.test_records, "synthetic": args.synthetic,
              "generator_steps": gan.iteration, "training_cpu_seconds": seconds, "target": TARGET}
+    extra["lorries"] = asked = ask_for_lorries(gan, encoder, sampler, train_table, baseline, args, out)
     print(f"{args.synthetic} records of each table against the {args.records} training records "
           f"(TSTR: tested on the {args.test_records} held-out real records; 'real' trains on the training records):")
     runs.write_measurements(rows, columns, out, extra)
-    print(f"measured in {time.process_time() - started:.0f} CPU s; wrote {figure}, synthetic.npz and measurements.json")
+    print("asked for lorries, G(z | vehicle = lorry): " + "; ".join(
+        f"{name} {shares['night']:.1%} at night, {shares['far']:.1%} from far or abroad" for name, shares in asked.items()))
+    print(f"measured in {time.process_time() - started:.0f} CPU s; wrote {figure}, lorries.png, synthetic.npz and measurements.json")
     return rows
+
+
+def ask_for_lorries(gan, encoder, sampler, train_table, baseline, args, out, n=2000):
+    """Conditioning at work: n records drawn for the one condition vehicle = lorry, against the real lorries and
+    the baseline's. Returns {table: {"night": share at 22:00–6:00, "far": share from far or abroad}} and
+    draws ``out``/lorries.png. Its own seeded streams: the other measures stay as they were."""
+    minigan.seed(int(numpy.random.SeedSequence([args.seed, SIDE_STREAM_BASE + LORRY_STREAM]).generate_state(1)[0]))
+    lorry = VEHICLES.index("lorry")
+    conditions = sampler.vectors(numpy.full(n, sampler.columns.index("vehicle")), numpy.full(n, lorry))
+    noise = gan.sample_noise(n, rng=numpy.random.default_rng([args.seed, LORRY_STREAM]))
+    drawn = encoder.decode(gan.generate(noise, conditions).numpy())
+    tables = {"real": _rows_where(train_table, train_table["vehicle"] == lorry), "CTGAN": drawn,
+              "independent marginals": _rows_where(baseline, baseline["vehicle"] == lorry)}
+    far = REGIONS.index("far")
+    asked = {name: {"night": float(((table["hour"] < 6) | (table["hour"] >= 22)).mean()),
+                    "far": float((table["region"] >= far).mean())} for name, table in tables.items()}
+    figure = _figure(8, 2.6)
+    for axes, name in zip(figure.subplots(1, 3), ("hour", "camera", "region")):
+        _column_panel(axes, next(column for column in SCHEMA if column.name == name), tables)
+        axes.set_title(f"the {name} of lorries", fontsize=9)
+    axes.legend(fontsize=7)
+    _save(figure, os.path.join(out, "lorries.png"))
+    return asked
+
+
+def _rows_where(table, keep):
+    return {name: values[keep] for name, values in table.items()}
 
 
 # ----- the pictures -------------------------------------------------------------------------------------

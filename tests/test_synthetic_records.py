@@ -77,13 +77,17 @@ def test_the_example_trains_measures_and_measures_the_same_again_from_its_checkp
         assert label in printed
     assert (out / "synthetic_records.png").read_bytes()[:8] == PNG_SIGNATURE
     assert (out / "columns.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (out / "lorries.png").read_bytes()[:8] == PNG_SIGNATURE
     measured = json.loads((out / "measurements.json").read_text())
+    real_lorries = measured["lorries"]["real"]
+    assert 0 < real_lorries["night"] < 1 and 0 < real_lorries["far"] < 1
     assert measured["generator_steps"] == 8 and set(measured["rows"]) == {"real (held out)", "CTGAN", "independent marginals"}
     with numpy.load(out / "synthetic.npz") as synthetic:
         assert len(synthetic["speed"]) == 200
     again = tmp_path / "again"
     assert example.main(["--checkpoint", str(out), "--out", str(again), "--synthetic", "200", "--test-records", "200"]) == 0
-    assert json.loads((again / "measurements.json").read_text())["rows"] == measured["rows"]   # the same model, the same numbers
+    remeasured = json.loads((again / "measurements.json").read_text())
+    assert (remeasured["rows"], remeasured["lorries"]) == (measured["rows"], measured["lorries"])   # the same model, the same numbers
 
 
 @pytest.mark.slow

@@ -151,8 +151,8 @@ class TableEncoder:
     conditional vector picks from). Decoding clips each continuous value to its column's range, since
     4φ_k α + η_k may leave it.
 
-    ``continuous="min-max"`` is the ablation of CTGAN's Table 4 ("w/o mode-specific normalization"): a
-    continuous column is then only α = 2(c − low)/(high − low) − 1 over its documented range, one tanh.
+    ``continuous="min-max"`` is what CTGAN §4.2 argues against, for comparison: a continuous column is then
+    only α = 2(c − low)/(high − low) − 1 over its documented range, one tanh.
     """
 
     def __init__(self, schema, modes=10, continuous="mode-specific"):
