@@ -17,9 +17,10 @@ table has structure to learn beyond its marginals:
     hour     | day        weekdays: the morning peak N(8, 0.8²) and the evening peak N(17.5, 1.2²), a
                           daytime N(13, 3²) and a flat night; weekends: one broad N(13.5, 3²) and a flat part
                           (wrapped into [0, 24)): two or three modes, the case for mode-specific normalisation
-    vehicle  | camera, hour      each camera's own mix (VEHICLE_MIX); at night (hour < 6 or ≥ 22) lorries
-                          are NIGHT_LORRY_FACTOR times as common on the ring roads, the motorway link and the
-                          industrial estate; buses at the school lane come at 7–9 and 14.5–16
+    vehicle  | camera, hour      each camera's own mix (VEHICLE_MIX); at night (hour < 6 or ≥ 22) the lorries'
+                          weight in it is multiplied by NIGHT_LORRY_FACTOR on the ring roads, the motorway link
+                          and the industrial estate, and the buses' by SCHOOL_BUS_FACTOR at the school lane at
+                          7–9 and 14.5–16 (then the mix is rescaled to sum to 1)
     region   | vehicle    mostly local (REGION_MIX); lorries come from far away and from abroad
     speed    | camera, vehicle, hour, day
                           congested at a weekday peak on the ring roads and the high street (probability
