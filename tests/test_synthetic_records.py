@@ -3,9 +3,6 @@ resume that continues the run exactly, --checkpoint measuring what training meas
 
 import json
 import os
-import signal
-import subprocess
-import sys
 
 import numpy
 import pytest
@@ -15,7 +12,7 @@ from hypothesis import strategies as st
 from minigan.tools import table_metrics as metrics
 from minigan.tools.data.camera_records import SCHEMA, Column, simulate_records
 
-from conftest import PNG_SIGNATURE, ROOT, assert_resume_matches_one_run, example_path, load_example
+from conftest import PNG_SIGNATURE, ROOT, assert_resume_matches_one_run, interrupt_while_training, load_example
 
 example = load_example("synthetic_records")
 QUICK = ["--records", "400", "--test-records", "200", "--synthetic", "200", "--batch-size", "100", "--log-every", "100"]
@@ -118,17 +115,9 @@ def test_data_and_a_missing_checkpoint_are_refused_in_one_line(tmp_path, capsys)
 def test_ctrl_c_finishes_the_iteration_writes_the_checkpoint_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     environment = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    child = subprocess.Popen([sys.executable, example_path("synthetic_records"), *QUICK, "--log-every", "1", "--epochs", "1000",
-                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=environment)
-    try:
-        for line in child.stdout:  # wait until it trains: the first progress line
-            if line.startswith("epoch 1/1000  step 1/4"):
-                break
-        child.send_signal(signal.SIGINT)
-        _, stderr = child.communicate(timeout=120)
-    finally:
-        child.kill()
-    assert child.returncode == 130 and "Traceback" not in stderr, stderr
+    status, stderr = interrupt_while_training("synthetic_records", [*QUICK, "--log-every", "1", "--epochs", "1000", "--out", out],
+                                              "epoch 1/1000  step 1/4", environment)
+    assert status == 130 and "Traceback" not in stderr, stderr
     assert stderr.strip().splitlines()[-1].endswith(f"continue with --resume {out / 'checkpoint.npz'}")
     with numpy.load(out / "history.npz") as history:
         assert len(history["d_loss"]) >= 1
