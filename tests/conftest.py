@@ -135,6 +135,25 @@ def load_example(name):
     return module
 
 
+def interrupt_while_training(script, flags, first_line, environment):
+    """Run ``examples/<script>.py`` with ``flags`` as a child process, send it Ctrl-C (SIGINT) once it prints
+    a line starting with ``first_line`` (it is training), and return (exit status, stderr)."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, example_path(script), *map(str, flags)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env=environment)
+    try:
+        for line in child.stdout:  # wait until it trains: the first progress line
+            if line.startswith(first_line):
+                break
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    return child.returncode, stderr
+
+
 def assert_same_history_files(first, second, length_key, length):
     """The runs in folders ``first`` and ``second`` wrote the same ``history.npz``, array for array, bit for
     bit; ``length_key`` holds ``length`` steps (so that two empty histories cannot pass)."""

@@ -9,7 +9,6 @@ traceback, and never a result lost. All runs use a 64-image MNIST file: 8 DCGAN 
 """
 
 import os
-import signal
 import subprocess
 import sys
 
@@ -26,7 +25,7 @@ from minigan.tools.data import read_mnist
 from minigan.tools.io import load_checkpoint, save_checkpoint
 from minigan.tools.runs.folders import run_files
 
-from conftest import ROOT, assert_usage_error, example_path, load_example, write_mnist_subset
+from conftest import ROOT, assert_usage_error, example_path, interrupt_while_training, load_example, write_mnist_subset
 
 mnist_gan = load_example("mnist_gan")
 conditional_gan = load_example("conditional_gan")
@@ -343,18 +342,9 @@ def test_latent_space_names_a_checkpoint_whose_weights_do_not_fit(generator_chec
 def test_sigint_to_a_training_process_stops_it_cleanly_and_the_run_resumes_exactly(tmp_path, tiny_mnist):
     out = tmp_path / "run"
     environment = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1")
-    child = subprocess.Popen([sys.executable, example_path("mnist_gan"), "--data", tiny_mnist, *FAST, "--epochs", "1000",
-                              "--log-every", "1", "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=environment)
-    try:
-        for line in child.stdout:  # wait until it trains: the first progress line
-            if line.startswith("epoch 1/1000  step 1/8"):
-                break
-        child.send_signal(signal.SIGINT)
-        stdout, stderr = child.communicate(timeout=120)
-    finally:
-        child.kill()
-    assert child.returncode == 130 and "Traceback" not in stderr, stderr
+    status, stderr = interrupt_while_training("mnist_gan", ["--data", tiny_mnist, *FAST, "--epochs", "1000", "--log-every", "1",
+                                                            "--out", out], "epoch 1/1000  step 1/8", environment)
+    assert status == 130 and "Traceback" not in stderr, stderr
     checkpoint = out / "checkpoint.npz"
     assert stderr.strip().splitlines()[-1].endswith(f"continue with --resume {checkpoint}")
     state, metadata = load_checkpoint(checkpoint)

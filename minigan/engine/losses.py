@@ -33,7 +33,7 @@ import numbers
 
 from .autograd import Function, Tensor, as_tensor
 from .backend import array_module, to_numpy
-from .ops.activations import Sigmoid
+from .ops.activations import Sigmoid, Softmax, _log_softmax
 from .ops.arithmetic import Sub, clamp_min
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -261,25 +261,6 @@ class CrossEntropy(Function):
         onehot = self.labels == xp.arange(logits.shape[-1])                      # (..., C) booleans, a constant
         grad_logits = Sub.apply(Softmax.apply(logits), onehot)                   # softmax − onehot, same dtype as p
         return grad_logits * grad.reshape(grad.shape + (1,)), None               # (..., C) · (..., 1)
-
-
-def _log_softmax(logits):
-    """log softmax over the last axis, with the row maximum subtracted first (every exponent ≤ 0)."""
-    xp = array_module(logits)
-    shifted = logits - logits.max(axis=-1, keepdims=True)                       # (..., C), every entry ≤ 0
-    log_normaliser = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))        # (..., 1), in [0, log C]
-    return shifted - log_normaliser                                              # (..., C)
-
-
-class Softmax(Function):
-    """p = softmax(z) over the last axis;   dL/dz = p ⊙ (dL/dp − Σₖ pₖ dL/dpₖ)  (cross-entropy's derivative's derivative)."""
-
-    def forward(self, logits):
-        return array_module(logits).exp(_log_softmax(logits))
-
-    def backward(self, grad):
-        p = self.output
-        return p * (grad - (p * grad).sum(axis=-1, keepdims=True))
 
 
 def cross_entropy(logits, labels, reduction="mean"):

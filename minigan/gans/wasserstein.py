@@ -146,25 +146,33 @@ def generator_loss(gan, fake, condition=None):
 NORM_FLOOR = 1e-12  # added to ‖∇D(x̂)‖² before its square root (see gradient_penalty)
 
 
-def gradient_penalty(gan, real, fake, condition, penalty_weight):
+def gradient_penalty(gan, real, fake, condition, penalty_weight, pac=1):
     """λ · (1/m) Σᵢ (‖∇ₓ̂ D(x̂⁽ⁱ⁾)‖₂ − 1)², x̂ = εx + (1 − ε)x̃, one ε ~ U[0, 1] per example.
 
     ε comes from the backend's training stream (``backend.default_rng()``), which ``GAN(seed=...)``
     reseeds every iteration, so a seed fixes it. The returned scalar carries a graph back to D's
     parameters (through the gradient ∇ₓ̂ D, recorded with ``create_graph=True``).
+
+    ``pac``: for a critic that scores packs of ``pac`` consecutive examples together (PacGAN, Lin et al.
+    2018; CTGAN's critic, ``ctgan.py``), each pack is one point of the critic's input: one ε per pack,
+    and the norm is that of the gradient with respect to the whole pack, averaged over the m/pac packs.
     """
     real_data, fake_data = data_of(real), data_of(fake)
     if real_data.shape != fake_data.shape:  # x̂ pairs each real example with one fake: NumPy would only say "broadcast"
         raise ValueError(f"gradient_penalty: real and fake must have the same shape (x̂ = εx + (1 − ε)x̃ pairs them "
                          f"example by example), got real {tuple(real_data.shape)} and fake {tuple(fake_data.shape)}")
     m = real_data.shape[0]
-    epsilon = backend.default_rng().uniform(0.0, 1.0, size=(m,) + (1,) * (real_data.ndim - 1))  # (m, 1, …), broadcasts per example
+    if m % pac:
+        raise ValueError(f"gradient_penalty: the minibatch of {m} examples does not split into packs of pac = {pac}")
+    epsilon = backend.default_rng().uniform(0.0, 1.0, size=(m // pac,) + (1,) * (real_data.ndim - 1))  # (m/pac, 1, …)
     epsilon = epsilon.astype(real_data.dtype, copy=False)
+    if pac > 1:
+        epsilon = backend.array_module(epsilon).repeat(epsilon, pac, axis=0)                # (m, 1, …): one ε per pack
     interpolated = Tensor(epsilon * real_data + (1 - epsilon) * fake_data, requires_grad=True)  # x̂, a leaf
     scores = gan.call_discriminator(interpolated, condition)                                    # D(x̂), (m, 1)
     # Σᵢ D(x̂⁽ⁱ⁾) has ∂/∂x̂⁽ⁱ⁾ = ∇D(x̂⁽ⁱ⁾): each example's score depends on its own x̂ only (no batch norm)
     (slopes,) = grad(scores.sum(), interpolated, create_graph=True)                             # (m, …) like x̂
-    squared = (slopes * slopes).reshape(m, -1).sum(axis=1)                                      # ‖∇D(x̂⁽ⁱ⁾)‖², (m,)
+    squared = (slopes * slopes).reshape(m // pac, -1).sum(axis=1)                              # ‖∇D(x̂⁽ⁱ⁾)‖², (m/pac,)
     # ‖·‖ = √(‖·‖² + NORM_FLOOR): √ has an infinite derivative at 0, reached by a critic whose gradient
     # vanishes at x̂ (dead ReLUs); the floor keeps its gradient finite and changes ‖·‖ by at most 1e-6.
     norms = (squared + NORM_FLOOR) ** 0.5

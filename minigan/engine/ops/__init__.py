@@ -4,7 +4,7 @@
 * ``reduce``      sum, mean, max over axes; logsumexp
 * ``shape``       reshape, transpose, slicing, concatenation
 * ``linalg``      matmul and the fused dense layer ``linear``
-* ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus
+* ``activations`` ReLU, LeakyReLU, tanh, sigmoid, softplus, softmax, Gumbel-softmax
 * ``conv``        conv2d and its adjoint conv_transpose2d (channels-last, im2col + GEMM)
 * ``im2col``      im2col and col2im: the patches of a convolution as one matrix, and their sum back
 * ``batchnorm``   batch normalisation (channels-last) with a fused backward
@@ -21,7 +21,7 @@ that the engine in ``autograd.py`` stays free of any particular op.
 """
 
 from ..autograd import Tensor
-from .activations import leaky_relu, relu, sigmoid, softplus, tanh
+from .activations import gumbel_softmax, leaky_relu, relu, sigmoid, softmax, softplus, tanh
 from .arithmetic import add, astype, clamp_min, div, exp, log, mul, neg, pow, sub
 from .batchnorm import batch_norm
 from .layernorm import layer_norm
@@ -66,7 +66,7 @@ Tensor.sigmoid = sigmoid
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "astype", "clamp_min",
     "sum", "mean", "max", "logsumexp", "reshape", "transpose", "getitem", "concatenate",
-    "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus",
+    "matmul", "linear", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "softmax", "gumbel_softmax",
     "conv2d", "conv_transpose2d",
     "batch_norm", "layer_norm", "dropout",
     "instance_norm", "pixel_shuffle", "pixel_unshuffle", "upsample_nearest",

@@ -1,4 +1,4 @@
-"""The activations GANs use: ReLU, LeakyReLU, tanh, sigmoid, softplus.
+"""The activations GANs use: ReLU, LeakyReLU, tanh, sigmoid, softplus, softmax and its Gumbel-softmax sample.
 
 Each backward states the derivative, including its value at a kink (ReLU at 0 takes 0, the usual
 subgradient), and is written with differentiable ops, so the second derivative follows: ReLU's and
@@ -6,8 +6,8 @@ LeakyReLU's masks are constants (their second derivative is 0 almost everywhere,
 carries the incoming gradient), tanh's and sigmoid's derivatives are polynomials in their output.
 """
 
-from ..autograd import Function
-from ..backend import array_module
+from ..autograd import Function, Tensor
+from ..backend import array_module, default_rng
 from .arithmetic import MulConstant, _floating
 
 
@@ -96,6 +96,29 @@ class Softplus(Function):
         return grad * Sigmoid.apply(self.inputs[0])
 
 
+def _log_softmax(logits):
+    """log softmax over the last axis of an array, with the row maximum subtracted first (every exponent ≤ 0)."""
+    xp = array_module(logits)
+    shifted = logits - logits.max(axis=-1, keepdims=True)                       # (..., C), every entry ≤ 0
+    log_normaliser = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))        # (..., 1), in [0, log C]
+    return shifted - log_normaliser                                              # (..., C)
+
+
+class Softmax(Function):
+    """p = softmax(z) over the last axis, pₖ = e^(zₖ) / Σⱼ e^(zⱼ);   dL/dz = p ⊙ (dL/dp − Σₖ pₖ dL/dpₖ).
+
+    (The Jacobian is diag(p) − p pᵀ; applied to dL/dp it is the line above. It is written with ops of p,
+    the output tensor, so the second derivative follows: cross-entropy's gradient is softmax − onehot.)
+    """
+
+    def forward(self, logits):
+        return array_module(logits).exp(_log_softmax(logits))
+
+    def backward(self, grad):
+        p = self.output
+        return p * (grad - (p * grad).sum(axis=-1, keepdims=True))
+
+
 def relu(x):
     return ReLU.apply(_floating(x, "relu"))
 
@@ -116,3 +139,46 @@ def sigmoid(x):
 
 def softplus(x):
     return Softplus.apply(_floating(x, "softplus"))
+
+
+def softmax(x):
+    """softmax over the last axis: (..., C) -> (..., C), each row non-negative and summing to 1."""
+    return Softmax.apply(_floating(x, "softmax"))
+
+
+def gumbel_noise(shape, dtype, xp, rng=None):
+    """g = −log(−log u), u ~ U(0, 1) elementwise: standard Gumbel noise of ``shape`` in ``dtype`` on the array
+    module ``xp``, drawn from ``rng`` (default the backend's training stream, ``default_rng()``, as dropout's
+    masks are). u is kept inside [tiny, 1 − ε] so that neither log is of 0."""
+    rng = default_rng() if rng is None else rng
+    u = xp.asarray(rng.random(shape, dtype=dtype))
+    u = xp.clip(u, xp.finfo(dtype).tiny, 1 - xp.finfo(dtype).epsneg)
+    return -xp.log(-xp.log(u))
+
+
+def gumbel_softmax(logits, temperature, noise=None, rng=None):
+    """y = softmax((z + g) / τ) over the last axis, g standard Gumbel noise: a differentiable sample of a category
+    (Jang et al. 2017, "Categorical Reparameterization with Gumbel-Softmax", eq. 1; Maddison et al. 2017).
+
+    Why: argmax(z + g) is an exact sample from the categorical distribution softmax(z) (the Gumbel-max
+    trick), but argmax has no gradient; its relaxation softmax((z + g)/τ) has one, and tends to the one-hot
+    sample as τ → 0 (CTGAN uses τ = 0.2 for its generator's one-hot outputs, Xu et al. 2019, §4.4).
+
+    dy/dz = (1/τ) (diag(y) − y yᵀ): the softmax's Jacobian at (z + g)/τ, scaled by 1/τ; g is a constant of
+    the derivative (composed from a division and ``Softmax``, so its backward is theirs).
+
+    Args:
+        logits: a floating Tensor (..., C).
+        temperature: τ > 0.
+        noise: the Gumbel noise g, an array of the logits' shape (for a check that must see the same g
+            twice); default: drawn by ``gumbel_noise`` from ``rng``.
+    """
+    logits = _floating(logits, "gumbel_softmax")
+    if not (isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and temperature > 0):
+        raise ValueError(f"gumbel_softmax: temperature τ must be a positive number, got {temperature!r}")
+    if noise is None:
+        noise = gumbel_noise(logits.shape, logits.dtype, logits.xp, rng)
+    elif tuple(noise.shape) != tuple(logits.shape):
+        raise ValueError(f"gumbel_softmax: noise has shape {tuple(noise.shape)}, expected the logits' {tuple(logits.shape)}")
+    perturbed = logits + Tensor(logits.xp.asarray(noise, dtype=logits.dtype))   # z + g, (..., C)
+    return Softmax.apply(perturbed * (1.0 / temperature))
