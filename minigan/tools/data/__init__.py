@@ -6,6 +6,7 @@
                    ``first_of_each_digit`` picks a figure's columns, one digit of each class
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
 * ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
+* ``synthetic_digits``  a simulator for SimGAN: the digits of matplotlib's fonts, jittered, in MNIST's 20×20 box and frame
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, negatives, box downsampling,
                    bicubic, the masked centre (mask_centre, centre_of, paste_centre), square holes at random
