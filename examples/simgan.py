@@ -56,7 +56,7 @@ def build_parser():
     p = runs.training_parser("SimGAN on MNIST with minigan (Shrivastava et al. 2017): font digits refined towards MNIST, "
                              "and a classifier trained on them tested on real digits.",
                              "Trains each of --variants in --out/<variant>/ (or measures --checkpoint's refiner), then the classifiers.")
-    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=10000, batch_size=32, width=16, epochs=1)
+    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=10000, batch_size=32, width=16, epochs=3)
     p.add_argument("--blocks", type=positive_int, default=3, help="ResNet blocks in the refiner")
     p.add_argument("--self-regularisation", type=non_negative_float, default=SELF_REGULARISATION,
                    help="λ, the weight of the mean |R(x) − x| beside the mean patch cross-entropy (eq. 4; 16× the paper's per-image sum)")
