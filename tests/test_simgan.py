@@ -241,7 +241,7 @@ def test_the_example_refines_measures_three_classifiers_and_a_checkpoint_is_meas
     state, metadata = load_checkpoint(out / "simgan" / "checkpoint.npz")
     assert int(state["gan"]["counters"]["iteration"]) == 3 and int(state["gan"]["history"]["filled"]) == 16
     measured = json.loads((out / "measurements.json").read_text())
-    assert set(measured["rows"]) == {"synthetic", "refined (simgan)", "real"} and measured["test_images"] == 40
+    assert set(measured["rows"]) == {"synthetic", "synthetic, thickened", "refined (simgan)", "real"} and measured["test_images"] == 40
     for row in measured["rows"].values():
         assert 0 <= row["test_accuracy_min"] <= row["test_accuracy"] <= row["test_accuracy_max"] <= 1 and 0 <= row["labels_read"] <= 1
     again = tmp_path / "again"
