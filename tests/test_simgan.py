@@ -12,37 +12,20 @@ import numpy
 import pytest
 
 import minigan
-from minigan import Tensor, backend, gradcheck, nn, optim
+from minigan import Tensor, backend, gradcheck, optim
 from minigan.gans.image_to_image import Pair
 from minigan.gans.simgan import HistoryBuffer, Refinement, SimGAN, build_simgan
 from minigan.tools.io import load_checkpoint, save_checkpoint
 
-from conftest import PNG_SIGNATURE, assert_same_history_files, assert_usage_error, load_example, to_numpy, write_mnist_subset
+from conftest import (PNG_SIGNATURE, Multiply, assert_same_history_files, assert_usage_error, load_example, pixelwise_linear, to_numpy,
+                      write_mnist_subset)
 from strategies import random_array
 
 simgan_example = load_example("simgan")
 
 
-class Multiply(nn.Module):
-    """x ↦ factor·x, with ``factor`` a Tensor (a parameter, or a gradcheck's input)."""
-
-    def __init__(self, factor, dtype=numpy.float32):
-        self.factor = nn.Parameter(backend.get_backend().xp.full(1, factor, dtype=dtype))
-
-    def forward(self, x):
-        return x * self.factor
-
-
-def patch_logits(weight, bias, dtype=numpy.float32):
-    """D(x) = weight·x + bias at every pixel: a map of patch logits worked out by hand (a 1×1 convolution)."""
-    d = nn.Conv2d(1, 1, 1, dtype=dtype)
-    d.weight.data[...] = weight
-    d.bias.data[...] = bias
-    return d
-
-
 def hand_made(a=0.5, d=(2.0, -0.5), weight=3.0, history=None, pretrain=0, dtype=numpy.float32):
-    r, discriminator = Multiply(a, dtype), patch_logits(*d, dtype=dtype)
+    r, discriminator = Multiply(a, dtype), pixelwise_linear(*d, dtype=dtype)
     return SimGAN(r, discriminator, optim.Adam(r.parameters()), optim.Adam(discriminator.parameters()),
                   Refinement(weight, history, pretrain))
 
