@@ -71,7 +71,8 @@ def build_parser():
     p.add_argument("--classifier-seeds", type=positive_int, default=3,
                    help="classifiers trained on each kind of digits, from --seed on: the table gives their mean, lowest and highest accuracy")
     p.add_argument("--checkpoint", metavar="CHECKPOINT", default=None,
-                   help="a checkpoint.npz of a SimGAN variant of this script: measure its refiner instead of training one")
+                   help="a checkpoint.npz of a SimGAN variant of this script: measure its refiner (its --width and --blocks are the checkpoint's) "
+                        "instead of training one")
     return p
 
 
