@@ -12,10 +12,9 @@ real images are MNIST's. The losses (§2.1), with D_φ(·) the probability that 
 x̃ᵢ = R_θ(xᵢ). The L1 term is the *self-regularisation*: R may change an image only as much as realism
 asks, so the digit it was given stays the digit it returns (the label is kept). Three more pieces:
 
-* **Local adversarial loss** (§2.2): D is fully convolutional and "outputs a w × h dimensional
-  probability map of patches belonging to fake class"; "the adversarial loss function is the sum of the
-  cross-entropy losses over the local patches" (Fig. 3). Each patch is judged on its own, so R cannot make
-  one region look real at the price of artefacts in another.
+* **Local adversarial loss** (§2.2, Fig. 3): "The discriminator network outputs a w × h probability map.
+  The adversarial loss function is the sum of the cross-entropy losses over the local patches." Each patch
+  is judged on its own, so R cannot make one region look real at the price of artefacts in another.
 * **History of refined images** (§2.3, Fig. 4): "At each iteration of discriminator training, we compute
   the discriminator loss function by sampling b/2 images from the current refiner network, and sampling an
   additional b/2 images from the buffer to update parameters φ. We keep the size of the buffer, B, fixed.
@@ -44,11 +43,11 @@ Algorithm 1 ("Adversarial training of refiner network R_θ")::
 
 How it runs on the project's loop (``ImageToImageGAN``, ``GAN.train_iteration``): R is G, a minibatch is
 ``Pair(source = synthetic x, target = real y)``, drawn independently (unpaired). The loop makes k = K_d D
-steps and then one R step (K_g = 1), D first; the paper's eye-gaze runs use K_d = 1, K_g = 2 (§3.1).
-§3.1 also pretrains: "The refiner network is first trained with just self-regularization loss for 1,000
-steps, and D_φ for 200 steps". Here the first ``pretrain_steps`` R steps descend λ·L1 alone, while D trains
-beside them on their outputs from the first step, so D starts the adversarial phase pretrained too. Both
-are one objective beside the loop (``Refinement``), not a copy of it.
+steps and then one R step (K_g = 1), D first; the paper sets K_d and K_g per experiment (§3.1).
+§3.1 also pretrains: R first on the self-regularisation loss alone (1,000 steps), then D (200 steps).
+Here the first ``pretrain_steps`` R steps descend L1 alone, while D trains beside them on their outputs
+from the first step, so D starts the adversarial phase pretrained too. Both are one objective beside
+the loop (``Refinement``), not a copy of it.
 
 Sums and means: eqs. 2 and 4 sum over images and patches; here the loss is their mean, as every
 objective of the project, which rescales L_D and L_R by constants (Adam's steps do not change with such a
@@ -152,7 +151,7 @@ class Refinement:
         self_regularisation: λ of eq. 4, on the mean |R(x) − x| over pixels (see the module's docstring).
         history: a ``HistoryBuffer`` for D's refined images, or None for D on the current ones alone
             (the paper's ablation, §3.1 Fig. 7).
-        pretrain_steps: R's first steps (``gan.generator_step_count`` below it) descend λ·L1 alone (§3.1).
+        pretrain_steps: R's first steps (``gan.generator_step_count`` below it) descend the L1 term alone (§3.1).
 
     D returns a map of logits (m, h, w, 1), one per patch; every loss is a mean over patches and images.
     Statistics (0-d arrays on the device): ``d_real``, ``d_fake`` the mean probability of *real* that D
@@ -183,7 +182,7 @@ class Refinement:
         the L1 term alone while R is pretrained."""
         self_regularisation = l1_loss(fake, pair.source)                   # ‖R(x) − x‖₁ / pixels
         stats = {"self_regularisation": self_regularisation.data}
-        if gan.generator_step_count < self.pretrain_steps:                  # §3.1: "just self-regularization loss"
+        if gan.generator_step_count < self.pretrain_steps:                  # §3.1: R pretrained on self-regularisation alone
             logits = gan.call_discriminator(fake.detach(), pair)            # D(R(x)) for the record, no graph to R
             return self_regularisation, {**stats, "d_fake_after": mean_probability(logits)}
         logits = gan.call_discriminator(fake, pair)                        # through the frozen D
@@ -241,7 +240,7 @@ def local_discriminator(channels=1, widths=(32, 64, 32)):
 def build_simgan(channels=1, width=32, blocks=4, discriminator_widths=(32, 64, 32), self_regularisation=SELF_REGULARISATION,
                  history_size=HISTORY_SIZE, pretrain_steps=PRETRAIN_STEPS, lr=1e-3, seed=None):
     """SimGAN for 28×28 images in [−1, 1]: ``refiner`` and ``local_discriminator``, weights N(0, 0.02), Adam(lr, β₁ = 0.5)
-    for both (the paper: SGD at 0.001, §3.1); ``history_size`` 0 trains D without the buffer."""
+    for both (the paper trains with SGD); ``history_size`` 0 trains D without the buffer."""
     r = nn.init.normal_weights_(refiner(channels, width, blocks))
     d = nn.init.normal_weights_(local_discriminator(channels, discriminator_widths))
     history = HistoryBuffer(history_size, seed=0 if seed is None else seed) if history_size else None
