@@ -231,7 +231,8 @@ def test_the_example_refines_measures_three_classifiers_and_a_checkpoint_is_meas
     assert run(small_mnist, again, "--checkpoint", out / "simgan" / "checkpoint.npz") == 0
     remeasured = json.loads((again / "measurements.json").read_text())["rows"]
     assert remeasured["refined (simgan)"]["self_regularisation"] == measured["rows"]["refined (simgan)"]["self_regularisation"]
-    assert remeasured["synthetic"] == measured["rows"]["synthetic"]
+    untimed = lambda row: {key: value for key, value in row.items() if not key.endswith("cpu_seconds")}  # noqa: E731
+    assert untimed(remeasured["synthetic"]) == untimed(measured["rows"]["synthetic"])  # the same classifiers, the same accuracies
 
 
 def test_the_example_resumes_bit_for_bit_with_its_history_buffer(small_mnist, tmp_path, capsys):
