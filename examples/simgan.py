@@ -58,7 +58,7 @@ def build_parser():
     p = runs.training_parser("SimGAN on MNIST with minigan (Shrivastava et al. 2017): font digits refined towards MNIST, "
                              "and a classifier trained on them tested on real digits.",
                              "Trains each of --variants in --out/<variant>/ (or measures --checkpoint's refiner), then the classifiers.")
-    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=10000, batch_size=32, width=16, epochs=3)
+    runs.add_image_task_flags(p, DEFAULT_OUT, SETTINGS, train_images=10000, batch_size=32, width=32, epochs=3)
     p.add_argument("--blocks", type=positive_int, default=3, help="ResNet blocks in the refiner")
     p.add_argument("--self-regularisation", type=non_negative_float, default=SELF_REGULARISATION,
                    help="λ, the weight of the mean |R(x) − x| beside the mean patch cross-entropy (eq. 4; 16× the paper's per-image sum)")
@@ -68,7 +68,7 @@ def build_parser():
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate of R and D (β₁ = 0.5)")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["simgan"], help="which variants to train and measure")
     p.add_argument("--classifier-epochs", type=positive_int, default=3, help="passes of each classifier over its training digits")
-    p.add_argument("--classifier-seeds", type=positive_int, default=3,
+    p.add_argument("--classifier-seeds", type=positive_int, default=5,
                    help="classifiers trained on each kind of digits, from --seed on: the table gives their mean, lowest and highest accuracy")
     p.add_argument("--checkpoint", metavar="CHECKPOINT", default=None,
                    help="a checkpoint.npz of a SimGAN variant of this script: measure its refiner (its --width and --blocks are the checkpoint's) "
