@@ -150,7 +150,7 @@ class Refinement:
     Args:
         self_regularisation: λ of eq. 4, on the mean |R(x) − x| over pixels (see the module's docstring).
         history: a ``HistoryBuffer`` for D's refined images, or None for D on the current ones alone
-            (the paper's ablation, §3.1 Fig. 7).
+            (the paper's ablation, §3.1).
         pretrain_steps: R's first steps (``gan.generator_step_count`` below it) descend the L1 term alone (§3.1).
 
     D returns a map of logits (m, h, w, 1), one per patch; every loss is a mean over patches and images.
