@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import device_double
-from minigan import backend
+from minigan import backend, nn
 from minigan.engine import autograd
 
 # The ``xp`` fixture only selects an array module, so sharing it across hypothesis examples is safe.
@@ -107,6 +107,26 @@ def to_numpy(array):
 
 def assert_close(actual, expected, rtol=1e-6, atol=1e-9):
     numpy.testing.assert_allclose(to_numpy(actual), to_numpy(expected), rtol=rtol, atol=atol)
+
+
+# ----- networks whose outputs a test works out by hand ---------------------------------------------
+class Multiply(nn.Module):
+    """x ↦ factor·x, with ``factor`` a Tensor (a parameter, or a gradcheck's input): a generator or refiner
+    whose outputs and gradients are worked out by hand (test_dualgan.py, test_simgan.py)."""
+
+    def __init__(self, factor, dtype=numpy.float32):
+        self.factor = nn.Parameter(backend.get_backend().xp.full(1, factor, dtype=dtype))
+
+    def forward(self, x):
+        return x * self.factor
+
+
+def pixelwise_linear(weight, bias, dtype=numpy.float32):
+    """D(x) = weight·x + bias at every pixel, a 1×1 convolution: a critic's scores, or a patch D's logits, by hand."""
+    d = nn.Conv2d(1, 1, 1, dtype=dtype)
+    d.weight.data[...] = weight
+    d.bias.data[...] = bias
+    return d
 
 
 # ----- the example scripts ------------------------------------------------------------------------

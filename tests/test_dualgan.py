@@ -11,40 +11,23 @@ import numpy
 import pytest
 
 import minigan
-from minigan import Tensor, backend, gradcheck, nn, optim
+from minigan import Tensor, backend, gradcheck, optim
 from minigan.gans.cyclegan import CycleDiscriminators, CycleGAN, CycleGenerators
 from minigan.gans.dualgan import DualLearning, build_dualgan
 from minigan.gans.image_to_image import Pair
 from minigan.tools.io import load_checkpoint
 
-from conftest import PNG_SIGNATURE, assert_same_history_files, assert_usage_error, load_example, to_numpy, write_mnist_subset
+from conftest import (PNG_SIGNATURE, Multiply, assert_same_history_files, assert_usage_error, load_example, pixelwise_linear, to_numpy,
+                      write_mnist_subset)
 from strategies import random_array
 
 dualgan_example = load_example("dualgan")
 
 
-class Multiply(nn.Module):
-    """x ↦ factor·x, with ``factor`` a Tensor (a parameter, or a gradcheck's input)."""
-
-    def __init__(self, factor, dtype=numpy.float32):
-        self.factor = nn.Parameter(backend.get_backend().xp.full(1, factor, dtype=dtype))
-
-    def forward(self, x):
-        return x * self.factor
-
-
-def linear_critic(weight, bias, dtype=numpy.float32):
-    """D(x) = weight·x + bias at every pixel: a 1×1 convolution whose scores are worked out by hand."""
-    critic = nn.Conv2d(1, 1, 1, dtype=dtype)
-    critic.weight.data[...] = weight
-    critic.bias.data[...] = bias
-    return critic
-
-
 def hand_made_dualgan(a=2.0, b=0.25, critic_a=(2.0, 0.1), critic_b=(-1.0, 0.3), weights=(3.0, 5.0), dtype=numpy.float32):
     """G_A = a·x, G_B = b·x, D_A(x) = 2x + 0.1 (judges V), D_B(x) = −x + 0.3 (judges U)."""
     generators = CycleGenerators(Multiply(a, dtype), Multiply(b, dtype))
-    discriminators = CycleDiscriminators(linear_critic(*critic_b, dtype), linear_critic(*critic_a, dtype))  # (D_X, D_Y) = (D_B, D_A)
+    discriminators = CycleDiscriminators(pixelwise_linear(*critic_b, dtype), pixelwise_linear(*critic_a, dtype))  # (D_X, D_Y) = (D_B, D_A)
     return CycleGAN(generators, discriminators, optim.RMSprop(generators.parameters()), optim.RMSprop(discriminators.parameters()),
                     objective=DualLearning(weights, clip=0.01))
 

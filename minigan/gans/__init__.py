@@ -19,6 +19,7 @@
     srgan            Ledig et al. 2016: residual G with pixel-shuffle upsampling, content + 10⁻³ adversarial
     context_encoder  Pathak et al. 2016: an encoder-decoder fills a digit's hidden centre, 0.999·L2 + 0.001·adversarial
     dualgan          Yi et al. 2017: CycleGAN's two translators with clipped Wasserstein critics, λ-weighted L1 reconstruction, RMSProp
+    simgan           Shrivastava et al. 2017: a refiner of simulated images, local adversarial loss, L1 self-regularisation, a history buffer
     cogan            Liu & Tuzel 2016: two GANs sharing G's first and D's last layers, a pair of domains from one z
     ctgan            Xu et al. 2019: tables of mixed columns, Gumbel-softmax outputs, conditioning trained by sampling, packed WGAN-GP
     models           the MLP GAN and DCGAN for MNIST, and their training recipes

@@ -23,7 +23,9 @@ selection never looks at the test set). The shipped weights ``minigan/tools/data
 by ``python examples/train_classifier.py`` (6 epochs, seed 0) and reach 98.58% on the validation
 images and **98.70% on the 10,000 test images**; both numbers, and the training time, are kept in the
 checkpoint's metadata (``load_classifier().metadata``). ``tests/test_evaluate.py`` checks that the
-shipped weights reach at least 98.5% on the test images.
+shipped weights reach at least 98.5% on the test images. ``fit_classifier`` is the same recipe on any
+labelled images, with or without a validation set to choose the epoch (SimGAN's measurement,
+``examples/simgan.py``, trains it on synthetic digits and keeps the last epoch).
 """
 
 import os
@@ -150,25 +152,39 @@ def train_classifier(epochs=6, seed=0, batch_size=128, lr=1e-3, lr_decay=0.75, d
         The classifier in evaluation mode, its weights those of the best validation epoch, with
         ``classifier.metadata`` = {"epochs", "seed", "best_epoch", "validation_accuracy", "seconds", ...}.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"train_classifier: epochs must be a positive int, got {epochs!r}")
-    if not finite_number("train_classifier", "lr_decay", lr_decay) > 0:  # NaN would turn Adam's lr into NaN after epoch 1
-        raise ValueError(f"train_classifier: lr_decay must be positive, got {lr_decay}")
     x_train, y_train = load_mnist(data, split="train", scale="sigmoid")
     x_valid, y_valid = load_mnist(data, split="validation", scale="sigmoid")
+    return fit_classifier(x_train, y_train, epochs, seed, batch_size, lr, lr_decay, validation=(x_valid, y_valid), log=log,
+                          log_every=log_every, name="train_classifier")
+
+
+def fit_classifier(images, labels, epochs=6, seed=0, batch_size=128, lr=1e-3, lr_decay=0.75, validation=None, log=print,
+                   log_every=None, name="fit_classifier"):
+    """A ``Classifier`` trained by ``train_classifier``'s recipe on any labelled ``images`` (n, 28, 28, 1) in [0, 1].
+
+    ``validation``: (images, labels) to measure after every epoch and keep the best epoch's weights, or
+    None to keep the last epoch's (then nothing but ``images`` is looked at: SimGAN's measurement,
+    ``examples/simgan.py``, trains on synthetic digits and must not choose its epoch on real ones).
+    Returns the classifier in evaluation mode, with ``metadata`` as ``train_classifier``'s.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"{name}: epochs must be a positive int, got {epochs!r}")
+    if not finite_number(name, "lr_decay", lr_decay) > 0:  # NaN would turn Adam's lr into NaN after epoch 1
+        raise ValueError(f"{name}: lr_decay must be positive, got {lr_decay}")
+    images = check_images(images, f"{name}: images")
     seed_backend(seed)
     classifier = Classifier()
     optimizer = optim.Adam(classifier.parameters(), lr=lr)
-    loader = DataLoader(x_train, batch_size, seed=seed, labels=y_train)
+    loader = DataLoader(images, batch_size, seed=seed, labels=labels)
     xp = get_backend().xp
     best = (-1.0, 0, None)  # (validation accuracy, epoch, state_dict)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         classifier.train()
         total = 0.0
-        for step, (images, labels) in enumerate(loader, start=1):
+        for step, (batch, batch_labels) in enumerate(loader, start=1):
             optimizer.zero_grad()
-            loss = losses.cross_entropy(classifier(Tensor(xp.asarray(images))), xp.asarray(labels))
+            loss = losses.cross_entropy(classifier(Tensor(xp.asarray(batch))), xp.asarray(batch_labels))
             loss.backward()
             optimizer.step()
             total += loss.item()
@@ -177,12 +193,12 @@ def train_classifier(epochs=6, seed=0, batch_size=128, lr=1e-3, lr_decay=0.75, d
                     f"({time.perf_counter() - started:.0f} s)")
         optimizer.lr *= lr_decay
         classifier.eval()
-        valid = accuracy(classifier, x_valid, y_valid)
-        if valid > best[0]:
+        valid = accuracy(classifier, *validation) if validation is not None else None
+        if validation is None or valid > best[0]:
             best = (valid, epoch, classifier.state_dict())
         if log:
-            log(f"epoch {epoch}/{epochs}  train loss {total / len(loader):.4f}  validation accuracy {valid:.4f}  "
-                f"({time.perf_counter() - started:.0f} s)")
+            measured = f"  validation accuracy {valid:.4f}" if validation is not None else ""
+            log(f"epoch {epoch}/{epochs}  train loss {total / len(loader):.4f}{measured}  ({time.perf_counter() - started:.0f} s)")
     classifier.load_state_dict(best[2])
     classifier.eval()
     classifier.metadata = {"epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr, "lr_decay": lr_decay,
@@ -242,5 +258,5 @@ def predict(images, classifier=None, batch_size=500):
     return (shipped_classifier() if classifier is None else classifier).predict(images, batch_size)
 
 
-__all__ = ["Classifier", "check_images", "accuracy", "train_classifier", "save_classifier", "load_classifier",
+__all__ = ["Classifier", "check_images", "accuracy", "train_classifier", "fit_classifier", "save_classifier", "load_classifier",
            "shipped_classifier", "features", "predict", "SHIPPED_PATH", "FEATURE_DIM"]

@@ -6,9 +6,10 @@
                    ``first_of_each_digit`` picks a figure's columns, one digit of each class
 * ``DataError``    what every reading problem raises, naming what was expected and what was found
 * ``mnist``        the module of the five above: the shipped file, its checksums, IDX reading, batching
+* ``synthetic_digits``  a simulator for SimGAN: the digits of matplotlib's fonts, jittered, in MNIST's 20×20 box and frame
 * ``ring``         a 2-D ring of 8 Gaussians (Metz et al. 2016) and the VEEGAN mode-coverage diagnostic
-* ``camera_records`` a town's number-plate camera records, simulated: a table of categorical and continuous columns
-* ``tabular``      a table as a GAN's rows: one-hot categories, mode-specific normalisation (CTGAN §4.2) by EM
+* ``camera_records``  a town's number-plate camera records, simulated: a table of categorical and continuous columns
+* ``tabular``         a table as a GAN's rows: one-hot categories, mode-specific normalisation (CTGAN §4.2) by EM
 * ``transforms``   image-to-image tasks from MNIST: edge maps, thin/thick strokes, negatives, box downsampling,
                    bicubic, the masked centre (mask_centre, centre_of, paste_centre), square holes at random
                    places (square_holes, random_square_holes, mask_holes), a hidden half or random pixels
