@@ -89,6 +89,12 @@ def parse_args(argv=None):
     args = runs.parse_flags(flags, argv)
     if "data" in args.given:
         flags.error("--data: this script simulates its records (--records, --seed) and reads no data file")
+    if args.records < args.modes:
+        flags.error(f"argument --records: expected at least --modes ({args.modes}) records, for the Gaussian mixture "
+                    f"fitted to each continuous column (§4.2), got {args.records}")
+    if args.batch_size > args.records:
+        flags.error(f"argument --batch-size: expected at most --records ({args.records}), the simulated training records "
+                    f"a minibatch is drawn from, got {args.batch_size}")
     return args
 
 
@@ -207,15 +213,16 @@ def measure(gan, encoder, sampler, train_table, test_table, out, args, seconds):
           f"(TSTR: tested on the {args.test_records} held-out real records; 'real' trains on the training records):")
     runs.write_measurements(rows, columns, out, extra)
     print("asked for lorries, G(z | vehicle = lorry): " + "; ".join(
-        f"{name} {shares['night']:.1%} at night, {shares['far']:.1%} from far or abroad" for name, shares in asked.items()))
+        f"{name} {shares['night']:.1%} at night, {shares['far']:.1%} from far or abroad" if shares else f"{name} no lorries"
+        for name, shares in asked.items()))
     print(f"measured in {time.process_time() - started:.0f} CPU s; wrote {figure}, lorries.png, synthetic.npz and measurements.json")
     return rows
 
 
 def ask_for_lorries(gan, encoder, sampler, train_table, baseline, args, out, n=2000):
     """Conditioning at work: n records drawn for the one condition vehicle = lorry, against the real lorries and
-    the baseline's. Returns {table: {"night": share at 22:00–6:00, "far": share from far or abroad}} and
-    draws ``out``/lorries.png. Its own seeded streams: the other measures stay as they were."""
+    the baseline's. Returns {table: {"night": share at 22:00–6:00, "far": share from far or abroad}, or None where
+    the table has no lorry} and draws ``out``/lorries.png. Its own seeded streams: the other measures stay as they were."""
     minigan.seed(int(numpy.random.SeedSequence([args.seed, SIDE_STREAM_BASE + LORRY_STREAM]).generate_state(1)[0]))
     lorry = VEHICLES.index("lorry")
     conditions = sampler.vectors(numpy.full(n, sampler.columns.index("vehicle")), numpy.full(n, lorry))
@@ -225,7 +232,8 @@ def ask_for_lorries(gan, encoder, sampler, train_table, baseline, args, out, n=2
               "independent marginals": _rows_where(baseline, baseline["vehicle"] == lorry)}
     far = REGIONS.index("far")
     asked = {name: {"night": float(((table["hour"] < 6) | (table["hour"] >= 22)).mean()),
-                    "far": float((table["region"] >= far).mean())} for name, table in tables.items()}
+                    "far": float((table["region"] >= far).mean())} if len(table["hour"]) else None   # a small --synthetic may hold none
+             for name, table in tables.items()}
     figure = _figure(8, 2.6)
     for axes, name in zip(figure.subplots(1, 3), ("hour", "camera", "region")):
         _column_panel(axes, next(column for column in SCHEMA if column.name == name), tables)
@@ -256,7 +264,9 @@ def _save(figure, path):
 
 
 def _column_panel(axes, column, tables):
-    """One column's marginal in each of ``tables`` ({label: table}): bars for categories, histograms otherwise."""
+    """One column's marginal in each of ``tables`` ({label: table}): bars for categories, histograms otherwise.
+    A table with no records (a baseline holding no lorry) is left out of the panel: it has no distribution."""
+    tables = {label: table for label, table in tables.items() if len(table[column.name])}
     if column.kind == "categorical":
         k, width = len(column.categories), 0.8 / len(tables)
         for i, (label, table) in enumerate(tables.items()):

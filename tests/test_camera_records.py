@@ -95,6 +95,14 @@ def test_em_reaches_the_likelihood_of_the_true_mixture_and_drops_empty_modes():
     assert wide.log_likelihood(values) >= two.log_likelihood(values) - 0.01
 
 
+def test_em_asked_for_more_modes_than_the_threshold_allows_keeps_the_heaviest():
+    """With 400 modes every weight starts at 1/400 < MIN_WEIGHT: the drop must not leave an empty mixture."""
+    values = numpy.random.default_rng(2).uniform(0, 1, 400)
+    mixture = GaussianMixture(modes=400, iterations=5).fit(values)
+    assert len(mixture.weights) >= 1 and abs(mixture.weights.sum() - 1) < 1e-9
+    assert numpy.isfinite(mixture.log_likelihood(values))
+
+
 @given(seed=st.integers(0, 1000))
 @settings(max_examples=10, deadline=None)
 def test_mode_specific_normalisation_round_trips_values_near_their_modes(seed):

@@ -102,6 +102,16 @@ def test_a_batch_that_does_not_split_into_packs_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "--batch-size 95 is not a multiple of --pac 10" in err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--records", "3"], "argument --records: expected at least --modes (10) records"),
+    (["--records", "300", "--batch-size", "500"], "argument --batch-size: expected at most --records (300)"),
+])
+def test_too_few_records_for_the_mixture_or_the_minibatch_are_refused_at_the_flags(capsys, flags, message):
+    with pytest.raises(SystemExit) as stopped:
+        example.parse_args(flags)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_data_and_a_missing_checkpoint_are_refused_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         example.parse_args(["--data", "x.npz"])

@@ -60,7 +60,7 @@ class GaussianMixture:
         self.means = numpy.quantile(x, quantiles)                     # spread over the data: EM starts near every mode
         self.stds = numpy.full(self.modes, x.std() / self.modes + numpy.sqrt(floor))
         self._em(x, floor)
-        keep = self.weights >= MIN_WEIGHT
+        keep = self.weights >= min(MIN_WEIGHT, self.weights.max())   # the heaviest mode stays, however many were asked
         if not keep.all():  # drop the modes EM left (almost) empty, and let the others take their points
             self.weights, self.means, self.stds = self.weights[keep] / self.weights[keep].sum(), self.means[keep], self.stds[keep]
             self._em(x, floor)
