@@ -91,6 +91,15 @@ def measure(outputs, digits, labels):
             "sharpness": float(gradient_energy(outputs).mean() / gradient_energy(digits).mean())}
 
 
+def save_generator_at(epoch, path, gan, config):
+    """The MSE network's ``after_checkpoint``: at the end of ``epoch`` its G is written to ``path``, where SRGAN's
+    G starts from (--srgan-init mse, the paper's protocol)."""
+    def after_epoch(done):
+        if done == epoch:
+            save_checkpoint(path, {"generator": gan.generator.state_dict()}, metadata={"epoch": done, "config": config})
+    return after_epoch
+
+
 def run(args):
     run = runs.Run("srgan.py", args, build_parser(), SETTINGS, OUTPUTS, DEFAULT_OUT, variants=VARIANTS)
     runs.check_image_task_memory(args)
@@ -112,12 +121,9 @@ def run(args):
         minigan.seed(args.seed)
         gan = build_srgan(args.factor, features, args.feature_weight if srgan else 0.0, args.adversarial_weight if srgan else 0.0,
                           width=args.width, blocks=args.blocks, lr=args.lr, seed=args.seed)
-        epochs, after_epoch = args.epochs + args.srgan_epochs, None
-        if name == "mse":
-            def after_epoch(epoch, gan=gan):
-                if epoch == args.epochs:
-                    save_checkpoint(snapshot, {"generator": gan.generator.state_dict()}, metadata={"epoch": epoch, "config": config})
-        elif args.srgan_init == "mse":
+        epochs = args.epochs + args.srgan_epochs
+        after_epoch = save_generator_at(args.epochs, snapshot, gan, config) if name == "mse" else None
+        if name == "srgan" and args.srgan_init == "mse":
             epochs = args.srgan_epochs
             if run.variant(name).state is None:
                 if os.path.exists(snapshot):
