@@ -26,6 +26,7 @@ import numpy
 from minigan.engine import backend, nn, optim
 from minigan.engine.autograd import Tensor, no_grad
 from minigan.engine.losses import cross_entropy
+from minigan.tools.data.mnist import minibatches
 
 
 # ----- marginals and associations ---------------------------------------------------------------------
@@ -123,7 +124,8 @@ def features(table, schema, target, scales):
 
 def utility(train, test, schema, target, scales, seed=0, hidden=64, epochs=30, batch_size=256, lr=3e-3):
     """Train an MLP (one hidden layer of ``hidden`` ReLUs, Adam, softmax cross-entropy) to predict the categorical
-    column ``target`` from the others of ``train``; return {"accuracy", "macro_f1"} on ``test``. Seeded."""
+    column ``target`` from the others of ``train``; return {"accuracy", "macro_f1"} on ``test``. Seeded.
+    A table of fewer than ``batch_size`` records is one minibatch of all of them (each epoch one step), not none."""
     classes = len(next(column for column in schema if column.name == target).categories)
     x, y = features(train, schema, target, scales), numpy.asarray(train[target])
     backend.seed(seed)
@@ -131,10 +133,8 @@ def utility(train, test, schema, target, scales, seed=0, hidden=64, epochs=30, b
     optimizer = optim.Adam(net.parameters(), lr=lr)
     xp, rng = backend.get_backend().xp, numpy.random.default_rng(seed)
     for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x) - batch_size + 1, batch_size):
-            batch = order[start:start + batch_size]
-            loss = cross_entropy(net(Tensor(xp.asarray(x[batch]))), xp.asarray(y[batch]))
+        for batch_x, batch_y in minibatches(x, min(batch_size, len(x)), rng, labels=y):
+            loss = cross_entropy(net(Tensor(xp.asarray(batch_x))), xp.asarray(batch_y))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
