@@ -47,7 +47,7 @@ from minigan.tools import table_metrics as metrics
 from minigan.tools.cli import positive_float, positive_int
 from minigan.tools.data.camera_records import REGIONS, SCHEMA, VEHICLES, simulate_records
 from minigan.tools.data.tabular import ENCODINGS, TableEncoder
-from minigan.tools.io import FileFormatError, atomic_write
+from minigan.tools.io import atomic_write
 from minigan.tools.runs.checkpoints import load_gan_state, read_resume, resume_flags
 from minigan.tools.runs.harness import SIDE_STREAM_BASE
 
@@ -156,19 +156,13 @@ def train(args):
 def measure_checkpoint(args):
     """--checkpoint: the trained CTGAN of an earlier run, measured into a new --out without training."""
     path = os.path.join(args.checkpoint, "checkpoint.npz") if os.path.isdir(args.checkpoint) else args.checkpoint
-    try:
-        state, metadata, config = read_resume(path, parser(), SETTINGS, SCRIPT, fixed={"model": MODEL})
-    except (runs.RunError, FileFormatError) as error:
-        raise type(error)(str(error).replace("--resume", "--checkpoint", 1)) from None
+    state, metadata, config = read_resume(path, parser(), SETTINGS, SCRIPT, fixed={"model": MODEL}, flag="--checkpoint")
     resume_flags(args, parser(), config, path, log=lambda line: None)  # the settings are printed below, as measured
     out = runs.prepare_output_folder(args.out or os.path.join("runs", "synthetic_records_measured"), overwrite=args.overwrite,
                                      outputs=OUTPUTS)
     train_table, test_table, encoder, rows, sampler = simulated(args)
     gan = build_ctgan(encoder, sampler, lr=args.lr, pac=args.pac, seed=args.seed, adversarial=args.adversarial)
-    try:
-        load_gan_state(gan, state, path, {})
-    except FileFormatError as error:
-        raise FileFormatError(str(error).replace("--resume", "--checkpoint", 1)) from None
+    load_gan_state(gan, state, path, {}, flag="--checkpoint")
     print(f"measuring {path} (generator step {gan.iteration}; " + ", ".join(f"{key} {value}" for key, value in config.items())
           + f"), writing to {out}")
     measure(gan, encoder, sampler, train_table, test_table, out, args, seconds=None)

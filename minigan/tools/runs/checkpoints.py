@@ -142,8 +142,9 @@ def _describe_data(record):
 
 
 # ----- reading and checking a checkpoint -------------------------------------------------------------
-def read_resume(path, parser, config_keys, script, fixed=None):
+def read_resume(path, parser, config_keys, script, fixed=None, flag="--resume"):
     """The checkpoint behind ``--resume path``, checked as a flag would be: returns (state, metadata, config).
+    ``flag``: the flag that named it, for the errors (``--checkpoint`` where a script measures a trained run).
 
     A checkpoint can be hand-edited or come from another script, so before it is used: its ``config``
     must hold each of ``config_keys``, and each value must pass the check of its own flag (a recorded
@@ -154,12 +155,12 @@ def read_resume(path, parser, config_keys, script, fixed=None):
     try:
         state, metadata = load_checkpoint(path)
     except FileNotFoundError:
-        raise RunError(f"--resume: no checkpoint at {path!r}") from None
+        raise RunError(f"{flag}: no checkpoint at {path!r}") from None
     except FileFormatError as error:
-        raise FileFormatError(f"--resume: {error}") from None
+        raise FileFormatError(f"{flag}: {error}") from None
 
     def bad(problem):
-        return FileFormatError(f"--resume: {path!r} {problem} (was it edited by hand, or written by another script?)")
+        return FileFormatError(f"{flag}: {path!r} {problem} (was it edited by hand, or written by another script?)")
 
     recorded = metadata.get("config") if isinstance(metadata, dict) else None
     missing = [key for key in (*config_keys, *(fixed or {})) if not isinstance(recorded, dict) or key not in recorded]
@@ -308,15 +309,15 @@ def resume_position(gan, loader, state, metadata, epochs, steps, path):
     return epochs_done, step
 
 
-def load_gan_state(gan, state, path, history):
+def load_gan_state(gan, state, path, history, flag="--resume"):
     """Load the checkpoint's GAN state and history into ``gan`` and ``history``; a state that does not fit
-    the networks (a hand-edited or foreign checkpoint) is a ``FileFormatError`` naming the file."""
+    the networks (a hand-edited or foreign checkpoint) is a ``FileFormatError`` naming ``flag`` and the file."""
     try:
         gan.load_state_dict(state["gan"])
     except (KeyError, ValueError, TypeError) as error:
         message = error.args[0] if error.args else repr(error)
         if isinstance(error, KeyError) and isinstance(message, str) and " " not in message:
             message = f"it has no entry {message!r}"  # a bare KeyError('m') from a state dict
-        raise FileFormatError(f"--resume: {path!r} holds a GAN state that does not fit these networks: {message}") from None
+        raise FileFormatError(f"{flag}: {path!r} holds a GAN state that does not fit these networks: {message}") from None
     for name in STATISTICS:
         history[name] = list(state["history"][name])
